@@ -1,0 +1,109 @@
+/*
+ * attn4j: attention kernels behind one small C ABI.
+ *
+ * Tensors are rank-4 descriptors [batch, heads, seq, head_dim] with element strides, so
+ * BHND, BNHD and strided views all work without copies. Every entry point checks its
+ * arguments, returns 0 on success or an ATTN4J_STATUS_* code, and on failure leaves a
+ * message naming the bad argument in attn4j_last_error() (thread-local).
+ */
+#ifndef ATTN4J_H
+#define ATTN4J_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ATTN4J_VERSION_MAJOR 0
+#define ATTN4J_VERSION_MINOR 1
+#define ATTN4J_VERSION_PATCH 0
+
+/* Status codes. */
+#define ATTN4J_STATUS_OK 0
+#define ATTN4J_STATUS_NULL_ARGUMENT 1     /* a required pointer is NULL */
+#define ATTN4J_STATUS_INVALID_SHAPE 2     /* shapes disagree or are out of range */
+#define ATTN4J_STATUS_INVALID_STRIDE 3    /* negative strides, overlapping output elements */
+#define ATTN4J_STATUS_INVALID_DTYPE 4     /* dtype unknown or not supported for this argument */
+#define ATTN4J_STATUS_INVALID_DEVICE 5    /* tensors on different devices, unknown device */
+#define ATTN4J_STATUS_INVALID_PARAM 6     /* a params field is out of range */
+#define ATTN4J_STATUS_ALIASING 7          /* an output overlaps an input or another output */
+#define ATTN4J_STATUS_UNSUPPORTED 8       /* valid, but not supported by this build or CPU */
+#define ATTN4J_STATUS_OUT_OF_MEMORY 9
+#define ATTN4J_STATUS_NO_CUDA 10          /* built without CUDA, or no CUDA device present */
+#define ATTN4J_STATUS_INTERNAL 11
+
+/* Element types of tensor storage. Accumulation is always fp32 or wider. */
+#define ATTN4J_DTYPE_F32 0
+#define ATTN4J_DTYPE_BF16 1
+#define ATTN4J_DTYPE_F16 2
+
+/* Device of a tensor's memory: host, or a CUDA ordinal >= 0. */
+#define ATTN4J_DEVICE_HOST (-1)
+
+/* CPU instruction sets a kernel can be built for, lowest first. */
+#define ATTN4J_ISA_SCALAR 0
+#define ATTN4J_ISA_AVX2 1
+#define ATTN4J_ISA_AVX512 2
+
+typedef struct attn4j_tensor {
+    void *data;           /* first element (host pointer or CUDA device pointer) */
+    int32_t dtype;        /* ATTN4J_DTYPE_* */
+    int32_t device;       /* ATTN4J_DEVICE_HOST or a CUDA ordinal */
+    int64_t shape[4];     /* [batch, heads, seq, head_dim] */
+    int64_t strides[4];   /* in elements, >= 0 */
+} attn4j_tensor;
+
+/* FlashAttention options. A zeroed struct with window_left = window_right = -1 is the default. */
+typedef struct attn4j_flash_params {
+    float scale;          /* softmax scale; 0 means 1/sqrt(head_dim) */
+    float softcap;        /* logit soft-capping: cap * tanh(score / cap); 0 means off */
+    int32_t causal;       /* non-zero: bottom-right aligned causal mask */
+    int32_t window_left;  /* keys more than this many positions left of the query are masked; -1: unlimited */
+    int32_t window_right; /* keys more than this many positions right of the query are masked; -1: unlimited */
+    int32_t num_threads;  /* 0: library default (ATTN4J_NUM_THREADS or all cores) */
+} attn4j_flash_params;
+
+/* Library version as "major.minor.patch". */
+const char *attn4j_version(void);
+/* major * 10000 + minor * 100 + patch */
+int32_t attn4j_version_number(void);
+/* Message of the last failed call on this thread ("" if none). Valid until the next call on this thread. */
+const char *attn4j_last_error(void);
+/* Name of a status code, e.g. "ATTN4J_STATUS_INVALID_SHAPE". */
+const char *attn4j_status_name(int32_t status);
+
+/* CPU kernel selection: the ISA in use, the best one this CPU and build support, and a way to force a
+ * lower one (tests, comparisons). The environment variable ATTN4J_ISA=scalar|avx2|avx512 does the same
+ * at load time. */
+int32_t attn4j_cpu_isa(void);
+int32_t attn4j_cpu_isa_best(void);
+int32_t attn4j_set_cpu_isa(int32_t isa);
+const char *attn4j_isa_name(int32_t isa);
+/* Threads a kernel uses when its params say 0. */
+int32_t attn4j_default_threads(void);
+
+/* CUDA: 1 if this library was built with CUDA support, and how many devices the driver reports
+ * (0 when built without CUDA or when there is no driver or device). */
+int32_t attn4j_cuda_available(void);
+int32_t attn4j_cuda_device_count(void);
+
+/*
+ * FlashAttention forward: out = softmax(scale * q k^T + mask) v, exact, O(N) memory.
+ *   q   [B, Hq,  Nq, d ]   f32 or bf16
+ *   k   [B, Hkv, Nk, d ]   same dtype as q; Hq must be a multiple of Hkv (MHA, GQA, MQA)
+ *   v   [B, Hkv, Nk, dv]   same dtype as q
+ *   out [B, Hq,  Nq, dv]   f32 or bf16
+ *   lse [B, Hq,  Nq, 1 ]   f32, optional (NULL): log-sum-exp of each row's scaled scores
+ * Masks are bottom-right aligned: query i sits at key position i + (Nk - Nq). Fully masked rows
+ * give out = 0 and lse = -inf. params may be NULL for the defaults.
+ */
+int32_t attn4j_flash_forward(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v,
+                             const attn4j_tensor *out, const attn4j_tensor *lse,
+                             const attn4j_flash_params *params);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ATTN4J_H */

@@ -1,0 +1,13 @@
+// Turns validated C descriptors and params into the internal FlashProblem (defaults resolved:
+// scale, causal folded into the window, thread count).
+#pragma once
+#include "attn4j.h"
+#include "cpu/flash.h"
+
+namespace attn4j {
+
+cpu::FlashProblem make_flash_problem(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v,
+                                     const attn4j_tensor *out, const attn4j_tensor *lse,
+                                     const attn4j_flash_params &params);
+
+}  // namespace attn4j

@@ -1,0 +1,78 @@
+#include "test_support.h"
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+
+#include "common/bf16.h"
+
+namespace attn4j::test {
+
+uint64_t run_seed() {
+    static const uint64_t seed = [] {
+        if (const char *s = std::getenv("ATTN4J_SEED")) return static_cast<uint64_t>(std::strtoull(s, nullptr, 10));
+        return static_cast<uint64_t>(std::random_device{}()) << 32 | std::random_device{}();
+    }();
+    return seed;
+}
+
+HostTensor::HostTensor(int32_t dtype, int64_t b, int64_t h, int64_t n, int64_t d, bool bnhd) {
+    const int64_t es = dtype == ATTN4J_DTYPE_F32 ? 4 : 2;
+    bytes.assign(static_cast<size_t>(std::max<int64_t>(b * h * n * d, 1) * es), 0);
+    t.data = bytes.data();
+    t.dtype = dtype;
+    t.device = ATTN4J_DEVICE_HOST;
+    t.shape[0] = b; t.shape[1] = h; t.shape[2] = n; t.shape[3] = d;
+    if (bnhd) {
+        t.strides[3] = 1; t.strides[1] = d; t.strides[2] = h * d; t.strides[0] = n * h * d;
+    } else {
+        t.strides[3] = 1; t.strides[2] = d; t.strides[1] = n * d; t.strides[0] = h * n * d;
+    }
+}
+
+float HostTensor::get(int64_t b, int64_t h, int64_t n, int64_t d) const {
+    const int64_t o = offset(b, h, n, d);
+    if (t.dtype == ATTN4J_DTYPE_F32) return reinterpret_cast<const float *>(bytes.data())[o];
+    return bf16_to_f32(reinterpret_cast<const uint16_t *>(bytes.data())[o]);
+}
+
+void HostTensor::set(int64_t b, int64_t h, int64_t n, int64_t d, float x) {
+    const int64_t o = offset(b, h, n, d);
+    if (t.dtype == ATTN4J_DTYPE_F32) reinterpret_cast<float *>(bytes.data())[o] = x;
+    else reinterpret_cast<uint16_t *>(bytes.data())[o] = f32_to_bf16(x);
+}
+
+void HostTensor::fill_normal(std::mt19937_64 &rng, float stddev) {
+    std::normal_distribution<float> dist(0.0f, stddev);
+    for (int64_t b = 0; b < t.shape[0]; ++b)
+        for (int64_t h = 0; h < t.shape[1]; ++h)
+            for (int64_t n = 0; n < t.shape[2]; ++n)
+                for (int64_t d = 0; d < t.shape[3]; ++d) set(b, h, n, d, dist(rng));
+}
+
+void HostTensor::poison() {
+    for (int64_t b = 0; b < t.shape[0]; ++b)
+        for (int64_t h = 0; h < t.shape[1]; ++h)
+            for (int64_t n = 0; n < t.shape[2]; ++n)
+                for (int64_t d = 0; d < t.shape[3]; ++d) set(b, h, n, d, std::numeric_limits<float>::quiet_NaN());
+}
+
+double rel_l2(const HostTensor &got, const std::vector<double> &ref) {
+    const auto &s = got.t.shape;
+    double num = 0.0, den = 0.0;
+    size_t idx = 0;
+    for (int64_t b = 0; b < s[0]; ++b)
+        for (int64_t h = 0; h < s[1]; ++h)
+            for (int64_t n = 0; n < s[2]; ++n)
+                for (int64_t d = 0; d < s[3]; ++d, ++idx) {
+                    const double g = got.get(b, h, n, d), r = ref[idx];
+                    if (!std::isfinite(g)) return std::numeric_limits<double>::quiet_NaN();
+                    num += (g - r) * (g - r);
+                    den += r * r;
+                }
+    if (den == 0.0) return num == 0.0 ? 0.0 : std::numeric_limits<double>::infinity();
+    return std::sqrt(num / den);
+}
+
+}  // namespace attn4j::test
