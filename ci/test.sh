@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The test command: builds, runs the native suite (ctest, which also writes the cross-language
+# parity vectors), then the Java suite (JUnit 5 via surefire, which reads them).
+source "$(dirname "$0")/env.sh"
+cd "$ATTN4J_ROOT"
+"$ATTN4J_ROOT/ci/build.sh"
+echo "== native tests (ctest)"
+(cd build && ctest --output-on-failure --parallel "$(nproc 2>/dev/null || echo 2)") | tail -n 4
+echo "== Java tests (JUnit 5)"
+mvn -B -Dattn4j.skipNative=true -Dattn4j.parity.required=true verify 2>&1 \
+  | grep -E 'Tests run:|FAIL|ERROR|BUILD|README example|Reactor Summary|SUCCESS' | grep -v '^\[INFO\] Download'
+exit "${PIPESTATUS[0]}"

@@ -1,0 +1,33 @@
+package org.attn4j;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import org.attn4j.bindings.Attn4jNative;
+import org.attn4j.bindings.attn4j_tensor;
+
+/** Glue between the API classes and the generated bindings: descriptors and status checks. */
+final class Native {
+    private Native() {}
+
+    /** Throws {@link Attn4jException} with the native message when a call did not return OK. */
+    static void check(int status) {
+        if (status != Attn4jNative.ATTN4J_STATUS_OK()) {
+            String message = Attn4jNative.attn4j_last_error().getString(0);
+            String name = Attn4jNative.attn4j_status_name(status).getString(0);
+            throw new Attn4jException(status, name, message);
+        }
+    }
+
+    /** Writes a tensor descriptor for {@code t} into memory of {@code arena}. */
+    static MemorySegment descriptor(Arena arena, Tensor t) {
+        MemorySegment d = attn4j_tensor.allocate(arena);
+        attn4j_tensor.data(d, t.segment());
+        attn4j_tensor.dtype(d, t.dtype().code());
+        attn4j_tensor.device(d, t.device().ordinal());
+        for (int i = 0; i < 4; i++) {
+            attn4j_tensor.shape(d, i, t.shape(i));
+            attn4j_tensor.strides(d, i, t.stride(i));
+        }
+        return d;
+    }
+}

@@ -1,0 +1,283 @@
+package org.attn4j;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+
+/**
+ * A rank-4 tensor {@code [batch, heads, seq, head_dim]} over a {@link MemorySegment}: shape, element
+ * strides (so BHND, BNHD and strided views need no copy), a {@link DType} and a {@link Device}.
+ * A tensor never owns memory; its segment's arena decides how long it lives.
+ *
+ * <pre>{@code
+ * try (Arena arena = Arena.ofConfined()) {
+ *     Tensor q = Tensor.allocate(arena, DType.F32, 1, 8, 1024, 64);           // zeroed, contiguous
+ *     Tensor k = Tensor.of(arena, new float[8 * 1024 * 64], 1, 8, 1024, 64);  // copied from a float[]
+ *     Tensor v = Tensor.wrap(someSegment, DType.F32, new long[] {1, 8, 1024, 64}); // zero copy
+ * }
+ * }</pre>
+ */
+public final class Tensor {
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final ValueLayout.OfShort BF16 = ValueLayout.JAVA_SHORT_UNALIGNED;
+
+    private final MemorySegment segment;
+    private final DType dtype;
+    private final Device device;
+    private final long[] shape;
+    private final long[] strides;
+
+    private Tensor(MemorySegment segment, DType dtype, Device device, long[] shape, long[] strides) {
+        this.segment = segment;
+        this.dtype = dtype;
+        this.device = device;
+        this.shape = shape;
+        this.strides = strides;
+    }
+
+    /** Allocates a zeroed, contiguous (BHND) host tensor in {@code arena}. */
+    public static Tensor allocate(Arena arena, DType dtype, long... shape) {
+        requireNonNull(arena, "arena");
+        requireNonNull(dtype, "dtype");
+        checkShape(shape);
+        long bytes = Math.multiplyExact(elementCount(shape), (long) dtype.byteSize());
+        MemorySegment seg = arena.allocate(Math.max(bytes, 1), 64);
+        return new Tensor(seg, dtype, Device.CPU, shape.clone(), contiguousStrides(shape));
+    }
+
+    /** Views existing host memory as a contiguous (BHND) tensor, without copying. */
+    public static Tensor wrap(MemorySegment segment, DType dtype, long[] shape) {
+        checkShape(shape);
+        return wrap(segment, dtype, shape, contiguousStrides(shape));
+    }
+
+    /**
+     * Views existing host memory with explicit element strides (e.g. BNHD: {@code {N*H*D, D, H*D, 1}}),
+     * without copying. The strides must stay inside the segment.
+     */
+    public static Tensor wrap(MemorySegment segment, DType dtype, long[] shape, long[] strides) {
+        requireNonNull(segment, "segment");
+        requireNonNull(dtype, "dtype");
+        checkShape(shape);
+        if (strides == null || strides.length != 4) {
+            throw new IllegalArgumentException("strides must have 4 entries, got "
+                    + (strides == null ? "null" : Arrays.toString(strides)));
+        }
+        for (int i = 0; i < 4; i++) {
+            if (strides[i] < 0) {
+                throw new IllegalArgumentException("strides[" + i + "] = " + strides[i] + " is negative");
+            }
+        }
+        if (!segment.isNative()) {
+            throw new IllegalArgumentException("segment is a heap segment; kernels need native (off-heap) memory");
+        }
+        if (!segment.scope().isAlive()) {
+            throw new IllegalArgumentException("segment: its arena is already closed");
+        }
+        if (segment.address() % dtype.byteSize() != 0) {
+            throw new IllegalArgumentException("segment address 0x" + Long.toHexString(segment.address())
+                    + " is not aligned to the " + dtype.byteSize() + "-byte elements of " + dtype);
+        }
+        long needed = extentBytes(shape, strides, dtype);
+        if (needed > segment.byteSize()) {
+            throw new IllegalArgumentException("segment has " + segment.byteSize() + " bytes but shape "
+                    + Arrays.toString(shape) + " with strides " + Arrays.toString(strides) + " reaches " + needed);
+        }
+        return new Tensor(segment, dtype, Device.CPU, shape.clone(), strides.clone());
+    }
+
+    /** Views a direct {@link ByteBuffer} (from position 0 to its capacity) as a contiguous tensor, zero copy. */
+    public static Tensor wrap(ByteBuffer buffer, DType dtype, long... shape) {
+        requireNonNull(buffer, "buffer");
+        if (!buffer.isDirect()) {
+            throw new IllegalArgumentException("buffer is not direct; allocate it with ByteBuffer.allocateDirect");
+        }
+        return wrap(MemorySegment.ofBuffer(buffer.duplicate().clear()), dtype, shape);
+    }
+
+    /** Copies {@code data} (dense, BHND order) into a new f32 tensor in {@code arena}. */
+    public static Tensor of(Arena arena, float[] data, long... shape) {
+        return of(arena, DType.F32, data, shape);
+    }
+
+    /** Copies {@code data} (dense, BHND order) into a new tensor of {@code dtype}, rounding to bf16 if asked. */
+    public static Tensor of(Arena arena, DType dtype, float[] data, long... shape) {
+        requireNonNull(data, "data");
+        Tensor t = allocate(arena, dtype, shape);
+        t.copyFrom(data);
+        return t;
+    }
+
+    /** Dense BHND strides of a shape. */
+    public static long[] contiguousStrides(long... shape) {
+        checkShape(shape);
+        return new long[] {shape[1] * shape[2] * shape[3], shape[2] * shape[3], shape[3], 1};
+    }
+
+    public MemorySegment segment() {
+        return segment;
+    }
+
+    public DType dtype() {
+        return dtype;
+    }
+
+    public Device device() {
+        return device;
+    }
+
+    /** A copy of the shape {@code [batch, heads, seq, head_dim]}. */
+    public long[] shape() {
+        return shape.clone();
+    }
+
+    public long shape(int dim) {
+        return shape[dim];
+    }
+
+    /** A copy of the element strides. */
+    public long[] strides() {
+        return strides.clone();
+    }
+
+    public long stride(int dim) {
+        return strides[dim];
+    }
+
+    public long elementCount() {
+        return elementCount(shape);
+    }
+
+    /** Bytes from the first element to the end of the last one (what the segment must hold). */
+    public long extentBytes() {
+        return extentBytes(shape, strides, dtype);
+    }
+
+    /** Element at {@code [b, h, n, d]} as fp32. */
+    public float get(long b, long h, long n, long d) {
+        long off = offset(b, h, n, d);
+        return dtype == DType.F32 ? segment.getAtIndex(F32, off) : BFloat16.toFloat(segment.getAtIndex(BF16, off));
+    }
+
+    /** Sets element {@code [b, h, n, d]}, rounding to the tensor's dtype. */
+    public void set(long b, long h, long n, long d, float x) {
+        long off = offset(b, h, n, d);
+        if (dtype == DType.F32) {
+            segment.setAtIndex(F32, off, x);
+        } else {
+            segment.setAtIndex(BF16, off, BFloat16.fromFloat(x));
+        }
+    }
+
+    /** Sets every element to {@code x} (e.g. NaN to poison an output). */
+    public void fill(float x) {
+        forEachIndex((i, b, h, n, d) -> set(b, h, n, d, x));
+    }
+
+    /** Copies {@code data}, dense in BHND order, into this tensor (which may be strided). */
+    public void copyFrom(float[] data) {
+        requireNonNull(data, "data");
+        if (data.length != elementCount()) {
+            throw new IllegalArgumentException("data has " + data.length + " elements, shape "
+                    + Arrays.toString(shape) + " needs " + elementCount());
+        }
+        if (dtype == DType.F32 && isContiguous()) {
+            MemorySegment.copy(data, 0, segment, F32, 0, data.length);
+            return;
+        }
+        forEachIndex((i, b, h, n, d) -> set(b, h, n, d, data[(int) i]));
+    }
+
+    /** The elements as a dense BHND {@code float[]} (a copy). */
+    public float[] toFloatArray() {
+        long count = elementCount();
+        if (count > Integer.MAX_VALUE - 8) {
+            throw new IllegalStateException("tensor has " + count + " elements, too many for a float[]");
+        }
+        float[] out = new float[(int) count];
+        if (dtype == DType.F32 && isContiguous()) {
+            MemorySegment.copy(segment, F32, 0, out, 0, out.length);
+            return out;
+        }
+        forEachIndex((i, b, h, n, d) -> out[(int) i] = get(b, h, n, d));
+        return out;
+    }
+
+    /** True when the strides are dense BHND. */
+    public boolean isContiguous() {
+        return Arrays.equals(strides, contiguousStrides(shape));
+    }
+
+    @Override
+    public String toString() {
+        return "Tensor" + Arrays.toString(shape) + " " + dtype + " on " + device + " strides " + Arrays.toString(strides);
+    }
+
+    private long offset(long b, long h, long n, long d) {
+        long[] idx = {b, h, n, d};
+        long off = 0;
+        for (int i = 0; i < 4; i++) {
+            if (idx[i] < 0 || idx[i] >= shape[i]) {
+                throw new IndexOutOfBoundsException("index " + Arrays.toString(idx) + " outside shape " + Arrays.toString(shape));
+            }
+            off += idx[i] * strides[i];
+        }
+        return off;
+    }
+
+    private interface IndexVisitor {
+        void visit(long dense, long b, long h, long n, long d);
+    }
+
+    private void forEachIndex(IndexVisitor v) {
+        long i = 0;
+        for (long b = 0; b < shape[0]; b++)
+            for (long h = 0; h < shape[1]; h++)
+                for (long n = 0; n < shape[2]; n++)
+                    for (long d = 0; d < shape[3]; d++) v.visit(i++, b, h, n, d);
+    }
+
+    static long elementCount(long[] shape) {
+        long n = 1;
+        for (long s : shape) {
+            n = Math.multiplyExact(n, s);
+        }
+        return n;
+    }
+
+    static long extentBytes(long[] shape, long[] strides, DType dtype) {
+        long last = 0;
+        for (int i = 0; i < 4; i++) {
+            if (shape[i] == 0) {
+                return 0;
+            }
+            last = Math.addExact(last, Math.multiplyExact(shape[i] - 1, strides[i]));
+        }
+        return Math.multiplyExact(last + 1, (long) dtype.byteSize());
+    }
+
+    private static void checkShape(long[] shape) {
+        if (shape == null || shape.length != 4) {
+            throw new IllegalArgumentException("shape must be [batch, heads, seq, head_dim], got "
+                    + (shape == null ? "null" : Arrays.toString(shape)));
+        }
+        for (int i = 0; i < 4; i++) {
+            if (shape[i] < 0) {
+                throw new IllegalArgumentException("shape[" + i + "] = " + shape[i] + " is negative");
+            }
+        }
+        try {
+            elementCount(shape);
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " has more elements than a long holds");
+        }
+    }
+
+    private static void requireNonNull(Object o, String name) {
+        if (o == null) {
+            throw new IllegalArgumentException(name + " must not be null");
+        }
+    }
+}
