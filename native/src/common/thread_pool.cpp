@@ -154,4 +154,8 @@ bool parallel_for(int64_t n, int threads, const std::function<void(int64_t)> &bo
     return !job->failed.load();
 }
 
+bool parallel_for(int64_t n, int threads, void (*body)(void *ctx, int64_t i), void *ctx) {
+    return parallel_for(n, threads, std::function<void(int64_t)>([body, ctx](int64_t i) { body(ctx, i); }));
+}
+
 }  // namespace attn4j

@@ -11,6 +11,10 @@ namespace attn4j {
 // Returns false if a body threw (e.g. out of memory); all started bodies have finished on return.
 bool parallel_for(int64_t n, int threads, const std::function<void(int64_t)> &body);
 
+// The same with a plain function pointer and context: for code built for a wider ISA, so that no
+// std::function template code compiled with those instructions is shared with baseline code.
+bool parallel_for(int64_t n, int threads, void (*body)(void *ctx, int64_t i), void *ctx);
+
 // Threads used when a call asks for 0: ATTN4J_NUM_THREADS if set, else the hardware's count.
 int default_threads();
 

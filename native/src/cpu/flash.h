@@ -35,10 +35,23 @@ struct FlashProblem {
     }
 };
 
+// How the tiled kernels split the work: `splits` > 1 divides every row's keys into that many
+// ranges processed by different threads (flash-decoding); their partial results go to `partial`
+// ([B*Hq*Nq][splits][2 + dv]: m, l, unnormalized acc) and are merged afterwards.
+struct FlashPlan {
+    int64_t splits = 1;
+    float *partial = nullptr;
+};
+
 // Dispatches to the current ISA's kernel. Returns false on out-of-memory in a worker.
 bool flash_forward(const FlashProblem &p);
 
 // One kernel per ISA, side by side in cpu/<isa>/.
 bool flash_forward_scalar(const FlashProblem &p);
+bool flash_forward_avx2(const FlashProblem &p, const FlashPlan &plan);
+bool flash_forward_avx512(const FlashProblem &p, const FlashPlan &plan);
+
+// Query rows per tile of the tiled kernels (the unit of work besides key splits).
+constexpr int64_t kFlashTileRows = 96;
 
 }  // namespace attn4j::cpu

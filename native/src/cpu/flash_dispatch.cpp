@@ -1,11 +1,88 @@
-// The one place that maps the current ISA to a FlashAttention kernel.
+// The one place that maps the current ISA to a FlashAttention kernel, plans key splits for
+// decode-shaped problems (few query rows, long keys) and merges the split results by their LSE.
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "common/bf16.h"
+#include "common/thread_pool.h"
 #include "cpu/flash.h"
 #include "cpu/isa.h"
 
 namespace attn4j::cpu {
 
+namespace {
+
+constexpr int64_t kMinKeysPerSplit = 512;
+
+// Enough tasks to keep every thread busy (two per thread): split the keys when the query tiles alone
+// would leave threads idle and there are enough keys to be worth it.
+int64_t plan_splits(const FlashProblem &p) {
+    const int64_t tiles = (p.len_q + kFlashTileRows - 1) / kFlashTileRows;
+    const int64_t tasks = p.batch * p.heads_q * tiles;
+    const int64_t wanted = 2 * static_cast<int64_t>(p.threads);
+    if (tasks >= wanted || p.threads <= 1) return 1;
+    int64_t splits = (wanted + tasks - 1) / tasks;
+    const int64_t by_len = p.len_k / kMinKeysPerSplit;
+    if (splits > by_len) splits = by_len;
+    return splits < 1 ? 1 : splits;
+}
+
+// out[row] = sum_s exp(m_s - M) acc_s / sum_s exp(m_s - M) l_s, with M = max_s m_s.
+void merge_splits(const FlashProblem &p, const FlashPlan &plan) {
+    const int64_t dv = p.dim_v, S = plan.splits, rows = p.batch * p.heads_q * p.len_q;
+    const float neg_inf = -std::numeric_limits<float>::infinity();
+    parallel_for(rows, p.threads, [&](int64_t row) {
+        const float *part = plan.partial + row * S * (2 + dv);
+        float M = neg_inf;
+        for (int64_t s = 0; s < S; ++s) M = std::max(M, part[s * (2 + dv)]);
+        const int64_t i = row % p.len_q, bh = row / p.len_q, b = bh / p.heads_q, h = bh % p.heads_q;
+        float L = 0.0f;
+        float o[512];
+        std::fill(o, o + dv, 0.0f);
+        if (M != neg_inf) {
+            for (int64_t s = 0; s < S; ++s) {
+                const float *ps = part + s * (2 + dv);
+                if (ps[0] == neg_inf) continue;
+                const float w = std::exp(ps[0] - M);
+                L += w * ps[1];
+                for (int64_t e = 0; e < dv; ++e) o[e] += w * ps[2 + e];
+            }
+        }
+        const float inv = L == 0.0f ? 0.0f : 1.0f / L;
+        const int64_t base = b * p.so[0] + h * p.so[1] + i * p.so[2];
+        for (int64_t e = 0; e < dv; ++e) {
+            const float x = o[e] * inv;
+            if (p.out_dtype == DType::F32) static_cast<float *>(p.out)[base + e * p.so[3]] = x;
+            else static_cast<uint16_t *>(p.out)[base + e * p.so[3]] = f32_to_bf16(x);
+        }
+        if (p.lse != nullptr)
+            p.lse[b * p.sl[0] + h * p.sl[1] + i * p.sl[2]] = L == 0.0f ? neg_inf : M + std::log(L);
+    });
+}
+
+bool run_tiled(const FlashProblem &p, bool (*kernel)(const FlashProblem &, const FlashPlan &)) {
+    FlashPlan plan;
+    plan.splits = plan_splits(p);
+    if (plan.splits == 1) return kernel(p, plan);
+    std::vector<float> partial(static_cast<size_t>(p.batch * p.heads_q * p.len_q * plan.splits * (2 + p.dim_v)));
+    plan.partial = partial.data();
+    if (!kernel(p, plan)) return false;
+    merge_splits(p, plan);
+    return true;
+}
+
+}  // namespace
+
 bool flash_forward(const FlashProblem &p) {
     switch (current_isa()) {
+        case Isa::Avx512:
+#ifdef ATTN4J_HAVE_AVX512
+            return run_tiled(p, &flash_forward_avx512);
+#endif
+        case Isa::Avx2:
+            return run_tiled(p, &flash_forward_avx2);
         default:
             return flash_forward_scalar(p);
     }

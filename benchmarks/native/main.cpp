@@ -1,0 +1,19 @@
+// attn4j_bench: the roofline ceilings first, then every kernel, in one binary and one run.
+//   build/benchmarks/native/attn4j_bench --benchmark_filter='roofline|flash/avx2/f32/d:128/N:4096'
+#include <benchmark/benchmark.h>
+
+#include "roofline.h"
+
+namespace attn4j::bench {
+void register_flash_benchmarks();
+}
+
+int main(int argc, char **argv) {
+    attn4j::bench::register_roofline_benchmarks();
+    attn4j::bench::register_flash_benchmarks();
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}

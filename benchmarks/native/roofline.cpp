@@ -1,0 +1,168 @@
+#include "roofline.h"
+
+#include <benchmark/benchmark.h>
+#include <immintrin.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "common/thread_pool.h"
+
+namespace attn4j::bench {
+
+namespace {
+
+// Independent FMA chains: enough to cover latency x ports on current cores. Returns a value that
+// depends on every chain, so nothing is optimized away.
+__attribute__((target("avx2,fma"))) float fma_avx2(int64_t iters) {
+    __m256 a[12];
+    for (int i = 0; i < 12; ++i) a[i] = _mm256_set1_ps(1.0f + i * 1e-3f);
+    const __m256 m = _mm256_set1_ps(0.9999f), c = _mm256_set1_ps(1e-4f);
+    for (int64_t it = 0; it < iters; ++it)
+        for (int i = 0; i < 12; ++i) a[i] = _mm256_fmadd_ps(a[i], m, c);
+    __m256 s = a[0];
+    for (int i = 1; i < 12; ++i) s = _mm256_add_ps(s, a[i]);
+    return _mm256_cvtss_f32(s);
+}
+
+__attribute__((target("avx512f"))) float fma_avx512(int64_t iters) {
+    __m512 a[24];
+    for (int i = 0; i < 24; ++i) a[i] = _mm512_set1_ps(1.0f + i * 1e-3f);
+    const __m512 m = _mm512_set1_ps(0.9999f), c = _mm512_set1_ps(1e-4f);
+    for (int64_t it = 0; it < iters; ++it)
+        for (int i = 0; i < 24; ++i) a[i] = _mm512_fmadd_ps(a[i], m, c);
+    __m512 s = a[0];
+    for (int i = 1; i < 24; ++i) s = _mm512_add_ps(s, a[i]);
+    return _mm512_reduce_add_ps(s);
+}
+
+__attribute__((target("avx512f,avx512bf16"))) float dot_bf16(int64_t iters) {
+    __m512 a[24];
+    for (int i = 0; i < 24; ++i) a[i] = _mm512_setzero_ps();
+    const __m512bh x = (__m512bh)_mm512_set1_epi16(0x3f80), y = (__m512bh)_mm512_set1_epi16(0x3c00);
+    for (int64_t it = 0; it < iters; ++it)
+        for (int i = 0; i < 24; ++i) a[i] = _mm512_dpbf16_ps(a[i], x, y);
+    __m512 s = a[0];
+    for (int i = 1; i < 24; ++i) s = _mm512_add_ps(s, a[i]);
+    return _mm512_reduce_add_ps(s);
+}
+
+double flops_per_iter(Ceiling c) {
+    switch (c) {
+        case Ceiling::FmaAvx2: return 12 * 8 * 2;
+        case Ceiling::FmaAvx512: return 24 * 16 * 2;
+        case Ceiling::DotBf16: return 24 * 32 * 2;
+        default: return 0;
+    }
+}
+
+float run_compute(Ceiling c, int64_t iters) {
+    switch (c) {
+        case Ceiling::FmaAvx2: return fma_avx2(iters);
+        case Ceiling::FmaAvx512: return fma_avx512(iters);
+        default: return dot_bf16(iters);
+    }
+}
+
+// Runs body(thread) on `threads` threads at once; returns the wall time.
+template <typename F>
+double timed_parallel(int threads, F body) {
+    std::vector<std::thread> pool;
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int t = 1; t < threads; ++t) pool.emplace_back(body, t);
+    body(0);
+    for (auto &th : pool) th.join();
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+const char *ceiling_name(Ceiling c) {
+    switch (c) {
+        case Ceiling::FmaAvx2: return "fp32_fma_avx2";
+        case Ceiling::FmaAvx512: return "fp32_fma_avx512";
+        case Ceiling::DotBf16: return "bf16_dot_avx512";
+        default: return "triad_bandwidth";
+    }
+}
+
+bool ceiling_supported(Ceiling c) {
+    __builtin_cpu_init();
+    switch (c) {
+        case Ceiling::FmaAvx2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        case Ceiling::FmaAvx512: return __builtin_cpu_supports("avx512f");
+        case Ceiling::DotBf16: return __builtin_cpu_supports("avx512bf16");
+        default: return true;
+    }
+}
+
+double measure_ceiling(Ceiling c, int threads, double seconds) {
+    if (c == Ceiling::Triad) {
+        // a = b + s * c over arrays far larger than the last-level cache; 3 arrays' bytes per pass.
+        const size_t n = size_t(1) << 25;  // 32 Mi floats = 128 MiB per array
+        std::vector<float> a(n, 0.0f), b(n, 1.0f), cc(n, 2.0f);
+        const float s = 0.5f;
+        auto pass = [&](int t) {
+            const size_t lo = n * t / threads, hi = n * (t + 1) / threads;
+            for (size_t i = lo; i < hi; ++i) a[i] = b[i] + s * cc[i];
+        };
+        timed_parallel(threads, pass);  // touch pages
+        double best = 0;
+        const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+        do {
+            best = std::max(best, 3.0 * n * sizeof(float) / timed_parallel(threads, pass) / 1e9);
+        } while (std::chrono::steady_clock::now() < end);
+        benchmark::DoNotOptimize(a.data());
+        return best;
+    }
+    const int64_t iters = 20'000'000;
+    volatile float sink = 0;
+    run_compute(c, 1000);
+    double best = 0;
+    const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    do {
+        const double t = timed_parallel(threads, [&](int) { sink = run_compute(c, iters); });
+        best = std::max(best, flops_per_iter(c) * iters * threads / t / 1e9);
+    } while (std::chrono::steady_clock::now() < end);
+    (void)sink;
+    return best;
+}
+
+double ceiling(Ceiling c, int threads) {
+    static std::mutex mu;
+    static std::map<std::pair<int, int>, double> cache;
+    std::lock_guard<std::mutex> lock(mu);
+    auto key = std::make_pair(static_cast<int>(c), threads);
+    auto it = cache.find(key);
+    if (it != cache.end()) return it->second;
+    const double v = ceiling_supported(c) ? measure_ceiling(c, threads, 1.0) : 0.0;
+    cache[key] = v;
+    return v;
+}
+
+void register_roofline_benchmarks() {
+    const int all = attn4j::default_threads();
+    for (Ceiling c : {Ceiling::FmaAvx2, Ceiling::FmaAvx512, Ceiling::DotBf16, Ceiling::Triad}) {
+        for (int threads : {1, all}) {
+            std::string name = std::string("roofline/") + ceiling_name(c) + "/threads:" + std::to_string(threads);
+            benchmark::RegisterBenchmark(name.c_str(), [c, threads](benchmark::State &state) {
+                if (!ceiling_supported(c)) {
+                    state.SkipWithError("not supported by this CPU");
+                    for (auto _ : state) {}
+                    return;
+                }
+                double v = 0;
+                for (auto _ : state) v = std::max(v, measure_ceiling(c, threads, 0.5));
+                state.counters[c == Ceiling::Triad ? "GB/s" : "GFLOP/s"] = v;
+            })->Iterations(3)->Unit(benchmark::kMillisecond);
+            if (all == 1) break;
+        }
+    }
+}
+
+}  // namespace attn4j::bench
