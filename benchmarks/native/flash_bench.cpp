@@ -11,6 +11,7 @@
 #include "attn4j.h"
 #include "common/bf16.h"
 #include "common/thread_pool.h"
+#include "cpu/isa.h"
 #include "roofline.h"
 
 namespace attn4j::bench {
@@ -64,7 +65,9 @@ std::map<std::string, double> &portable_results() {
 }
 
 // Times `calls` of the kernel; returns seconds per call (median-free: Google Benchmark repeats).
-void run(benchmark::State &state, const Shape &s, int32_t isa, int threads, const std::string &key, bool decode) {
+void run(benchmark::State &state, const Shape &s, int32_t isa, int threads, const std::string &key, bool decode,
+         bool bf16_dot = false) {
+    cpu::set_bf16_dot(bf16_dot);
     if (attn4j_set_cpu_isa(isa) != ATTN4J_STATUS_OK) {
         state.SkipWithError(attn4j_last_error());
         for (auto _ : state) {}
@@ -83,6 +86,7 @@ void run(benchmark::State &state, const Shape &s, int32_t isa, int threads, cons
         }
     }
     attn4j_set_cpu_isa(attn4j_cpu_isa_best());
+    cpu::set_bf16_dot(false);
     const double per_call = seconds / static_cast<double>(state.iterations());
     if (decode) {
         const double bytes = 2.0 * s.batch * s.heads_kv * s.len_k * s.dim * (s.dtype == ATTN4J_DTYPE_F32 ? 4 : 2);
@@ -98,6 +102,7 @@ void run(benchmark::State &state, const Shape &s, int32_t isa, int threads, cons
     state.counters["GFLOP/s"] = gflops;
     const Ceiling c = isa == ATTN4J_ISA_AVX512 ? Ceiling::FmaAvx512 : Ceiling::FmaAvx2;
     state.counters["of_fp32_peak"] = gflops / ceiling(c, threads);
+    if (bf16_dot) state.counters["of_bf16_peak"] = gflops / ceiling(Ceiling::DotBf16, threads);
     if (isa == ATTN4J_ISA_SCALAR) {
         portable_results()[key] = gflops;
     } else {
@@ -130,6 +135,18 @@ void register_flash_benchmarks() {
                                 run(st, s, isa, threads, key, false);
                             })->Unit(benchmark::kMillisecond)->MinTime(0.3);
                         }
+    // bf16 storage through vdpbf16ps (opt-in; see cpu/isa.h), where the CPU has it.
+    if (best == ATTN4J_ISA_AVX512 && cpu::bf16_dot_supported())
+        for (int64_t d : {64, 128})
+            for (int64_t n : {2048, 4096, 8192})
+                for (int threads : thread_counts) {
+                    const Shape s{1, 2, 2, n, n, d, false, ATTN4J_DTYPE_BF16};
+                    const std::string name = "flash/avx512_bf16dot/bf16/d:" + std::to_string(d) + "/N:" + std::to_string(n) +
+                                             "/full/threads:" + std::to_string(threads);
+                    benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State &st) {
+                        run(st, s, ATTN4J_ISA_AVX512, threads, "", false, true);
+                    })->Unit(benchmark::kMillisecond)->MinTime(0.3);
+                }
     // Decode: one new token per sequence against a 32K-token KV cache, all 8 heads.
     for (int32_t isa : {static_cast<int32_t>(ATTN4J_ISA_SCALAR), best})
         for (int32_t dtype : {ATTN4J_DTYPE_F32, ATTN4J_DTYPE_BF16})

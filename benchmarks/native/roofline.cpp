@@ -23,8 +23,10 @@ __attribute__((target("avx2,fma"))) float fma_avx2(int64_t iters) {
     __m256 a[12];
     for (int i = 0; i < 12; ++i) a[i] = _mm256_set1_ps(1.0f + i * 1e-3f);
     const __m256 m = _mm256_set1_ps(0.9999f), c = _mm256_set1_ps(1e-4f);
-    for (int64_t it = 0; it < iters; ++it)
+    for (int64_t it = 0; it < iters; ++it) {
+#pragma GCC unroll 12
         for (int i = 0; i < 12; ++i) a[i] = _mm256_fmadd_ps(a[i], m, c);
+    }
     __m256 s = a[0];
     for (int i = 1; i < 12; ++i) s = _mm256_add_ps(s, a[i]);
     return _mm256_cvtss_f32(s);
@@ -34,8 +36,10 @@ __attribute__((target("avx512f"))) float fma_avx512(int64_t iters) {
     __m512 a[24];
     for (int i = 0; i < 24; ++i) a[i] = _mm512_set1_ps(1.0f + i * 1e-3f);
     const __m512 m = _mm512_set1_ps(0.9999f), c = _mm512_set1_ps(1e-4f);
-    for (int64_t it = 0; it < iters; ++it)
+    for (int64_t it = 0; it < iters; ++it) {
+#pragma GCC unroll 24
         for (int i = 0; i < 24; ++i) a[i] = _mm512_fmadd_ps(a[i], m, c);
+    }
     __m512 s = a[0];
     for (int i = 1; i < 24; ++i) s = _mm512_add_ps(s, a[i]);
     return _mm512_reduce_add_ps(s);
@@ -45,8 +49,10 @@ __attribute__((target("avx512f,avx512bf16"))) float dot_bf16(int64_t iters) {
     __m512 a[24];
     for (int i = 0; i < 24; ++i) a[i] = _mm512_setzero_ps();
     const __m512bh x = (__m512bh)_mm512_set1_epi16(0x3f80), y = (__m512bh)_mm512_set1_epi16(0x3c00);
-    for (int64_t it = 0; it < iters; ++it)
+    for (int64_t it = 0; it < iters; ++it) {
+#pragma GCC unroll 24
         for (int i = 0; i < 24; ++i) a[i] = _mm512_dpbf16_ps(a[i], x, y);
+    }
     __m512 s = a[0];
     for (int i = 1; i < 24; ++i) s = _mm512_add_ps(s, a[i]);
     return _mm512_reduce_add_ps(s);
@@ -133,16 +139,27 @@ double measure_ceiling(Ceiling c, int threads, double seconds) {
     return best;
 }
 
+namespace {
+std::mutex g_mu;
+std::map<std::pair<int, int>, double> g_best;  // best reading so far per (ceiling, threads)
+
+void record(Ceiling c, int threads, double v) {
+    std::lock_guard<std::mutex> lock(g_mu);
+    double &best = g_best[std::make_pair(static_cast<int>(c), threads)];
+    best = std::max(best, v);
+}
+}  // namespace
+
 double ceiling(Ceiling c, int threads) {
-    static std::mutex mu;
-    static std::map<std::pair<int, int>, double> cache;
-    std::lock_guard<std::mutex> lock(mu);
-    auto key = std::make_pair(static_cast<int>(c), threads);
-    auto it = cache.find(key);
-    if (it != cache.end()) return it->second;
-    const double v = ceiling_supported(c) ? measure_ceiling(c, threads, 1.0) : 0.0;
-    cache[key] = v;
-    return v;
+    {
+        std::lock_guard<std::mutex> lock(g_mu);
+        auto it = g_best.find(std::make_pair(static_cast<int>(c), threads));
+        if (it != g_best.end()) return it->second;
+    }
+    if (!ceiling_supported(c)) return 0.0;
+    // Not measured yet in this run (filtered out): take the best of a few short readings.
+    for (int i = 0; i < 4; ++i) record(c, threads, measure_ceiling(c, threads, 0.3));
+    return ceiling(c, threads);
 }
 
 void register_roofline_benchmarks() {
@@ -158,6 +175,7 @@ void register_roofline_benchmarks() {
                 }
                 double v = 0;
                 for (auto _ : state) v = std::max(v, measure_ceiling(c, threads, 0.5));
+                record(c, threads, v);
                 state.counters[c == Ceiling::Triad ? "GB/s" : "GFLOP/s"] = v;
             })->Iterations(3)->Unit(benchmark::kMillisecond);
             if (all == 1) break;

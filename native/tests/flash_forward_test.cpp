@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "attn4j.h"
+#include "cpu/isa.h"
 #include "cpu/reference/flash_reference.h"
 #include "flash_cases.h"
 #include "flash_problem.h"
@@ -43,9 +44,14 @@ TEST_P(FlashForward, MatchesFp64ReferenceOnEveryIsa) {
     cpu::flash_reference(make_flash_problem(&r.q.t, &r.k.t, &r.v.t, &r.out.t, &r.lse.t, params), ref_out, ref_lse);
 
     const int32_t saved = attn4j_cpu_isa();
-    for (int32_t isa = ATTN4J_ISA_SCALAR; isa <= attn4j_cpu_isa_best(); ++isa) {
-        SCOPED_TRACE(std::string("isa ") + attn4j_isa_name(isa));
+    // Every ISA, plus the bf16-pair products of the AVX-512 kernel where the CPU has them.
+    const bool pair_path = cpu::bf16_dot_supported() && c.dtype == ATTN4J_DTYPE_BF16;
+    for (int32_t run = ATTN4J_ISA_SCALAR; run <= attn4j_cpu_isa_best() + (pair_path ? 1 : 0); ++run) {
+        const int32_t isa = run > attn4j_cpu_isa_best() ? ATTN4J_ISA_AVX512 : run;
+        const bool pairs = run > attn4j_cpu_isa_best();
+        SCOPED_TRACE(std::string("isa ") + attn4j_isa_name(isa) + (pairs ? " with bf16 dot products" : ""));
         ASSERT_EQ(attn4j_set_cpu_isa(isa), ATTN4J_STATUS_OK);
+        cpu::set_bf16_dot(pairs);
         r.out.poison();
         r.lse.poison();
         const int32_t st = attn4j_flash_forward(&r.q.t, &r.k.t, &r.v.t, &r.out.t, c.lse ? &r.lse.t : nullptr, &params);
@@ -66,6 +72,7 @@ TEST_P(FlashForward, MatchesFp64ReferenceOnEveryIsa) {
                 }
     }
     attn4j_set_cpu_isa(saved);
+    cpu::set_bf16_dot(false);
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, FlashForward, ::testing::ValuesIn(flash_cases()),

@@ -41,6 +41,7 @@ struct FlashProblem {
 struct FlashPlan {
     int64_t splits = 1;
     float *partial = nullptr;
+    bool bf16_dot = false;  // the CPU has a bf16 dot product (AVX512_BF16)
 };
 
 // Dispatches to the current ISA's kernel. Returns false on out-of-memory in a worker.

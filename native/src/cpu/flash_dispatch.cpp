@@ -65,6 +65,7 @@ void merge_splits(const FlashProblem &p, const FlashPlan &plan) {
 bool run_tiled(const FlashProblem &p, bool (*kernel)(const FlashProblem &, const FlashPlan &)) {
     FlashPlan plan;
     plan.splits = plan_splits(p);
+    plan.bf16_dot = bf16_dot();
     if (plan.splits == 1) return kernel(p, plan);
     std::vector<float> partial(static_cast<size_t>(p.batch * p.heads_q * p.len_q * plan.splits * (2 + p.dim_v)));
     plan.partial = partial.data();
@@ -78,9 +79,7 @@ bool run_tiled(const FlashProblem &p, bool (*kernel)(const FlashProblem &, const
 bool flash_forward(const FlashProblem &p) {
     switch (current_isa()) {
         case Isa::Avx512:
-#ifdef ATTN4J_HAVE_AVX512
             return run_tiled(p, &flash_forward_avx512);
-#endif
         case Isa::Avx2:
             return run_tiled(p, &flash_forward_avx2);
         default:

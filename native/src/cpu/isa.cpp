@@ -50,6 +50,32 @@ bool set_isa(Isa isa) {
     return true;
 }
 
+bool bf16_dot_supported() {
+#if defined(__x86_64__) || defined(__i386__)
+    static const bool yes = [] {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx512bf16") != 0;
+    }();
+    return yes;
+#else
+    return false;
+#endif
+}
+
+namespace {
+std::atomic<bool> &bf16_dot_flag() {
+    static std::atomic<bool> on{[] {
+        const char *env = std::getenv("ATTN4J_BF16_DOT");
+        return env != nullptr && std::strcmp(env, "1") == 0 && bf16_dot_supported();
+    }()};
+    return on;
+}
+}  // namespace
+
+bool bf16_dot() { return bf16_dot_flag().load(std::memory_order_relaxed); }
+
+void set_bf16_dot(bool on) { bf16_dot_flag().store(on && bf16_dot_supported()); }
+
 const char *isa_name(int32_t isa) {
     switch (isa) {
         case 0: return "scalar";

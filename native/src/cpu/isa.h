@@ -10,5 +10,11 @@ Isa best_isa();      // best this CPU supports and this build has kernels for
 Isa current_isa();   // in use now
 bool set_isa(Isa isa);  // false if isa is above best_isa()
 const char *isa_name(int32_t isa);
+// Whether the AVX-512 kernels multiply bf16 storage as bf16 pairs (vdpbf16ps) instead of widening it
+// to fp32. Off by default: on the Sapphire Rapids we measured, vdpbf16ps peaks at half the fp32 FMA
+// rate, so widening is faster. ATTN4J_BF16_DOT=1 turns it on where the CPU has AVX512_BF16.
+bool bf16_dot();
+bool bf16_dot_supported();
+void set_bf16_dot(bool on);  // for tests and benchmarks; ignored when unsupported
 
 }  // namespace attn4j::cpu

@@ -13,6 +13,7 @@ struct Avx2 {
     static constexpr int MR = 6;
     static constexpr int NV = 2;
     static constexpr int64_t BK = 64;
+    static constexpr bool kBf16Dot = false;  // no bf16 dot product: bf16 is widened while packing
 
     static V zero() { return _mm256_setzero_ps(); }
     static V load(const float *p) { return _mm256_loadu_ps(p); }
@@ -60,26 +61,6 @@ struct Avx2 {
         p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.0f));
         const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
         return _mm256_and_ps(_mm256_mul_ps(p, _mm256_castsi256_ps(e)), keep);
-    }
-
-    // In-place transpose of an 8x8 block held in 8 registers.
-    static void transpose(V r[8]) {
-        const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
-        const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
-        const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
-        const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
-        const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-        const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-        const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-        const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-        r[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
-        r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
-        r[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
-        r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
-        r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
-        r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
-        r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
-        r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
     }
 };
 
