@@ -6,11 +6,13 @@
 
 namespace attn4j::bench {
 void register_flash_benchmarks();
+void register_lightning_benchmarks();
 }
 
 int main(int argc, char **argv) {
     attn4j::bench::register_roofline_benchmarks();
     attn4j::bench::register_flash_benchmarks();
+    attn4j::bench::register_lightning_benchmarks();
     benchmark::Initialize(&argc, argv);
     if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
     benchmark::RunSpecifiedBenchmarks();

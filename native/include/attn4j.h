@@ -102,6 +102,41 @@ int32_t attn4j_flash_forward(const attn4j_tensor *q, const attn4j_tensor *k, con
                              const attn4j_tensor *out, const attn4j_tensor *lse,
                              const attn4j_flash_params *params);
 
+/* Lightning Attention-2 options. A zeroed struct is the default (no decay, default block, threads). */
+typedef struct attn4j_lightning_params {
+    const float *slopes;  /* [heads of q] decay slopes >= 0, lambda_h = exp(-slopes[h]); NULL: no decay */
+    int32_t num_slopes;   /* entries in slopes: q.shape[1] when slopes != NULL, else 0 */
+    int32_t block_size;   /* tokens per block, 1..256; 0: default (32) */
+    int32_t num_threads;  /* 0: library default */
+} attn4j_lightning_params;
+
+/*
+ * Lightning Attention-2 forward: causal linear attention with per-head decay, O(N d dv), no softmax:
+ *   o_i = sum_{j <= i} lambda^(i-j) (q_i . k_j) v_j  +  lambda^(i+1) q_i S0
+ *   q   [B, Hq,  N, d ]   f32 or bf16
+ *   k   [B, Hkv, N, d ]   same dtype as q; Hq a multiple of Hkv
+ *   v   [B, Hkv, N, dv]   same dtype as q
+ *   out [B, Hq,  N, dv]   f32 or bf16
+ *   state_in  [B, Hq, d, dv] f32, or NULL for a zero initial state S0
+ *   state_out [B, Hq, d, dv] f32, or NULL: receives the state after the last token
+ *             (S = lambda^N S0 + sum_j lambda^(N-1-j) k_j^T v_j), to continue with later tokens.
+ * state_in and state_out may be the same tensor (updated in place). params may be NULL.
+ */
+int32_t attn4j_lightning_forward(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v,
+                                 const attn4j_tensor *out, const attn4j_tensor *state_in,
+                                 const attn4j_tensor *state_out, const attn4j_lightning_params *params);
+
+/* Decode a few new tokens against `state` ([B, Hq, d, dv] f32), which is read and updated in place:
+ * the same as attn4j_lightning_forward(q, k, v, out, state, state, params). */
+int32_t attn4j_lightning_decode(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v,
+                                const attn4j_tensor *out, const attn4j_tensor *state,
+                                const attn4j_lightning_params *params);
+
+/* TransNormerLLM's decay slopes for `heads` heads of layer `layer` (0-based) of `num_layers`: ALiBi's
+ * geometric sequence (2^(-8/n), its powers, interleaved for non powers of two), times
+ * (1 - layer / (num_layers - 1) + 1e-5) when num_layers > 1. Writes `heads` floats to slopes. */
+int32_t attn4j_lightning_slopes(int32_t heads, int32_t layer, int32_t num_layers, float *slopes);
+
 #ifdef __cplusplus
 }
 #endif

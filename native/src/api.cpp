@@ -9,6 +9,8 @@
 #include "cpu/flash.h"
 #include "cpu/isa.h"
 #include "flash_problem.h"
+#include "lightning_problem.h"
+#include "cpu/lightning.h"
 #include "tensor_checks.h"
 
 #define ATTN4J_STR2(x) #x
@@ -36,48 +38,63 @@ int32_t guarded(F &&body) {
     }
 }
 
-int32_t flash_forward(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v,
-                      const attn4j_tensor *out, const attn4j_tensor *lse, const attn4j_flash_params *params) {
+constexpr unsigned kCpuStorage = dtype_bit(ATTN4J_DTYPE_F32) | dtype_bit(ATTN4J_DTYPE_BF16);
+
+// q [B, Hq, Nq, d], k [B, Hkv, Nk, d], v [B, Hkv, Nk, dv]: valid tensors, one storage dtype, head dims in
+// range, Hq a multiple of Hkv. Shared by every attention kernel.
+int32_t check_qkv(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v) {
     CHECK(check_tensor("q", q));
     CHECK(check_tensor("k", k));
     CHECK(check_tensor("v", v));
-    CHECK(check_tensor("out", out));
-    if (lse != nullptr) CHECK(check_tensor("lse", lse));
-
-    const unsigned cpu_inputs = dtype_bit(ATTN4J_DTYPE_F32) | dtype_bit(ATTN4J_DTYPE_BF16);
-    CHECK(check_dtype("q", q, cpu_inputs));
+    CHECK(check_dtype("q", q, kCpuStorage));
     if (k->dtype != q->dtype)
         return fail(ATTN4J_STATUS_INVALID_DTYPE, "k.dtype = %s differs from q.dtype = %s", dtype_name(k->dtype),
                     dtype_name(q->dtype));
     if (v->dtype != q->dtype)
         return fail(ATTN4J_STATUS_INVALID_DTYPE, "v.dtype = %s differs from q.dtype = %s", dtype_name(v->dtype),
                     dtype_name(q->dtype));
-    CHECK(check_dtype("out", out, cpu_inputs));
-    if (lse != nullptr) CHECK(check_dtype("lse", lse, dtype_bit(ATTN4J_DTYPE_F32)));
-
-    const int64_t B = q->shape[0], Hq = q->shape[1], Nq = q->shape[2], d = q->shape[3];
-    const int64_t Hkv = k->shape[1], Nk = k->shape[2], dv = v->shape[3];
+    const int64_t B = q->shape[0], Hq = q->shape[1], d = q->shape[3], Hkv = k->shape[1];
     if (d < 1 || d > 512)
         return fail(ATTN4J_STATUS_INVALID_SHAPE, "q.shape[3] = %lld: head dim must be in 1..512", static_cast<long long>(d));
-    if (dv < 1 || dv > 512)
-        return fail(ATTN4J_STATUS_INVALID_SHAPE, "v.shape[3] = %lld: head dim must be in 1..512", static_cast<long long>(dv));
+    if (v->shape[3] < 1 || v->shape[3] > 512)
+        return fail(ATTN4J_STATUS_INVALID_SHAPE, "v.shape[3] = %lld: head dim must be in 1..512",
+                    static_cast<long long>(v->shape[3]));
     CHECK(check_dim("k", k, 0, B, "batch of q"));
     CHECK(check_dim("k", k, 3, d, "head dim of q"));
     CHECK(check_dim("v", v, 0, B, "batch of q"));
     CHECK(check_dim("v", v, 1, Hkv, "heads of k"));
-    CHECK(check_dim("v", v, 2, Nk, "sequence length of k"));
+    CHECK(check_dim("v", v, 2, k->shape[2], "sequence length of k"));
     if (Hkv == 0 ? Hq != 0 : Hq % Hkv != 0)
         return fail(ATTN4J_STATUS_INVALID_SHAPE, "k.shape[1] = %lld does not divide q.shape[1] = %lld",
                     static_cast<long long>(Hkv), static_cast<long long>(Hq));
-    CHECK(check_dim("out", out, 0, B, "batch of q"));
-    CHECK(check_dim("out", out, 1, Hq, "heads of q"));
-    CHECK(check_dim("out", out, 2, Nq, "sequence length of q"));
-    CHECK(check_dim("out", out, 3, dv, "head dim of v"));
+    return ATTN4J_STATUS_OK;
+}
+
+// An output tensor of the given shape and allowed dtypes, whose elements do not overlap each other,
+// q, k or v.
+int32_t check_output(const char *name, const attn4j_tensor *t, unsigned dtypes, const int64_t (&shape)[4],
+                     const char *const (&what)[4], const attn4j_tensor *q, const attn4j_tensor *k,
+                     const attn4j_tensor *v) {
+    CHECK(check_tensor(name, t));
+    CHECK(check_dtype(name, t, dtypes));
+    for (int i = 0; i < 4; ++i) CHECK(check_dim(name, t, i, shape[i], what[i]));
+    CHECK(check_no_self_overlap(name, t));
+    CHECK(check_disjoint(name, t, "q", q));
+    CHECK(check_disjoint(name, t, "k", k));
+    CHECK(check_disjoint(name, t, "v", v));
+    return ATTN4J_STATUS_OK;
+}
+
+int32_t flash_forward(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v,
+                      const attn4j_tensor *out, const attn4j_tensor *lse, const attn4j_flash_params *params) {
+    CHECK(check_qkv(q, k, v));
+    const int64_t B = q->shape[0], Hq = q->shape[1], Nq = q->shape[2], dv = v->shape[3];
+    CHECK(check_output("out", out, kCpuStorage, {B, Hq, Nq, dv},
+                       {"batch of q", "heads of q", "sequence length of q", "head dim of v"}, q, k, v));
     if (lse != nullptr) {
-        CHECK(check_dim("lse", lse, 0, B, "batch of q"));
-        CHECK(check_dim("lse", lse, 1, Hq, "heads of q"));
-        CHECK(check_dim("lse", lse, 2, Nq, "sequence length of q"));
-        CHECK(check_dim("lse", lse, 3, 1, "one value per row"));
+        CHECK(check_output("lse", lse, dtype_bit(ATTN4J_DTYPE_F32), {B, Hq, Nq, 1},
+                           {"batch of q", "heads of q", "sequence length of q", "one value per row"}, q, k, v));
+        CHECK(check_disjoint("lse", lse, "out", out));
     }
 
     attn4j_flash_params defaults{0.0f, 0.0f, 0, -1, -1, 0};
@@ -92,23 +109,76 @@ int32_t flash_forward(const attn4j_tensor *q, const attn4j_tensor *k, const attn
         return fail(ATTN4J_STATUS_INVALID_PARAM, "params.window_right = %d must be >= -1 (-1 = unlimited)", pr.window_right);
     if (pr.num_threads < 0)
         return fail(ATTN4J_STATUS_INVALID_PARAM, "params.num_threads = %d must be >= 0 (0 = default)", pr.num_threads);
-
-    CHECK(check_no_self_overlap("out", out));
-    if (lse != nullptr) CHECK(check_no_self_overlap("lse", lse));
-    CHECK(check_disjoint("out", out, "q", q));
-    CHECK(check_disjoint("out", out, "k", k));
-    CHECK(check_disjoint("out", out, "v", v));
-    if (lse != nullptr) {
-        CHECK(check_disjoint("lse", lse, "q", q));
-        CHECK(check_disjoint("lse", lse, "k", k));
-        CHECK(check_disjoint("lse", lse, "v", v));
-        CHECK(check_disjoint("lse", lse, "out", out));
-    }
     if (element_count(out) == 0) return ATTN4J_STATUS_OK;
 
     const cpu::FlashProblem p = make_flash_problem(q, k, v, out, lse, pr);
     if (!cpu::flash_forward(p)) return fail(ATTN4J_STATUS_OUT_OF_MEMORY, "out of memory in a worker thread");
     return ATTN4J_STATUS_OK;
+}
+
+// Two tensors that must be either the same tensor or disjoint (state_in / state_out).
+bool same_tensor(const attn4j_tensor *a, const attn4j_tensor *b) {
+    if (a->data != b->data) return false;
+    for (int i = 0; i < 4; ++i)
+        if (a->strides[i] != b->strides[i]) return false;
+    return true;
+}
+
+int32_t lightning_forward(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v,
+                          const attn4j_tensor *out, const attn4j_tensor *state_in, const attn4j_tensor *state_out,
+                          const attn4j_lightning_params *params) {
+    CHECK(check_qkv(q, k, v));
+    const int64_t B = q->shape[0], Hq = q->shape[1], N = q->shape[2], d = q->shape[3], dv = v->shape[3];
+    CHECK(check_dim("k", k, 2, N, "sequence length of q"));
+    CHECK(check_output("out", out, kCpuStorage, {B, Hq, N, dv},
+                       {"batch of q", "heads of q", "sequence length of q", "head dim of v"}, q, k, v));
+    const char *const state_dims[4] = {"batch of q", "heads of q", "head dim of q", "head dim of v"};
+    if (state_in != nullptr) {
+        CHECK(check_tensor("state_in", state_in));
+        CHECK(check_dtype("state_in", state_in, dtype_bit(ATTN4J_DTYPE_F32)));
+        const int64_t shape[4] = {B, Hq, d, dv};
+        for (int i = 0; i < 4; ++i) CHECK(check_dim("state_in", state_in, i, shape[i], state_dims[i]));
+        CHECK(check_disjoint("out", out, "state_in", state_in));
+    }
+    if (state_out != nullptr) {
+        CHECK(check_output("state_out", state_out, dtype_bit(ATTN4J_DTYPE_F32), {B, Hq, d, dv}, state_dims, q, k, v));
+        CHECK(check_disjoint("state_out", state_out, "out", out));
+        if (state_in != nullptr && !same_tensor(state_in, state_out))
+            CHECK(check_disjoint("state_out", state_out, "state_in", state_in));
+    }
+
+    const attn4j_lightning_params defaults{nullptr, 0, 0, 0};
+    const attn4j_lightning_params &pr = params != nullptr ? *params : defaults;
+    if (pr.slopes == nullptr && pr.num_slopes != 0)
+        return fail(ATTN4J_STATUS_NULL_ARGUMENT, "params.slopes is NULL but params.num_slopes = %d", pr.num_slopes);
+    if (pr.slopes != nullptr) {
+        if (pr.num_slopes != Hq)
+            return fail(ATTN4J_STATUS_INVALID_PARAM, "params.num_slopes = %d, expected %lld (heads of q)", pr.num_slopes,
+                        static_cast<long long>(Hq));
+        for (int32_t h = 0; h < pr.num_slopes; ++h)
+            if (!std::isfinite(pr.slopes[h]) || pr.slopes[h] < 0.0f)
+                return fail(ATTN4J_STATUS_INVALID_PARAM, "params.slopes[%d] = %g must be finite and >= 0", h, pr.slopes[h]);
+    }
+    if (pr.block_size < 0 || pr.block_size > cpu::kLightningMaxBlock)
+        return fail(ATTN4J_STATUS_INVALID_PARAM, "params.block_size = %d must be in 1..%lld (0 = default)", pr.block_size,
+                    static_cast<long long>(cpu::kLightningMaxBlock));
+    if (pr.num_threads < 0)
+        return fail(ATTN4J_STATUS_INVALID_PARAM, "params.num_threads = %d must be >= 0 (0 = default)", pr.num_threads);
+    if (B == 0 || Hq == 0) return ATTN4J_STATUS_OK;
+
+    const cpu::LightningProblem p = make_lightning_problem(q, k, v, out, state_in, state_out, pr);
+    if (!cpu::lightning_forward(p)) return fail(ATTN4J_STATUS_OUT_OF_MEMORY, "out of memory in a worker thread");
+    return ATTN4J_STATUS_OK;
+}
+
+// ALiBi's slopes: a geometric sequence from 2^(-8/n) for n a power of two; otherwise those of the
+// largest power of two below n, then every other slope of twice that count.
+void alibi_slopes(int32_t n, float *out) {
+    auto power_of_two = [](int32_t m, int32_t i) { return std::pow(2.0, -8.0 / m * (i + 1)); };
+    int32_t p2 = 1;
+    while (p2 * 2 <= n) p2 *= 2;
+    for (int32_t i = 0; i < p2; ++i) out[i] = static_cast<float>(power_of_two(p2, i));
+    for (int32_t i = 0; i < n - p2; ++i) out[p2 + i] = static_cast<float>(power_of_two(2 * p2, 2 * i));
 }
 
 }  // namespace
@@ -168,6 +238,37 @@ int32_t attn4j_cuda_device_count(void) { return 0; }
 int32_t attn4j_flash_forward(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v,
                              const attn4j_tensor *out, const attn4j_tensor *lse, const attn4j_flash_params *params) {
     return guarded([&] { return flash_forward(q, k, v, out, lse, params); });
+}
+
+int32_t attn4j_lightning_forward(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v,
+                                 const attn4j_tensor *out, const attn4j_tensor *state_in,
+                                 const attn4j_tensor *state_out, const attn4j_lightning_params *params) {
+    return guarded([&] { return lightning_forward(q, k, v, out, state_in, state_out, params); });
+}
+
+int32_t attn4j_lightning_decode(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v,
+                                const attn4j_tensor *out, const attn4j_tensor *state,
+                                const attn4j_lightning_params *params) {
+    return guarded([&] {
+        if (state == nullptr) return fail(ATTN4J_STATUS_NULL_ARGUMENT, "state is NULL");
+        return lightning_forward(q, k, v, out, state, state, params);
+    });
+}
+
+int32_t attn4j_lightning_slopes(int32_t heads, int32_t layer, int32_t num_layers, float *slopes) {
+    return guarded([&] {
+        if (slopes == nullptr) return fail(ATTN4J_STATUS_NULL_ARGUMENT, "slopes is NULL");
+        if (heads < 1) return fail(ATTN4J_STATUS_INVALID_PARAM, "heads = %d must be >= 1", heads);
+        if (num_layers < 1) return fail(ATTN4J_STATUS_INVALID_PARAM, "num_layers = %d must be >= 1", num_layers);
+        if (layer < 0 || layer >= num_layers)
+            return fail(ATTN4J_STATUS_INVALID_PARAM, "layer = %d must be in 0..%d", layer, num_layers - 1);
+        alibi_slopes(heads, slopes);
+        if (num_layers > 1) {
+            const double f = 1.0 - static_cast<double>(layer) / (num_layers - 1) + 1e-5;
+            for (int32_t h = 0; h < heads; ++h) slopes[h] = static_cast<float>(slopes[h] * f);
+        }
+        return ATTN4J_STATUS_OK;
+    });
 }
 
 }  // extern "C"

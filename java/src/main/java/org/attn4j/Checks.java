@@ -11,6 +11,52 @@ import java.util.stream.IntStream;
 final class Checks {
     private Checks() {}
 
+    /**
+     * q [B, Hq, Nq, d], k [B, Hkv, Nk, d], v [B, Hkv, Nk, dv]: usable, one storage dtype, one device,
+     * head dims in range, Hq a multiple of Hkv. Shared by every attention kernel.
+     */
+    static void qkv(Tensor q, Tensor k, Tensor v) {
+        notNull(q, "q");
+        notNull(k, "k");
+        notNull(v, "v");
+        usable(q, "q");
+        usable(k, "k");
+        usable(v, "v");
+        cpuDtype(q, "q");
+        sameDtype(k, "k", q, "q");
+        sameDtype(v, "v", q, "q");
+        sameDevice(k, "k", q, "q");
+        sameDevice(v, "v", q, "q");
+        headDim(q, "q");
+        headDim(v, "v");
+        dim(k, "k", 0, q.shape(0), "batch of q");
+        dim(k, "k", 3, q.shape(3), "head dim of q");
+        dim(v, "v", 0, q.shape(0), "batch of q");
+        dim(v, "v", 1, k.shape(1), "heads of k");
+        dim(v, "v", 2, k.shape(2), "sequence length of k");
+        long hq = q.shape(1), hkv = k.shape(1);
+        if (hkv == 0 ? hq != 0 : hq % hkv != 0) {
+            throw new IllegalArgumentException("k.shape[1] = " + hkv + " does not divide q.shape[1] = " + hq
+                    + " (query heads must be a multiple of key/value heads)");
+        }
+    }
+
+    /** An output of shape [d0, d1, d2, d3] next to q, k, v: usable, no overlapping elements, no aliasing. */
+    static void output(Tensor t, String name, Tensor q, Tensor k, Tensor v, long d0, long d1, long d2, long d3) {
+        notNull(t, name);
+        usable(t, name);
+        cpuDtype(t, name);
+        sameDevice(t, name, q, "q");
+        dim(t, name, 0, d0, "batch of q");
+        dim(t, name, 1, d1, "heads of q");
+        dim(t, name, 2, d2, name.equals("state") ? "head dim of q" : "sequence length of q");
+        dim(t, name, 3, d3, name.equals("lse") ? "one value per row" : "head dim of v");
+        noSelfOverlap(t, name);
+        disjoint(t, name, q, "q");
+        disjoint(t, name, k, "k");
+        disjoint(t, name, v, "v");
+    }
+
     static void notNull(Object o, String name) {
         if (o == null) {
             throw new IllegalArgumentException(name + " must not be null");

@@ -161,59 +161,18 @@ public final class FlashAttention {
     }
 
     private static void checkInputs(Tensor q, Tensor k, Tensor v) {
-        Checks.notNull(q, "q");
-        Checks.notNull(k, "k");
-        Checks.notNull(v, "v");
-        Checks.usable(q, "q");
-        Checks.usable(k, "k");
-        Checks.usable(v, "v");
-        Checks.cpuDtype(q, "q");
-        Checks.sameDtype(k, "k", q, "q");
-        Checks.sameDtype(v, "v", q, "q");
-        Checks.sameDevice(k, "k", q, "q");
-        Checks.sameDevice(v, "v", q, "q");
-        Checks.headDim(q, "q");
-        Checks.headDim(v, "v");
-        Checks.dim(k, "k", 0, q.shape(0), "batch of q");
-        Checks.dim(k, "k", 3, q.shape(3), "head dim of q");
-        Checks.dim(v, "v", 0, q.shape(0), "batch of q");
-        Checks.dim(v, "v", 1, k.shape(1), "heads of k");
-        Checks.dim(v, "v", 2, k.shape(2), "sequence length of k");
-        long hq = q.shape(1), hkv = k.shape(1);
-        if (hkv == 0 ? hq != 0 : hq % hkv != 0) {
-            throw new IllegalArgumentException("k.shape[1] = " + hkv + " does not divide q.shape[1] = " + hq
-                    + " (query heads must be a multiple of key/value heads)");
-        }
+        Checks.qkv(q, k, v);
     }
 
     private static void checkOutputs(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse) {
-        Checks.notNull(out, "out");
-        Checks.usable(out, "out");
-        Checks.cpuDtype(out, "out");
-        Checks.sameDevice(out, "out", q, "q");
-        Checks.dim(out, "out", 0, q.shape(0), "batch of q");
-        Checks.dim(out, "out", 1, q.shape(1), "heads of q");
-        Checks.dim(out, "out", 2, q.shape(2), "sequence length of q");
-        Checks.dim(out, "out", 3, v.shape(3), "head dim of v");
-        Checks.noSelfOverlap(out, "out");
-        Checks.disjoint(out, "out", q, "q");
-        Checks.disjoint(out, "out", k, "k");
-        Checks.disjoint(out, "out", v, "v");
+        long b = q.shape(0), hq = q.shape(1), n = q.shape(2);
+        Checks.output(out, "out", q, k, v, b, hq, n, v.shape(3));
         if (lse != null) {
-            Checks.usable(lse, "lse");
             if (lse.dtype() != DType.F32) {
                 throw new IllegalArgumentException("lse.dtype = " + lse.dtype() + " must be F32");
             }
-            Checks.sameDevice(lse, "lse", q, "q");
-            Checks.dim(lse, "lse", 0, q.shape(0), "batch of q");
-            Checks.dim(lse, "lse", 1, q.shape(1), "heads of q");
-            Checks.dim(lse, "lse", 2, q.shape(2), "sequence length of q");
-            Checks.dim(lse, "lse", 3, 1, "one value per row");
-            Checks.noSelfOverlap(lse, "lse");
+            Checks.output(lse, "lse", q, k, v, b, hq, n, 1);
             Checks.disjoint(lse, "lse", out, "out");
-            Checks.disjoint(lse, "lse", q, "q");
-            Checks.disjoint(lse, "lse", k, "k");
-            Checks.disjoint(lse, "lse", v, "v");
         }
     }
 }

@@ -921,6 +921,200 @@ public class Attn4jNative extends Attn4jNative$shared {
            throw new AssertionError("should not reach here", ex$);
         }
     }
+
+    private static class attn4j_lightning_forward {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Attn4jNative.C_INT,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("attn4j_lightning_forward");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t attn4j_lightning_forward(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v, const attn4j_tensor *out, const attn4j_tensor *state_in, const attn4j_tensor *state_out, const attn4j_lightning_params *params)
+     * }
+     */
+    public static FunctionDescriptor attn4j_lightning_forward$descriptor() {
+        return attn4j_lightning_forward.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t attn4j_lightning_forward(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v, const attn4j_tensor *out, const attn4j_tensor *state_in, const attn4j_tensor *state_out, const attn4j_lightning_params *params)
+     * }
+     */
+    public static MethodHandle attn4j_lightning_forward$handle() {
+        return attn4j_lightning_forward.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t attn4j_lightning_forward(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v, const attn4j_tensor *out, const attn4j_tensor *state_in, const attn4j_tensor *state_out, const attn4j_lightning_params *params)
+     * }
+     */
+    public static MemorySegment attn4j_lightning_forward$address() {
+        return attn4j_lightning_forward.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t attn4j_lightning_forward(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v, const attn4j_tensor *out, const attn4j_tensor *state_in, const attn4j_tensor *state_out, const attn4j_lightning_params *params)
+     * }
+     */
+    public static int attn4j_lightning_forward(MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment out, MemorySegment state_in, MemorySegment state_out, MemorySegment params) {
+        var mh$ = attn4j_lightning_forward.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("attn4j_lightning_forward", q, k, v, out, state_in, state_out, params);
+            }
+            return (int)mh$.invokeExact(q, k, v, out, state_in, state_out, params);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class attn4j_lightning_decode {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Attn4jNative.C_INT,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("attn4j_lightning_decode");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t attn4j_lightning_decode(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v, const attn4j_tensor *out, const attn4j_tensor *state, const attn4j_lightning_params *params)
+     * }
+     */
+    public static FunctionDescriptor attn4j_lightning_decode$descriptor() {
+        return attn4j_lightning_decode.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t attn4j_lightning_decode(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v, const attn4j_tensor *out, const attn4j_tensor *state, const attn4j_lightning_params *params)
+     * }
+     */
+    public static MethodHandle attn4j_lightning_decode$handle() {
+        return attn4j_lightning_decode.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t attn4j_lightning_decode(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v, const attn4j_tensor *out, const attn4j_tensor *state, const attn4j_lightning_params *params)
+     * }
+     */
+    public static MemorySegment attn4j_lightning_decode$address() {
+        return attn4j_lightning_decode.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t attn4j_lightning_decode(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v, const attn4j_tensor *out, const attn4j_tensor *state, const attn4j_lightning_params *params)
+     * }
+     */
+    public static int attn4j_lightning_decode(MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment out, MemorySegment state, MemorySegment params) {
+        var mh$ = attn4j_lightning_decode.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("attn4j_lightning_decode", q, k, v, out, state, params);
+            }
+            return (int)mh$.invokeExact(q, k, v, out, state, params);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class attn4j_lightning_slopes {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Attn4jNative.C_INT,
+            Attn4jNative.C_INT,
+            Attn4jNative.C_INT,
+            Attn4jNative.C_INT,
+            Attn4jNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("attn4j_lightning_slopes");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t attn4j_lightning_slopes(int32_t heads, int32_t layer, int32_t num_layers, float *slopes)
+     * }
+     */
+    public static FunctionDescriptor attn4j_lightning_slopes$descriptor() {
+        return attn4j_lightning_slopes.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t attn4j_lightning_slopes(int32_t heads, int32_t layer, int32_t num_layers, float *slopes)
+     * }
+     */
+    public static MethodHandle attn4j_lightning_slopes$handle() {
+        return attn4j_lightning_slopes.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t attn4j_lightning_slopes(int32_t heads, int32_t layer, int32_t num_layers, float *slopes)
+     * }
+     */
+    public static MemorySegment attn4j_lightning_slopes$address() {
+        return attn4j_lightning_slopes.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t attn4j_lightning_slopes(int32_t heads, int32_t layer, int32_t num_layers, float *slopes)
+     * }
+     */
+    public static int attn4j_lightning_slopes(int heads, int layer, int num_layers, MemorySegment slopes) {
+        var mh$ = attn4j_lightning_slopes.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("attn4j_lightning_slopes", heads, layer, num_layers, slopes);
+            }
+            return (int)mh$.invokeExact(heads, layer, num_layers, slopes);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
     private static final int ATTN4J_DEVICE_HOST = (int)-1L;
     /**
      * {@snippet lang=c :

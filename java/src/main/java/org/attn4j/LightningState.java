@@ -1,0 +1,63 @@
+package org.attn4j;
+
+import java.lang.foreign.Arena;
+
+/**
+ * The recurrent state of {@link LightningAttention}: for every (batch, head) the {@code d x dv} sum
+ * {@code S = sum_j lambda^(N-1-j) k_j^T v_j} over the tokens seen so far, in fp32. It owns its
+ * off-heap memory (freed by {@link #close()}) and is carried from a prefill to the decode steps
+ * after it: each call reads it and leaves the state after its last token.
+ *
+ * <pre>{@code
+ * try (LightningState state = LightningState.allocate(1, 8, 128, 128)) {
+ *     lightning.forward(prompt.q(), prompt.k(), prompt.v(), promptOut, state); // prefill
+ *     lightning.decode(nextQ, nextK, nextV, nextOut, state);                   // one more token
+ * }
+ * }</pre>
+ */
+public final class LightningState implements AutoCloseable {
+    private final Arena arena;
+    private final Tensor tensor;
+
+    private LightningState(Arena arena, Tensor tensor) {
+        this.arena = arena;
+        this.tensor = tensor;
+    }
+
+    /** A zero state for {@code batch} sequences of {@code heads} query heads, head dims {@code dim} and {@code dimV}. */
+    public static LightningState allocate(long batch, long heads, long dim, long dimV) {
+        if (batch < 0 || heads < 0 || dim < 1 || dimV < 1) {
+            throw new IllegalArgumentException("state shape [" + batch + ", " + heads + ", " + dim + ", " + dimV
+                    + "] needs batch, heads >= 0 and head dims >= 1");
+        }
+        Arena arena = Arena.ofShared();
+        try {
+            return new LightningState(arena, Tensor.allocate(arena, DType.F32, batch, heads, dim, dimV));
+        } catch (RuntimeException e) {
+            arena.close();
+            throw e;
+        }
+    }
+
+    /** The state as a {@code [B, Hq, d, dv]} f32 tensor (valid until {@link #close()}). */
+    public Tensor tensor() {
+        return tensor;
+    }
+
+    /** Back to the zero state (as if no token had been seen). */
+    public void reset() {
+        tensor.segment().fill((byte) 0);
+    }
+
+    /** Whether {@link #close()} has freed the memory. */
+    public boolean isClosed() {
+        return !arena.scope().isAlive();
+    }
+
+    @Override
+    public void close() {
+        if (arena.scope().isAlive()) {
+            arena.close();
+        }
+    }
+}
