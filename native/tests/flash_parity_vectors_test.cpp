@@ -20,26 +20,8 @@
 namespace attn4j::test {
 namespace {
 
-std::string parity_dir() {
-    if (const char *d = std::getenv("ATTN4J_PARITY_DIR")) return d;
-    return ATTN4J_PARITY_DIR;
-}
-
-std::vector<float> dense(const HostTensor &t) {
-    std::vector<float> out;
-    const auto &s = t.t.shape;
-    for (int64_t b = 0; b < s[0]; ++b)
-        for (int64_t h = 0; h < s[1]; ++h)
-            for (int64_t n = 0; n < s[2]; ++n)
-                for (int64_t d = 0; d < s[3]; ++d) out.push_back(t.get(b, h, n, d));
-    return out;
-}
-
-std::vector<int64_t> shape_of(const HostTensor &t) { return {t.t.shape[0], t.t.shape[1], t.t.shape[2], t.t.shape[3]}; }
-
 TEST(FlashParityVectors, WritesInputsReferenceAndCppOutput) {
     const std::string root = parity_dir();
-    ::mkdir(root.c_str(), 0755);
     const char *wanted[] = {"mha_n65", "causal_n63", "gqa_8_2", "window_8_8", "softcap", "decode_causal",
                             "bf16_in_f32_out", "more_q_than_k_causal", "dv_ne_d"};
     int written = 0;

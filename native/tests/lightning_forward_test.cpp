@@ -9,7 +9,12 @@
 #include "attn4j.h"
 #include "cpu/reference/lightning_reference.h"
 #include "lightning_problem.h"
+#include "npy.h"
 #include "test_support.h"
+
+#include <sys/stat.h>
+
+#include <fstream>
 
 namespace attn4j::test {
 namespace {
@@ -222,6 +227,50 @@ TEST(LightningErrorsNull, DecodeNeedsAState) {
     LightningRun r = make_run(c, 1);
     EXPECT_EQ(attn4j_lightning_decode(&r.q.t, &r.k.t, &r.v.t, &r.out.t, nullptr, &r.params), ATTN4J_STATUS_NULL_ARGUMENT);
     EXPECT_STREQ(attn4j_last_error(), "state is NULL");
+}
+
+}  // namespace
+}  // namespace attn4j::test
+
+namespace attn4j::test {
+namespace {
+
+// Cross-language parity vectors for LightningParityTest (Java): inputs, initial state, the C++
+// outputs and the fp64 reference, as .npy plus case.properties.
+TEST(LightningParityVectors, WritesInputsReferenceAndCppOutput) {
+    const LightningCase chosen[] = {
+        {"decay", 1, 4, 2, 150, 32, 48, 1, 0, true},
+        {"no_decay_block7", 2, 2, 2, 60, 16, 16, 0, 7, false},
+        {"bf16_heavy_decay", 1, 2, 1, 90, 64, 32, 2, 0, true, ATTN4J_DTYPE_BF16},
+    };
+    for (const LightningCase &c : chosen) {
+        SCOPED_TRACE(c.name);
+        LightningRun r = make_run(c, run_seed() ^ 0x11);
+        r.out.poison();
+        const attn4j_tensor *sin = c.state_in ? &r.state_in.t : nullptr;
+        ASSERT_EQ(attn4j_lightning_forward(&r.q.t, &r.k.t, &r.v.t, &r.out.t, sin, &r.state_out.t, &r.params),
+                  ATTN4J_STATUS_OK) << attn4j_last_error();
+        std::vector<double> ref_out, ref_state;
+        cpu::lightning_reference(make_lightning_problem(&r.q.t, &r.k.t, &r.v.t, &r.out.t, sin, &r.state_out.t, r.params),
+                                 ref_out, ref_state);
+        ASSERT_LE(rel_l2(r.out, ref_out), c.tolerance());
+        const std::string dir = parity_dir() + "/lightning_" + c.name;
+        ::mkdir(dir.c_str(), 0755);
+        ASSERT_TRUE(write_npy(dir + "/q.npy", dense(r.q), shape_of(r.q)));
+        ASSERT_TRUE(write_npy(dir + "/k.npy", dense(r.k), shape_of(r.k)));
+        ASSERT_TRUE(write_npy(dir + "/v.npy", dense(r.v), shape_of(r.v)));
+        if (c.state_in) ASSERT_TRUE(write_npy(dir + "/state_in.npy", dense(r.state_in), shape_of(r.state_in)));
+        ASSERT_TRUE(write_npy(dir + "/out_cpp.npy", dense(r.out), shape_of(r.out)));
+        ASSERT_TRUE(write_npy(dir + "/state_cpp.npy", dense(r.state_out), shape_of(r.state_out)));
+        ASSERT_TRUE(write_npy(dir + "/out_ref.npy", ref_out, shape_of(r.out)));
+        ASSERT_TRUE(write_npy(dir + "/state_ref.npy", ref_state, shape_of(r.state_out)));
+        std::ofstream props(dir + "/case.properties");
+        props << "dtype=" << (c.dtype == ATTN4J_DTYPE_BF16 ? "bf16" : "f32") << "\nblock=" << c.block << "\nslopes=";
+        if (c.slopes != 0)
+            for (size_t h = 0; h < r.slopes.size(); ++h) props << (h ? "," : "") << std::hexfloat << r.slopes[h];
+        props << "\nisa=" << attn4j_isa_name(attn4j_cpu_isa()) << "\n";
+        ASSERT_TRUE(props.good());
+    }
 }
 
 }  // namespace

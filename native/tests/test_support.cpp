@@ -5,6 +5,8 @@
 #include <cstring>
 #include <limits>
 
+#include <sys/stat.h>
+
 #include "common/bf16.h"
 
 namespace attn4j::test {
@@ -56,6 +58,25 @@ void HostTensor::poison() {
         for (int64_t h = 0; h < t.shape[1]; ++h)
             for (int64_t n = 0; n < t.shape[2]; ++n)
                 for (int64_t d = 0; d < t.shape[3]; ++d) set(b, h, n, d, std::numeric_limits<float>::quiet_NaN());
+}
+
+std::vector<float> dense(const HostTensor &t) {
+    std::vector<float> out;
+    const auto &s = t.t.shape;
+    for (int64_t b = 0; b < s[0]; ++b)
+        for (int64_t h = 0; h < s[1]; ++h)
+            for (int64_t n = 0; n < s[2]; ++n)
+                for (int64_t d = 0; d < s[3]; ++d) out.push_back(t.get(b, h, n, d));
+    return out;
+}
+
+std::vector<int64_t> shape_of(const HostTensor &t) { return {t.t.shape[0], t.t.shape[1], t.t.shape[2], t.t.shape[3]}; }
+
+std::string parity_dir() {
+    const char *env = std::getenv("ATTN4J_PARITY_DIR");
+    const std::string dir = env != nullptr ? env : ATTN4J_PARITY_DIR;
+    ::mkdir(dir.c_str(), 0755);
+    return dir;
 }
 
 double rel_l2(const HostTensor &got, const std::vector<double> &ref) {

@@ -38,6 +38,13 @@ struct HostTensor {
     void poison();  // NaN everywhere, so unwritten elements fail the comparison
 };
 
+// The tensor's elements in dense BHND order, and its shape, for writing .npy files.
+std::vector<float> dense(const HostTensor &t);
+std::vector<int64_t> shape_of(const HostTensor &t);
+
+// Where the cross-language parity vectors go: $ATTN4J_PARITY_DIR, else build/parity. Created if missing.
+std::string parity_dir();
+
 // Relative L2 error of `got` (a [B,H,N,D] tensor) against a dense fp64 reference; NaN if any
 // element of `got` is not finite while the reference is.
 double rel_l2(const HostTensor &got, const std::vector<double> &ref);

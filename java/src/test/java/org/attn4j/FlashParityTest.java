@@ -2,18 +2,12 @@ package org.attn4j;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.lang.foreign.Arena;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Properties;
-import java.util.stream.Stream;
 import org.attn4j.reference.FlashReference;
 import org.junit.jupiter.api.Test;
 
@@ -26,26 +20,13 @@ class FlashParityTest {
 
     @Test
     void javaNativeCppAndReferenceAgree() throws IOException {
-        Path dir = Path.of(System.getProperty("attn4j.parity.dir", "../build/parity"));
-        boolean required = Boolean.getBoolean("attn4j.parity.required");
-        List<Path> cases;
-        try (Stream<Path> s = Files.isDirectory(dir) ? Files.list(dir) : Stream.empty()) {
-            cases = s.filter(p -> p.getFileName().toString().startsWith("flash_")).sorted().toList();
-        }
-        if (required) {
-            assertFalse(cases.isEmpty(), "no parity vectors in " + dir + ": run ctest first (ci/test.sh does)");
-        }
-        assumeTrue(!cases.isEmpty(), "no parity vectors in " + dir + " (written by ctest); skipping");
-        for (Path c : cases) {
+        for (Path c : ParityCases.list("flash_")) {
             checkCase(c);
         }
     }
 
     private static void checkCase(Path dir) throws IOException {
-        Properties p = new Properties();
-        try (InputStream in = Files.newInputStream(dir.resolve("case.properties"))) {
-            p.load(in);
-        }
+        Properties p = ParityCases.properties(dir);
         String name = dir.getFileName().toString();
         DType dtype = p.getProperty("dtype").equals("bf16") ? DType.BF16 : DType.F32;
         FlashAttention attention = FlashAttention.builder()
@@ -67,7 +48,7 @@ class FlashParityTest {
             attention.forward(tq, tk, tv, out, lse);
 
             // Java -> native == C++ -> native, bit for bit, when both ran the same ISA.
-            if (Attn4j.cpuIsa().name().equalsIgnoreCase(p.getProperty("isa"))) {
+            if (ParityCases.sameIsa(p)) {
                 assertArrayEquals(outCpp.floats(), out.toFloatArray(), name + ": Java and C++ outputs differ");
             }
             double tol = dtype == DType.BF16 ? 1e-2 : 1e-5;
