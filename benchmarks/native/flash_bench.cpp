@@ -122,7 +122,7 @@ void register_flash_benchmarks() {
     for (int32_t isa : {static_cast<int32_t>(ATTN4J_ISA_SCALAR), best})
         for (int32_t dtype : {ATTN4J_DTYPE_F32, ATTN4J_DTYPE_BF16})
             for (int64_t d : {64, 128})
-                for (int64_t n : {512, 2048, 4096, 8192, 32768})
+                for (int64_t n : {16, 512, 2048, 4096, 8192, 32768})
                     for (bool causal : {false, true})
                         for (int threads : thread_counts) {
                             if (isa == ATTN4J_ISA_SCALAR && n > 8192) continue;

@@ -10,6 +10,7 @@
 
 #include "attn4j.h"
 #include "common/thread_pool.h"
+#include "cpu/lightning.h"
 #include "roofline.h"
 
 namespace attn4j::bench {
@@ -66,7 +67,7 @@ void lightning_prefill(benchmark::State &state, int64_t len, int threads, int32_
     }
     const double tokens_per_s = static_cast<double>(len) * state.iterations() / seconds;
     state.counters["tokens/s"] = tokens_per_s;
-    const double gflops = tokens_per_s * kHeads * flops_per_token(block == 0 ? 64 : block, kDim, kDim) / 1e9;
+    const double gflops = tokens_per_s * kHeads * flops_per_token(block == 0 ? cpu::kLightningDefaultBlock : block, kDim, kDim) / 1e9;
     state.counters["GFLOP/s"] = gflops;
     const Ceiling c = attn4j_cpu_isa() == ATTN4J_ISA_AVX512 ? Ceiling::FmaAvx512 : Ceiling::FmaAvx2;
     state.counters["of_fp32_peak"] = gflops / ceiling(c, threads);

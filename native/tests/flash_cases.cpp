@@ -25,11 +25,12 @@ std::vector<FlashCase> build() {
     { FlashCase x{"decode_few", 1, 8, 1, 5, 777, 64, 64}; x.causal = true; c.push_back(x); }
     { FlashCase x{"more_q_than_k_causal", 1, 2, 2, 40, 20, 64, 64}; x.causal = true; c.push_back(x); }
     { FlashCase x{"more_q_than_k", 1, 2, 2, 40, 20, 64, 64}; c.push_back(x); }
-    // Decode shapes that split the keys across threads and merge by LSE (flash-decoding).
-    { FlashCase x{"decode_split", 1, 1, 1, 1, 3000, 64, 64}; x.causal = true; c.push_back(x); }
+    // Decode shapes that split the keys across threads and merge by LSE (flash-decoding); large
+    // enough (> 4 MFLOP) to be run on several threads.
+    { FlashCase x{"decode_split", 1, 1, 1, 1, 40000, 64, 64}; x.causal = true; c.push_back(x); }
     { FlashCase x{"decode_split_window_bf16", 1, 2, 1, 3, 2500, 128, 128}; x.causal = true; x.window_left = 700; x.dtype = ATTN4J_DTYPE_BF16; c.push_back(x); }
-    { FlashCase x{"decode_split_sparse_rows", 1, 1, 1, 5, 1200, 32, 48}; x.window_left = 0; x.window_right = 0; c.push_back(x); }
-    { FlashCase x{"decode_split_noncausal_bnhd", 1, 2, 2, 2, 2049, 64, 64}; x.bnhd = true; x.out_dtype = ATTN4J_DTYPE_BF16; c.push_back(x); }
+    { FlashCase x{"decode_split_sparse_rows", 1, 1, 1, 5, 12000, 32, 48}; x.window_left = 0; x.window_right = 0; c.push_back(x); }
+    { FlashCase x{"decode_split_noncausal_bnhd", 1, 2, 2, 2, 8193, 64, 64}; x.bnhd = true; x.out_dtype = ATTN4J_DTYPE_BF16; c.push_back(x); }
     // GQA / MQA.
     { FlashCase x{"gqa_8_2", 2, 8, 2, 70, 70, 64, 64}; c.push_back(x); }
     { FlashCase x{"mqa_causal", 1, 6, 1, 129, 129, 64, 64}; x.causal = true; c.push_back(x); }

@@ -62,7 +62,13 @@ void merge_splits(const FlashProblem &p, const FlashPlan &plan) {
     });
 }
 
-bool run_tiled(const FlashProblem &p, bool (*kernel)(const FlashProblem &, const FlashPlan &)) {
+// Below this much arithmetic a call finishes before sleeping pool threads could wake up to help.
+constexpr double kMinParallelFlops = 4e6;
+
+bool run_tiled(const FlashProblem &problem, bool (*kernel)(const FlashProblem &, const FlashPlan &)) {
+    FlashProblem p = problem;
+    const double flops = 2.0 * p.batch * p.heads_q * p.len_q * p.len_k * (p.dim + p.dim_v);
+    if (flops < kMinParallelFlops) p.threads = 1;
     FlashPlan plan;
     plan.splits = plan_splits(p);
     plan.bf16_dot = bf16_dot();

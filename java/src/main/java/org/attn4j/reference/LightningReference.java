@@ -17,32 +17,38 @@ public final class LightningReference {
 
     /** Outputs, dense {@code [B, Hq, N, dv]}; {@code state0} may be null (zero initial state). */
     public static double[] forward(Tensor q, Tensor k, Tensor v, Tensor state0, LightningAttention.Options o) {
-        long b = q.shape(0), h = q.shape(1), n = q.shape(2), d = q.shape(3), dv = v.shape(3);
-        long group = h / k.shape(1);
-        float[] slopes = o.slopes();
+        long b = q.shape(0), h = q.shape(1), n = q.shape(2), dv = v.shape(3);
         double[] out = new double[Math.toIntExact(b * h * n * dv)];
+        double[] row = new double[(int) dv];
         for (long bi = 0; bi < b; bi++)
-            for (long hi = 0; hi < h; hi++) {
-                long kh = hi / group;
-                double slope = slopes == null ? 0 : slopes[(int) hi];
+            for (long hi = 0; hi < h; hi++)
                 for (long i = 0; i < n; i++) {
-                    int base = (int) (((bi * h + hi) * n + i) * dv);
-                    for (long j = 0; j <= i; j++) {
-                        double dot = 0;
-                        for (long e = 0; e < d; e++) dot += (double) q.get(bi, hi, i, e) * k.get(bi, kh, j, e);
-                        double w = Math.exp(-slope * (i - j)) * dot;
-                        for (long c = 0; c < dv; c++) out[base + (int) c] += w * v.get(bi, kh, j, c);
-                    }
-                    if (state0 != null) {
-                        double f = Math.exp(-slope * (i + 1));
-                        for (long e = 0; e < d; e++) {
-                            double qe = f * q.get(bi, hi, i, e);
-                            for (long c = 0; c < dv; c++) out[base + (int) c] += qe * state0.get(bi, hi, e, c);
-                        }
-                    }
+                    row(q, k, v, state0, o, bi, hi, i, row);
+                    System.arraycopy(row, 0, out, (int) (((bi * h + hi) * n + i) * dv), (int) dv);
                 }
-            }
         return out;
+    }
+
+    /** Output row {@code [b, h, i, :]} into {@code out} (O(i (d + dv)), so long sequences can be sampled). */
+    public static void row(Tensor q, Tensor k, Tensor v, Tensor state0, LightningAttention.Options o, long b, long h, long i,
+            double[] out) {
+        long d = q.shape(3), dv = v.shape(3), kh = h / (q.shape(1) / k.shape(1));
+        float[] slopes = o.slopes();
+        double slope = slopes == null ? 0 : slopes[(int) h];
+        java.util.Arrays.fill(out, 0.0);
+        for (long j = 0; j <= i; j++) {
+            double dot = 0;
+            for (long e = 0; e < d; e++) dot += (double) q.get(b, h, i, e) * k.get(b, kh, j, e);
+            double w = Math.exp(-slope * (i - j)) * dot;
+            for (long c = 0; c < dv; c++) out[(int) c] += w * v.get(b, kh, j, c);
+        }
+        if (state0 != null) {
+            double f = Math.exp(-slope * (i + 1));
+            for (long e = 0; e < d; e++) {
+                double qe = f * q.get(b, h, i, e);
+                for (long c = 0; c < dv; c++) out[(int) c] += qe * state0.get(b, h, e, c);
+            }
+        }
     }
 
     /** The state after the last token, dense {@code [B, Hq, d, dv]}. */

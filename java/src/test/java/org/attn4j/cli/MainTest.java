@@ -36,9 +36,18 @@ class MainTest {
     }
 
     @Test
+    void lightningRunsAndChecksItself() {
+        String[] r = capture("lightning", "--seq", "300", "--heads", "2", "--dim", "32", "--iters", "2", "--check-rows", "0");
+        assertEquals("0", r[0], r[1] + r[2]);
+        assertTrue(r[1].contains("check  600 rows") && r[1].contains("OK"), r[1]);
+        assertTrue(r[1].contains("tokens/s"), r[1]);
+    }
+
+    @Test
     void badFlagsGiveOneLineAndExitCode2() {
         for (String[] args : new String[][] {{"flash", "--nope"}, {"flash", "--seq", "x"}, {"flash", "--dtype", "f64"},
-                {"flash", "--window", "3"}, {"frobnicate"}, {"flash", "--seq"}, {"flash", "--kv-heads", "3"}}) {
+                {"flash", "--window", "3"}, {"frobnicate"}, {"flash", "--seq"}, {"flash", "--kv-heads", "3"},
+                {"flash", "--softcap", "x"}, {"lightning", "--decay", "alibi"}, {"lightning", "--block", "999"}}) {
             String[] r = capture(args);
             assertEquals("2", r[0], String.join(" ", args) + " -> " + r[1] + r[2]);
             assertEquals(1, r[2].strip().lines().count(), "one line expected: " + r[2]);
@@ -48,7 +57,7 @@ class MainTest {
 
     @Test
     void helpIsPrintedForEveryCommand() {
-        for (String cmd : new String[] {"flash", "info"}) {
+        for (String cmd : new String[] {"flash", "lightning", "info"}) {
             String[] r = capture(cmd, "--help");
             assertEquals("0", r[0]);
             assertTrue(r[1].startsWith("usage: attn4j " + cmd), r[1]);
