@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: builds, runs the native suite (ctest, which also writes the cross-language
-# parity vectors), then the Java suite (JUnit 5 via surefire, which reads them).
+# parity vectors), then the Java suite (JUnit 5 via surefire, which reads them), then the native
+# suite again under ASan+UBSan and TSan (ci/sanitize.sh).
 source "$(dirname "$0")/env.sh"
 cd "$ATTN4J_ROOT"
 "$ATTN4J_ROOT/ci/build.sh"
@@ -9,4 +10,4 @@ echo "== native tests (ctest)"
 echo "== Java tests (JUnit 5)"
 mvn -B -Dattn4j.skipNative=true -Dattn4j.parity.required=true verify 2>&1 \
   | grep -E 'Tests run:|FAIL|ERROR|BUILD|README example|Reactor Summary|SUCCESS' | grep -v '^\[INFO\] Download'
-exit "${PIPESTATUS[0]}"
+"$ATTN4J_ROOT/ci/sanitize.sh"

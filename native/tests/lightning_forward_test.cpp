@@ -22,7 +22,7 @@ namespace {
 struct LightningCase {
     std::string name;
     int64_t batch, heads_q, heads_kv, len, dim, dim_v;
-    int slopes = 1;  // 0: no decay, 1: TransNormerLLM slopes, 2: large slopes (heavy decay)
+    int slopes = 1;  // 0: no decay, 1: TransNormerLLM slopes, 2: large slopes, 3: 1e4 (only the diagonal survives)
     int32_t block = 0;
     bool state_in = false;
     int32_t dtype = ATTN4J_DTYPE_F32, out_dtype = ATTN4J_DTYPE_F32;
@@ -38,6 +38,7 @@ std::vector<LightningCase> cases() {
     for (int64_t n : {1, 7, 63, 65, 200, 1000}) c.push_back({"decay_n" + std::to_string(n), 1, 2, 2, n, 64, 64});
     { LightningCase x{"no_decay", 2, 2, 2, 150, 64, 64}; x.slopes = 0; c.push_back(x); }
     { LightningCase x{"heavy_decay", 1, 4, 4, 300, 32, 32}; x.slopes = 2; c.push_back(x); }
+    { LightningCase x{"huge_decay", 1, 2, 2, 100, 32, 32}; x.slopes = 3; x.state_in = true; c.push_back(x); }
     { LightningCase x{"gqa", 1, 8, 2, 130, 64, 64}; c.push_back(x); }
     { LightningCase x{"d_ne_dv", 1, 2, 1, 99, 32, 96}; c.push_back(x); }
     { LightningCase x{"dim128_value_split", 1, 1, 1, 257, 128, 128}; c.push_back(x); }
@@ -81,6 +82,8 @@ LightningRun make_run(const LightningCase &c, uint64_t seed) {
     if (c.slopes == 1) attn4j_lightning_slopes(static_cast<int32_t>(c.heads_q), 0, 1, r.slopes.data());
     if (c.slopes == 2)
         for (size_t h = 0; h < r.slopes.size(); ++h) r.slopes[h] = 5.0f + 20.0f * h;  // lambda^2 already ~1e-4
+    if (c.slopes == 3)
+        for (float &x : r.slopes) x = 1e4f;  // every power past the first underflows to 0
     r.params = attn4j_lightning_params{c.slopes == 0 ? nullptr : r.slopes.data(),
                                        c.slopes == 0 ? 0 : static_cast<int32_t>(c.heads_q), c.block, c.threads};
     return r;

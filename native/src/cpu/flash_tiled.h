@@ -174,6 +174,8 @@ struct FlashTiled {
                 for (int64_t c = 0; c < cols_pad; c += W) vmax = T::max(vmax, T::load(sr + c));
                 const float mx = T::hmax(vmax);
                 if (mx == neg_inf) {  // this row sees nothing here: P = 0, state unchanged
+                    for (int64_t c = 0; c < cols; ++c)
+                        if (sr[c] != sr[c]) l[r] = sr[c];  // unless a score is NaN: that must reach out
                     for (int64_t c = 0; c < cols_pad; ++c) sr[c] = 0.0f;
                     if (pairs) G::to_pairs(sr, cols_pad, p16 + r * (BK / 2));
                     continue;

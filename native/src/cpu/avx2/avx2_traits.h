@@ -47,8 +47,9 @@ struct Avx2 {
 
     // 2^t for t <= 0 (and -inf): 2^round(t) times the degree-6 Taylor polynomial of 2^f on the
     // remainder f in [-0.5, 0.5] (relative error < 1.3e-7); exactly 0 below 2^-126, so masked
-    // scores vanish.
+    // scores vanish; NaN in, NaN out (a NaN score must reach the output, never turn into 0).
     static V exp2(V t) {
+        const V t_in = t;
         const V lo = _mm256_set1_ps(-126.0f);
         const V keep = _mm256_cmp_ps(t, lo, _CMP_GE_OQ);
         t = _mm256_max_ps(t, lo);
@@ -62,7 +63,8 @@ struct Avx2 {
         p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(6.9314718055994531e-01f));
         p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.0f));
         const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-        return _mm256_and_ps(_mm256_mul_ps(p, _mm256_castsi256_ps(e)), keep);
+        const V r = _mm256_and_ps(_mm256_mul_ps(p, _mm256_castsi256_ps(e)), keep);
+        return _mm256_blendv_ps(r, t_in, _mm256_cmp_ps(t_in, t_in, _CMP_UNORD_Q));  // NaN stays NaN
     }
 };
 

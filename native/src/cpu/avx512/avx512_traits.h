@@ -66,6 +66,7 @@ struct Avx512 {
     // 2^t for t <= 0 (and -inf), as in the AVX2 kernel: degree-6 Taylor polynomial of 2^f on
     // f in [-0.5, 0.5] scaled by 2^round(t); exactly 0 below 2^-126.
     static V exp2(V t) {
+        const V t_in = t;
         const V lo = _mm512_set1_ps(-126.0f);
         const __mmask16 keep = _mm512_cmp_ps_mask(t, lo, _CMP_GE_OQ);
         t = _mm512_max_ps(t, lo);
@@ -78,7 +79,8 @@ struct Avx512 {
         p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(2.4022650695910071e-01f));
         p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(6.9314718055994531e-01f));
         p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0f));
-        return _mm512_maskz_mov_ps(keep, _mm512_scalef_ps(p, n));
+        const V r = _mm512_maskz_mov_ps(keep, _mm512_scalef_ps(p, n));
+        return _mm512_mask_mov_ps(r, _mm512_cmp_ps_mask(t_in, t_in, _CMP_UNORD_Q), t_in);  // NaN stays NaN
     }
 };
 

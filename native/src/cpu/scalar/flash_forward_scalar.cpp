@@ -69,10 +69,10 @@ void query_tile(const FlashProblem &p, int64_t b, int64_t hq, int64_t i0, Scratc
                 float s = dot * p.scale;
                 if (p.softcap > 0.0f) s = p.softcap * std::tanh(s / p.softcap);
                 w.s[c] = s;
-                mx = std::max(mx, s);
+                if (!(s <= mx)) mx = s;  // NaN wins, so it reaches the output
             }
             if (mx == neg_inf) continue;  // nothing visible for this row in this tile
-            const float m_new = std::max(w.m[r], mx);
+            const float m_new = std::isnan(mx) || mx > w.m[r] ? mx : w.m[r];
             const float alpha = std::exp(w.m[r] - m_new);
             float sum = 0.0f;
             float *acc = &w.acc[r * dv];
