@@ -12,7 +12,8 @@ import java.util.HexFormat;
 import java.util.Locale;
 
 /**
- * Loads libattn4j exactly once per class loader: from the path in the system property
+ * Loads libattn4j exactly once per class loader (racing first calls included; a second class loader
+ * gets a private copy of the file, since the JDK binds one file to one loader): from the path in the system property
  * {@value #PATH_PROPERTY} if set, else from the copy packed in the jar under
  * {@code native/linux-x86_64/}, extracted once to a content-addressed temp folder. Loading with
  * {@link System#load} makes the library's symbols visible to the generated bindings' loader lookup,
@@ -55,10 +56,27 @@ public final class NativeLibrary {
         try {
             System.load(lib.toString());
         } catch (UnsatisfiedLinkError e) {
-            throw new Attn4jException("cannot load " + lib + ": " + e.getMessage(), e);
+            if (e.getMessage() == null || !e.getMessage().contains("another classloader")) {
+                throw new Attn4jException("cannot load " + lib + ": " + e.getMessage(), e);
+            }
+            // Another class loader (an application server, a plugin system) already loaded this file,
+            // and the JDK lets one file belong to one loader: load a private copy for this one.
+            lib = privateCopy(lib);
         }
         loaded = lib;
         return lib;
+    }
+
+    private static Path privateCopy(Path lib) {
+        try {
+            Path copy = Files.createTempFile(lib.getParent(), "libattn4j-", ".so");
+            Files.copy(lib, copy, StandardCopyOption.REPLACE_EXISTING);
+            copy.toFile().deleteOnExit();
+            System.load(copy.toString());
+            return copy;
+        } catch (IOException | UnsatisfiedLinkError e) {
+            throw new Attn4jException("cannot load a copy of " + lib + " for a second class loader: " + e.getMessage(), e);
+        }
     }
 
     private static Path extractBundled() {
