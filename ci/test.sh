@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: builds, runs the native suite (ctest, which also writes the cross-language
 # parity vectors), then the Java suite (JUnit 5 via surefire, which reads them), then the native
-# suite again under ASan+UBSan and TSan (ci/sanitize.sh).
+# suite again under ASan+UBSan and TSan (ci/sanitize.sh), then a short fuzzing run of every C entry
+# point (ci/fuzz.sh).
 source "$(dirname "$0")/env.sh"
 cd "$ATTN4J_ROOT"
 "$ATTN4J_ROOT/ci/build.sh"
@@ -11,3 +12,5 @@ echo "== Java tests (JUnit 5)"
 mvn -B -Dattn4j.skipNative=true -Dattn4j.parity.required=true verify 2>&1 \
   | grep -E 'Tests run:|FAIL|ERROR|BUILD|README example|Reactor Summary|SUCCESS' | grep -v '^\[INFO\] Download'
 "$ATTN4J_ROOT/ci/sanitize.sh"
+echo "== C ABI fuzzing (libFuzzer, ASan+UBSan, 60 s per entry point)"
+"$ATTN4J_ROOT/ci/fuzz.sh" 60

@@ -6,11 +6,14 @@
 
 namespace attn4j {
 
-namespace {
+namespace detail {
+// An empty tensor's strides are never checked against overflow (nothing is addressed), so the
+// kernels get zeros instead: base-pointer arithmetic on them stays defined.
 void copy_strides(const attn4j_tensor *t, int64_t *dst) {
-    for (int i = 0; i < 4; ++i) dst[i] = t->strides[i];
+    const bool empty = t->shape[0] == 0 || t->shape[1] == 0 || t->shape[2] == 0 || t->shape[3] == 0;
+    for (int i = 0; i < 4; ++i) dst[i] = empty ? 0 : t->strides[i];
 }
-}  // namespace
+}  // namespace detail
 
 cpu::FlashProblem make_flash_problem(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v,
                                      const attn4j_tensor *out, const attn4j_tensor *lse,
@@ -30,11 +33,11 @@ cpu::FlashProblem make_flash_problem(const attn4j_tensor *q, const attn4j_tensor
     p.len_k = k->shape[2];
     p.dim = q->shape[3];
     p.dim_v = v->shape[3];
-    copy_strides(q, p.sq);
-    copy_strides(k, p.sk);
-    copy_strides(v, p.sv);
-    copy_strides(out, p.so);
-    if (lse != nullptr) copy_strides(lse, p.sl);
+    detail::copy_strides(q, p.sq);
+    detail::copy_strides(k, p.sk);
+    detail::copy_strides(v, p.sv);
+    detail::copy_strides(out, p.so);
+    if (lse != nullptr) detail::copy_strides(lse, p.sl);
     p.scale = pr.scale != 0.0f ? pr.scale : 1.0f / std::sqrt(static_cast<float>(p.dim));
     p.softcap = pr.softcap;
     p.window_left = pr.window_left;

@@ -1,6 +1,7 @@
 #include "lightning_problem.h"
 
 #include "common/thread_pool.h"
+#include "flash_problem.h"
 
 namespace attn4j {
 
@@ -20,14 +21,12 @@ cpu::LightningProblem make_lightning_problem(const attn4j_tensor *q, const attn4
     p.len = q->shape[2];
     p.dim = q->shape[3];
     p.dim_v = v->shape[3];
-    for (int i = 0; i < 4; ++i) {
-        p.sq[i] = q->strides[i];
-        p.sk[i] = k->strides[i];
-        p.sv[i] = v->strides[i];
-        p.so[i] = out->strides[i];
-        p.ssi[i] = state_in != nullptr ? state_in->strides[i] : 0;
-        p.sso[i] = state_out != nullptr ? state_out->strides[i] : 0;
-    }
+    detail::copy_strides(q, p.sq);
+    detail::copy_strides(k, p.sk);
+    detail::copy_strides(v, p.sv);
+    detail::copy_strides(out, p.so);
+    if (state_in != nullptr) detail::copy_strides(state_in, p.ssi);
+    if (state_out != nullptr) detail::copy_strides(state_out, p.sso);
     p.slopes = pr.slopes;
     p.state_in = state_in != nullptr ? static_cast<const float *>(state_in->data) : nullptr;
     p.state_out = state_out != nullptr ? static_cast<float *>(state_out->data) : nullptr;

@@ -28,11 +28,10 @@ namespace {
 
 // Offset of the last element in elements (valid after check_tensor); -1 when the tensor is empty.
 int64_t last_offset(const attn4j_tensor *t) {
+    for (int i = 0; i < 4; ++i)
+        if (t->shape[i] == 0) return -1;  // before any product: an empty tensor's other dims may be huge
     int64_t off = 0;
-    for (int i = 0; i < 4; ++i) {
-        if (t->shape[i] == 0) return -1;
-        off += (t->shape[i] - 1) * t->strides[i];
-    }
+    for (int i = 0; i < 4; ++i) off += (t->shape[i] - 1) * t->strides[i];  // no overflow: check_tensor passed
     return off;
 }
 
@@ -69,7 +68,7 @@ int32_t check_tensor(const char *name, const attn4j_tensor *t) {
             return fail(ATTN4J_STATUS_INVALID_STRIDE, "%s: shape x strides overflows int64", name);
     }
     int64_t bytes;
-    if (__builtin_mul_overflow(extent + 1, element_size(t->dtype), &bytes) ||
+    if (__builtin_add_overflow(extent, 1, &extent) || __builtin_mul_overflow(extent, element_size(t->dtype), &bytes) ||
         bytes > static_cast<int64_t>(INTPTR_MAX) - static_cast<int64_t>(reinterpret_cast<uintptr_t>(t->data)))
         return fail(ATTN4J_STATUS_INVALID_STRIDE, "%s: the memory span overflows the address space", name);
     if (t->data == nullptr) return fail(ATTN4J_STATUS_NULL_ARGUMENT, "%s.data is NULL", name);
