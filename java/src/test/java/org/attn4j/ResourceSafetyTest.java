@@ -91,19 +91,39 @@ class ResourceSafetyTest {
         }
     }
 
-    @Test
-    void manyClassLoadersRacingTheirFirstCallEachLoadTheLibrary() throws Exception {
+    private static URL[] classPath() throws Exception {
         List<URL> urls = new ArrayList<>();
         for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
             urls.add(Path.of(entry).toUri().toURL());
         }
+        return urls.toArray(URL[]::new);
+    }
+
+    @Test
+    void anUnsupportedPlatformGetsAClearMessage() throws Exception {
+        String arch = System.getProperty("os.arch");
+        System.setProperty("os.arch", "riscv64");
+        try (URLClassLoader loader = new URLClassLoader(classPath(), ClassLoader.getPlatformClassLoader())) {
+            java.lang.reflect.InvocationTargetException e = org.junit.jupiter.api.Assertions.assertThrows(
+                    java.lang.reflect.InvocationTargetException.class,
+                    () -> loader.loadClass("org.attn4j.Attn4j").getMethod("version").invoke(null));
+            assertEquals("org.attn4j.Attn4jException", e.getCause().getClass().getName());
+            assertTrue(e.getCause().getMessage().contains("linux-x86_64 only, not linux-riscv64"), e.getCause().getMessage());
+        } finally {
+            System.setProperty("os.arch", arch);
+        }
+    }
+
+    @Test
+    void manyClassLoadersRacingTheirFirstCallEachLoadTheLibrary() throws Exception {
+        URL[] urls = classPath();
         ExecutorService pool = Executors.newFixedThreadPool(16);
         List<URLClassLoader> loaders = new ArrayList<>();
         try {
             CountDownLatch start = new CountDownLatch(1);
             List<Future<String>> versions = new ArrayList<>();
             for (int l = 0; l < 4; l++) {
-                URLClassLoader loader = new URLClassLoader(urls.toArray(URL[]::new), ClassLoader.getPlatformClassLoader());
+                URLClassLoader loader = new URLClassLoader(urls, ClassLoader.getPlatformClassLoader());
                 loaders.add(loader);
                 Class<?> attn4j = loader.loadClass("org.attn4j.Attn4j");
                 assertTrue(attn4j != Attn4j.class, "the class must come from the new loader");
