@@ -10,7 +10,7 @@ if ! command -v clang++-14 >/dev/null; then
   echo "attn4j: installing clang-14 for the fuzzers" >&2
   apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang-14 >/dev/null
 fi
-cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DATTN4J_FUZZ=ON -DATTN4J_SANITIZE=address,undefined -DATTN4J_BUILD_TESTS=OFF -DATTN4J_BUILD_BENCHMARKS=OFF >/dev/null
 if ! cmake --build build-fuzz --parallel "$(nproc 2>/dev/null || echo 2)" >build-fuzz.log 2>&1; then
   cat build-fuzz.log >&2

@@ -62,6 +62,7 @@ typedef struct attn4j_flash_params {
     int32_t window_left;  /* keys more than this many positions left of the query are masked; -1: unlimited */
     int32_t window_right; /* keys more than this many positions right of the query are masked; -1: unlimited */
     int32_t num_threads;  /* 0: library default (ATTN4J_NUM_THREADS or all cores) */
+    void *cuda_stream;    /* CUDA tensors: the cudaStream_t to run on; NULL: the default stream */
 } attn4j_flash_params;
 
 /* Library version as "major.minor.patch". */
@@ -88,6 +89,16 @@ int32_t attn4j_default_threads(void);
 int32_t attn4j_cuda_available(void);
 int32_t attn4j_cuda_device_count(void);
 
+/* Device memory for CUDA tensors (a tensor's data pointer with device >= 0). Copies are synchronous;
+ * kernels run asynchronously on the stream in their params: synchronize before reading results. */
+#define ATTN4J_COPY_HOST_TO_DEVICE 0
+#define ATTN4J_COPY_DEVICE_TO_HOST 1
+#define ATTN4J_COPY_DEVICE_TO_DEVICE 2
+int32_t attn4j_cuda_malloc(int32_t device, int64_t bytes, void **ptr);
+int32_t attn4j_cuda_free(int32_t device, void *ptr);
+int32_t attn4j_cuda_memcpy(void *dst, const void *src, int64_t bytes, int32_t kind);
+int32_t attn4j_cuda_synchronize(int32_t device);
+
 /*
  * FlashAttention forward: out = softmax(scale * q k^T + mask) v, exact, O(N) memory.
  *   q   [B, Hq,  Nq, d ]   f32 or bf16
@@ -97,6 +108,8 @@ int32_t attn4j_cuda_device_count(void);
  *   lse [B, Hq,  Nq, 1 ]   f32, optional (NULL): log-sum-exp of each row's scaled scores
  * Masks are bottom-right aligned: query i sits at key position i + (Nk - Nq). Fully masked rows
  * give out = 0 and lse = -inf. params may be NULL for the defaults.
+ * On a CUDA device (all tensors on the same one): bf16 or f16 storage (out: the same or f32),
+ * d = dv in {64, 128}, unit stride along the head dim; runs asynchronously on params->cuda_stream.
  */
 int32_t attn4j_flash_forward(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v,
                              const attn4j_tensor *out, const attn4j_tensor *lse,

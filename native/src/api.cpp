@@ -1,16 +1,19 @@
 // The C ABI: argument checks, translation to internal problem structs, dispatch, and the promise
 // that no C++ exception ever crosses into the caller.
+#include <climits>
 #include <cmath>
 #include <new>
+#include <string>
 
 #include "attn4j.h"
 #include "common/error.h"
 #include "common/thread_pool.h"
 #include "cpu/flash.h"
 #include "cpu/isa.h"
+#include "cpu/lightning.h"
+#include "cuda/cuda_backend.h"
 #include "flash_problem.h"
 #include "lightning_problem.h"
-#include "cpu/lightning.h"
 #include "tensor_checks.h"
 
 #define ATTN4J_STR2(x) #x
@@ -39,6 +42,14 @@ int32_t guarded(F &&body) {
 }
 
 constexpr unsigned kCpuStorage = dtype_bit(ATTN4J_DTYPE_F32) | dtype_bit(ATTN4J_DTYPE_BF16);
+constexpr unsigned kCudaStorage = dtype_bit(ATTN4J_DTYPE_BF16) | dtype_bit(ATTN4J_DTYPE_F16);
+
+unsigned storage_for(const attn4j_tensor *q) { return q->device == ATTN4J_DEVICE_HOST ? kCpuStorage : kCudaStorage; }
+
+int32_t check_same_device(const char *name, const attn4j_tensor *t, const attn4j_tensor *q) {
+    if (t->device == q->device) return ATTN4J_STATUS_OK;
+    return fail(ATTN4J_STATUS_INVALID_DEVICE, "%s.device = %d differs from q.device = %d", name, t->device, q->device);
+}
 
 // q [B, Hq, Nq, d], k [B, Hkv, Nk, d], v [B, Hkv, Nk, dv]: valid tensors, one storage dtype, head dims in
 // range, Hq a multiple of Hkv. Shared by every attention kernel.
@@ -46,7 +57,9 @@ int32_t check_qkv(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_t
     CHECK(check_tensor("q", q));
     CHECK(check_tensor("k", k));
     CHECK(check_tensor("v", v));
-    CHECK(check_dtype("q", q, kCpuStorage));
+    CHECK(check_same_device("k", k, q));
+    CHECK(check_same_device("v", v, q));
+    CHECK(check_dtype("q", q, storage_for(q)));
     if (k->dtype != q->dtype)
         return fail(ATTN4J_STATUS_INVALID_DTYPE, "k.dtype = %s differs from q.dtype = %s", dtype_name(k->dtype),
                     dtype_name(q->dtype));
@@ -76,6 +89,7 @@ int32_t check_output(const char *name, const attn4j_tensor *t, unsigned dtypes, 
                      const char *const (&what)[4], const attn4j_tensor *q, const attn4j_tensor *k,
                      const attn4j_tensor *v) {
     CHECK(check_tensor(name, t));
+    CHECK(check_same_device(name, t, q));
     CHECK(check_dtype(name, t, dtypes));
     for (int i = 0; i < 4; ++i) CHECK(check_dim(name, t, i, shape[i], what[i]));
     CHECK(check_no_self_overlap(name, t));
@@ -85,11 +99,33 @@ int32_t check_output(const char *name, const attn4j_tensor *t, unsigned dtypes, 
     return ATTN4J_STATUS_OK;
 }
 
+// What the CUDA kernel supports beyond the shared checks.
+int32_t flash_forward_cuda(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v,
+                           const attn4j_tensor *out, const attn4j_tensor *lse, const cpu::FlashProblem &p,
+                           const attn4j_flash_params &pr) {
+    if (p.dim != p.dim_v || (p.dim != 64 && p.dim != 128))
+        return fail(ATTN4J_STATUS_UNSUPPORTED, "q.shape[3] = %lld, v.shape[3] = %lld: CUDA supports head dims 64 and 128 (equal)",
+                    static_cast<long long>(p.dim), static_cast<long long>(p.dim_v));
+    const attn4j_tensor *all[5] = {q, k, v, out, lse};
+    const char *names[5] = {"q", "k", "v", "out", "lse"};
+    for (int i = 0; i < 4; ++i)
+        if (all[i]->strides[3] != 1)
+            return fail(ATTN4J_STATUS_UNSUPPORTED, "%s.strides[3] = %lld: CUDA needs unit stride along the head dim",
+                        names[i], static_cast<long long>(all[i]->strides[3]));
+    for (int i = 0; i < 5; ++i)
+        if (all[i] != nullptr && all[i]->shape[2] > INT32_MAX)
+            return fail(ATTN4J_STATUS_UNSUPPORTED, "%s.shape[2] exceeds 2^31 - 1 on CUDA devices", names[i]);
+    std::string error;
+    const int32_t st = cuda::flash_forward(p, q->device, pr.cuda_stream, error);
+    return st == ATTN4J_STATUS_OK ? st : fail(st, "%s", error.c_str());
+}
+
 int32_t flash_forward(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v,
                       const attn4j_tensor *out, const attn4j_tensor *lse, const attn4j_flash_params *params) {
     CHECK(check_qkv(q, k, v));
     const int64_t B = q->shape[0], Hq = q->shape[1], Nq = q->shape[2], dv = v->shape[3];
-    CHECK(check_output("out", out, kCpuStorage, {B, Hq, Nq, dv},
+    const unsigned out_types = q->device == ATTN4J_DEVICE_HOST ? kCpuStorage : dtype_bit(q->dtype) | dtype_bit(ATTN4J_DTYPE_F32);
+    CHECK(check_output("out", out, out_types, {B, Hq, Nq, dv},
                        {"batch of q", "heads of q", "sequence length of q", "head dim of v"}, q, k, v));
     if (lse != nullptr) {
         CHECK(check_output("lse", lse, dtype_bit(ATTN4J_DTYPE_F32), {B, Hq, Nq, 1},
@@ -97,7 +133,7 @@ int32_t flash_forward(const attn4j_tensor *q, const attn4j_tensor *k, const attn
         CHECK(check_disjoint("lse", lse, "out", out));
     }
 
-    attn4j_flash_params defaults{0.0f, 0.0f, 0, -1, -1, 0};
+    attn4j_flash_params defaults{0.0f, 0.0f, 0, -1, -1, 0, nullptr};
     const attn4j_flash_params &pr = params != nullptr ? *params : defaults;
     if (!std::isfinite(pr.scale))
         return fail(ATTN4J_STATUS_INVALID_PARAM, "params.scale = %g is not finite", pr.scale);
@@ -112,6 +148,7 @@ int32_t flash_forward(const attn4j_tensor *q, const attn4j_tensor *k, const attn
     if (element_count(out) == 0) return ATTN4J_STATUS_OK;
 
     const cpu::FlashProblem p = make_flash_problem(q, k, v, out, lse, pr);
+    if (q->device != ATTN4J_DEVICE_HOST) return flash_forward_cuda(q, k, v, out, lse, p, pr);
     if (!cpu::flash_forward(p)) return fail(ATTN4J_STATUS_OUT_OF_MEMORY, "out of memory in a worker thread");
     return ATTN4J_STATUS_OK;
 }
@@ -128,6 +165,9 @@ int32_t lightning_forward(const attn4j_tensor *q, const attn4j_tensor *k, const 
                           const attn4j_tensor *out, const attn4j_tensor *state_in, const attn4j_tensor *state_out,
                           const attn4j_lightning_params *params) {
     CHECK(check_qkv(q, k, v));
+    if (q->device != ATTN4J_DEVICE_HOST)
+        return fail(ATTN4J_STATUS_UNSUPPORTED, "q.device = %d: Lightning Attention runs on the CPU only in this version",
+                    q->device);
     const int64_t B = q->shape[0], Hq = q->shape[1], N = q->shape[2], d = q->shape[3], dv = v->shape[3];
     CHECK(check_dim("k", k, 2, N, "sequence length of q"));
     CHECK(check_output("out", out, kCpuStorage, {B, Hq, N, dv},
@@ -231,9 +271,49 @@ const char *attn4j_isa_name(int32_t isa) { return cpu::isa_name(isa); }
 
 int32_t attn4j_default_threads(void) { return default_threads(); }
 
-int32_t attn4j_cuda_available(void) { return 0; }
+int32_t attn4j_cuda_available(void) { return cuda::built_with_cuda() ? 1 : 0; }
 
-int32_t attn4j_cuda_device_count(void) { return 0; }
+int32_t attn4j_cuda_device_count(void) { return cuda::device_count(); }
+
+int32_t attn4j_cuda_malloc(int32_t device, int64_t bytes, void **ptr) {
+    return guarded([&] {
+        if (ptr == nullptr) return fail(ATTN4J_STATUS_NULL_ARGUMENT, "ptr is NULL");
+        if (bytes < 0) return fail(ATTN4J_STATUS_INVALID_PARAM, "bytes = %lld is negative", static_cast<long long>(bytes));
+        std::string error;
+        const int32_t st = cuda::malloc_device(device, bytes, ptr, error);
+        return st == ATTN4J_STATUS_OK ? st : fail(st, "%s", error.c_str());
+    });
+}
+
+int32_t attn4j_cuda_free(int32_t device, void *ptr) {
+    return guarded([&] {
+        std::string error;
+        const int32_t st = cuda::free_device(device, ptr, error);
+        return st == ATTN4J_STATUS_OK ? st : fail(st, "%s", error.c_str());
+    });
+}
+
+int32_t attn4j_cuda_memcpy(void *dst, const void *src, int64_t bytes, int32_t kind) {
+    return guarded([&] {
+        if (kind < ATTN4J_COPY_HOST_TO_DEVICE || kind > ATTN4J_COPY_DEVICE_TO_DEVICE)
+            return fail(ATTN4J_STATUS_INVALID_PARAM, "kind = %d is not an ATTN4J_COPY_* value", kind);
+        if (bytes < 0) return fail(ATTN4J_STATUS_INVALID_PARAM, "bytes = %lld is negative", static_cast<long long>(bytes));
+        if (bytes > 0 && (dst == nullptr || src == nullptr))
+            return fail(ATTN4J_STATUS_NULL_ARGUMENT, "%s is NULL", dst == nullptr ? "dst" : "src");
+        if (bytes == 0) return ATTN4J_STATUS_OK;
+        std::string error;
+        const int32_t st = cuda::memcpy_any(dst, src, bytes, kind, error);
+        return st == ATTN4J_STATUS_OK ? st : fail(st, "%s", error.c_str());
+    });
+}
+
+int32_t attn4j_cuda_synchronize(int32_t device) {
+    return guarded([&] {
+        std::string error;
+        const int32_t st = cuda::synchronize(device, error);
+        return st == ATTN4J_STATUS_OK ? st : fail(st, "%s", error.c_str());
+    });
+}
 
 int32_t attn4j_flash_forward(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v,
                              const attn4j_tensor *out, const attn4j_tensor *lse, const attn4j_flash_params *params) {

@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "common/error.h"
+#include "cuda/cuda_backend.h"
 
 namespace attn4j {
 
@@ -44,9 +45,15 @@ int32_t check_tensor(const char *name, const attn4j_tensor *t) {
     if (t->device < ATTN4J_DEVICE_HOST)
         return fail(ATTN4J_STATUS_INVALID_DEVICE, "%s.device = %d is not a valid device (-1 = host, >= 0 = CUDA)",
                     name, t->device);
-    if (t->device != ATTN4J_DEVICE_HOST)
-        return fail(ATTN4J_STATUS_NO_CUDA, "%s.device = %d is a CUDA device, but attn4j was built without CUDA",
-                    name, t->device);
+    if (t->device != ATTN4J_DEVICE_HOST) {
+        if (!cuda::built_with_cuda())
+            return fail(ATTN4J_STATUS_NO_CUDA, "%s.device = %d is a CUDA device, but attn4j was built without CUDA",
+                        name, t->device);
+        const int32_t n = cuda::device_count();
+        if (t->device >= n)
+            return fail(ATTN4J_STATUS_NO_CUDA, "%s.device = %d: no such CUDA device (this machine has %d)", name,
+                        t->device, n);
+    }
     int64_t count = 1, extent = 0;
     bool empty = false;
     for (int i = 0; i < 4; ++i) {

@@ -101,8 +101,9 @@ TEST(Queries, VersionIsaAndCuda) {
     EXPECT_GE(attn4j_cpu_isa_best(), ATTN4J_ISA_SCALAR);
     EXPECT_EQ(attn4j_set_cpu_isa(99), ATTN4J_STATUS_INVALID_PARAM);
     EXPECT_NE(std::string(attn4j_last_error()).find("isa = 99"), std::string::npos);
-    EXPECT_EQ(attn4j_cuda_available(), 0);
-    EXPECT_EQ(attn4j_cuda_device_count(), 0);
+    EXPECT_TRUE(attn4j_cuda_available() == 0 || attn4j_cuda_available() == 1);
+    if (attn4j_cuda_available() == 0) EXPECT_EQ(attn4j_cuda_device_count(), 0);
+    EXPECT_GE(attn4j_cuda_device_count(), 0);
     EXPECT_GE(attn4j_default_threads(), 1);
     EXPECT_STREQ(attn4j_status_name(ATTN4J_STATUS_ALIASING), "ATTN4J_STATUS_ALIASING");
 }

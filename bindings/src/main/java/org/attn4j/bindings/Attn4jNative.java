@@ -212,6 +212,33 @@ public class Attn4jNative extends Attn4jNative$shared {
     public static int ATTN4J_ISA_AVX512() {
         return ATTN4J_ISA_AVX512;
     }
+    private static final int ATTN4J_COPY_HOST_TO_DEVICE = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * #define ATTN4J_COPY_HOST_TO_DEVICE 0
+     * }
+     */
+    public static int ATTN4J_COPY_HOST_TO_DEVICE() {
+        return ATTN4J_COPY_HOST_TO_DEVICE;
+    }
+    private static final int ATTN4J_COPY_DEVICE_TO_HOST = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define ATTN4J_COPY_DEVICE_TO_HOST 1
+     * }
+     */
+    public static int ATTN4J_COPY_DEVICE_TO_HOST() {
+        return ATTN4J_COPY_DEVICE_TO_HOST;
+    }
+    private static final int ATTN4J_COPY_DEVICE_TO_DEVICE = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define ATTN4J_COPY_DEVICE_TO_DEVICE 2
+     * }
+     */
+    public static int ATTN4J_COPY_DEVICE_TO_DEVICE() {
+        return ATTN4J_COPY_DEVICE_TO_DEVICE;
+    }
 
     private static class attn4j_version {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
@@ -850,6 +877,252 @@ public class Attn4jNative extends Attn4jNative$shared {
                 traceDowncall("attn4j_cuda_device_count");
             }
             return (int)mh$.invokeExact();
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class attn4j_cuda_malloc {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Attn4jNative.C_INT,
+            Attn4jNative.C_INT,
+            Attn4jNative.C_LONG,
+            Attn4jNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("attn4j_cuda_malloc");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t attn4j_cuda_malloc(int32_t device, int64_t bytes, void **ptr)
+     * }
+     */
+    public static FunctionDescriptor attn4j_cuda_malloc$descriptor() {
+        return attn4j_cuda_malloc.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t attn4j_cuda_malloc(int32_t device, int64_t bytes, void **ptr)
+     * }
+     */
+    public static MethodHandle attn4j_cuda_malloc$handle() {
+        return attn4j_cuda_malloc.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t attn4j_cuda_malloc(int32_t device, int64_t bytes, void **ptr)
+     * }
+     */
+    public static MemorySegment attn4j_cuda_malloc$address() {
+        return attn4j_cuda_malloc.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t attn4j_cuda_malloc(int32_t device, int64_t bytes, void **ptr)
+     * }
+     */
+    public static int attn4j_cuda_malloc(int device, long bytes, MemorySegment ptr) {
+        var mh$ = attn4j_cuda_malloc.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("attn4j_cuda_malloc", device, bytes, ptr);
+            }
+            return (int)mh$.invokeExact(device, bytes, ptr);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class attn4j_cuda_free {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Attn4jNative.C_INT,
+            Attn4jNative.C_INT,
+            Attn4jNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("attn4j_cuda_free");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t attn4j_cuda_free(int32_t device, void *ptr)
+     * }
+     */
+    public static FunctionDescriptor attn4j_cuda_free$descriptor() {
+        return attn4j_cuda_free.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t attn4j_cuda_free(int32_t device, void *ptr)
+     * }
+     */
+    public static MethodHandle attn4j_cuda_free$handle() {
+        return attn4j_cuda_free.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t attn4j_cuda_free(int32_t device, void *ptr)
+     * }
+     */
+    public static MemorySegment attn4j_cuda_free$address() {
+        return attn4j_cuda_free.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t attn4j_cuda_free(int32_t device, void *ptr)
+     * }
+     */
+    public static int attn4j_cuda_free(int device, MemorySegment ptr) {
+        var mh$ = attn4j_cuda_free.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("attn4j_cuda_free", device, ptr);
+            }
+            return (int)mh$.invokeExact(device, ptr);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class attn4j_cuda_memcpy {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Attn4jNative.C_INT,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_LONG,
+            Attn4jNative.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("attn4j_cuda_memcpy");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t attn4j_cuda_memcpy(void *dst, const void *src, int64_t bytes, int32_t kind)
+     * }
+     */
+    public static FunctionDescriptor attn4j_cuda_memcpy$descriptor() {
+        return attn4j_cuda_memcpy.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t attn4j_cuda_memcpy(void *dst, const void *src, int64_t bytes, int32_t kind)
+     * }
+     */
+    public static MethodHandle attn4j_cuda_memcpy$handle() {
+        return attn4j_cuda_memcpy.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t attn4j_cuda_memcpy(void *dst, const void *src, int64_t bytes, int32_t kind)
+     * }
+     */
+    public static MemorySegment attn4j_cuda_memcpy$address() {
+        return attn4j_cuda_memcpy.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t attn4j_cuda_memcpy(void *dst, const void *src, int64_t bytes, int32_t kind)
+     * }
+     */
+    public static int attn4j_cuda_memcpy(MemorySegment dst, MemorySegment src, long bytes, int kind) {
+        var mh$ = attn4j_cuda_memcpy.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("attn4j_cuda_memcpy", dst, src, bytes, kind);
+            }
+            return (int)mh$.invokeExact(dst, src, bytes, kind);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class attn4j_cuda_synchronize {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Attn4jNative.C_INT,
+            Attn4jNative.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("attn4j_cuda_synchronize");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t attn4j_cuda_synchronize(int32_t device)
+     * }
+     */
+    public static FunctionDescriptor attn4j_cuda_synchronize$descriptor() {
+        return attn4j_cuda_synchronize.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t attn4j_cuda_synchronize(int32_t device)
+     * }
+     */
+    public static MethodHandle attn4j_cuda_synchronize$handle() {
+        return attn4j_cuda_synchronize.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t attn4j_cuda_synchronize(int32_t device)
+     * }
+     */
+    public static MemorySegment attn4j_cuda_synchronize$address() {
+        return attn4j_cuda_synchronize.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t attn4j_cuda_synchronize(int32_t device)
+     * }
+     */
+    public static int attn4j_cuda_synchronize(int device) {
+        var mh$ = attn4j_cuda_synchronize.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("attn4j_cuda_synchronize", device);
+            }
+            return (int)mh$.invokeExact(device);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

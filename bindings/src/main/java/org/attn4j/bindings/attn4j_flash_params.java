@@ -21,6 +21,7 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
  *     int32_t window_left;
  *     int32_t window_right;
  *     int32_t num_threads;
+ *     void *cuda_stream;
  * }
  * }
  */
@@ -36,7 +37,8 @@ public class attn4j_flash_params {
         Attn4jNative.C_INT.withName("causal"),
         Attn4jNative.C_INT.withName("window_left"),
         Attn4jNative.C_INT.withName("window_right"),
-        Attn4jNative.C_INT.withName("num_threads")
+        Attn4jNative.C_INT.withName("num_threads"),
+        Attn4jNative.C_POINTER.withName("cuda_stream")
     ).withName("attn4j_flash_params");
 
     /**
@@ -308,6 +310,50 @@ public class attn4j_flash_params {
      */
     public static void num_threads(MemorySegment struct, int fieldValue) {
         struct.set(num_threads$LAYOUT, num_threads$OFFSET, fieldValue);
+    }
+
+    private static final AddressLayout cuda_stream$LAYOUT = (AddressLayout)$LAYOUT.select(groupElement("cuda_stream"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * void *cuda_stream
+     * }
+     */
+    public static final AddressLayout cuda_stream$layout() {
+        return cuda_stream$LAYOUT;
+    }
+
+    private static final long cuda_stream$OFFSET = $LAYOUT.byteOffset(groupElement("cuda_stream"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * void *cuda_stream
+     * }
+     */
+    public static final long cuda_stream$offset() {
+        return cuda_stream$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * void *cuda_stream
+     * }
+     */
+    public static MemorySegment cuda_stream(MemorySegment struct) {
+        return struct.get(cuda_stream$LAYOUT, cuda_stream$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * void *cuda_stream
+     * }
+     */
+    public static void cuda_stream(MemorySegment struct, MemorySegment fieldValue) {
+        struct.set(cuda_stream$LAYOUT, cuda_stream$OFFSET, fieldValue);
     }
 
     /**

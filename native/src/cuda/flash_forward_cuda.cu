@@ -1,0 +1,314 @@
+// FlashAttention forward on NVIDIA GPUs (sm_80 and newer): bf16/fp16 storage, fp32 accumulation,
+// mma.sync m16n8k16 tensor-core tiles, the online softmax kept in registers (FlashAttention-2).
+//
+// A block of 4 warps owns 64 query rows of one (batch, head); each warp owns 16 of them. For every
+// 64-key tile that some row of the block can see (masked tiles are skipped):
+//   S = Q K^T (registers)  ->  scale, soft-cap, mask  ->  m' = max(m, rowmax S), P = exp2(S - m')
+//   l = 2^(m - m') l + rowsum P;  O = 2^(m - m') O + P V   (P reused from S's registers as the A operand)
+// then O / l and LSE = (m + log2 l) ln 2. Scores live in log2 units (scale * log2 e folded in).
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <string>
+
+#include "attn4j.h"
+#include "cuda/cuda_backend.h"
+
+namespace attn4j::cuda {
+
+namespace {
+
+constexpr int kRows = 64;     // query rows per block
+constexpr int kKeys = 64;     // keys per tile
+constexpr int kThreads = 128;
+constexpr int kPad = 8;       // shared-memory row padding (elements): conflict-free fragment loads
+
+struct Params {
+    const void *q, *k, *v;
+    void *out;
+    float *lse;
+    int64_t sq[4], sk[4], sv[4], so[4], sl[4];
+    int heads_q, group, len_q, len_k;
+    float scale_log2;  // scale * log2(e)
+    float softcap;     // 0: off (applied to scale * q.k, before the log2 conversion)
+    float scale;
+    int64_t window_left, window_right;
+    bool out_f32;
+};
+
+template <typename T>
+__device__ __forceinline__ uint32_t pack2(float a, float b);
+template <>
+__device__ __forceinline__ uint32_t pack2<__nv_bfloat16>(float a, float b) {
+    __nv_bfloat162 v = __floats2bfloat162_rn(a, b);
+    return *reinterpret_cast<uint32_t *>(&v);
+}
+template <>
+__device__ __forceinline__ uint32_t pack2<__half>(float a, float b) {
+    __half2 v = __floats2half2_rn(a, b);
+    return *reinterpret_cast<uint32_t *>(&v);
+}
+
+template <typename T>
+__device__ __forceinline__ void mma(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1);
+template <>
+__device__ __forceinline__ void mma<__nv_bfloat16>(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+template <>
+__device__ __forceinline__ void mma<__half>(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+template <typename T>
+__device__ __forceinline__ T from_float(float x);
+template <>
+__device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float x) { return __float2bfloat16_rn(x); }
+template <>
+__device__ __forceinline__ __half from_float<__half>(float x) { return __float2half_rn(x); }
+
+__device__ __forceinline__ uint32_t ld32(const void *p) { return *reinterpret_cast<const uint32_t *>(p); }
+
+__device__ __forceinline__ int64_t key_lo(const Params &p, int64_t i) {
+    if (p.window_left < 0) return 0;
+    const int64_t lo = i + p.len_k - p.len_q - p.window_left;
+    return lo < 0 ? 0 : lo;
+}
+__device__ __forceinline__ int64_t key_hi(const Params &p, int64_t i) {
+    if (p.window_right < 0) return p.len_k;
+    const int64_t hi = i + p.len_k - p.len_q + p.window_right + 1;
+    return hi > p.len_k ? p.len_k : (hi < 0 ? 0 : hi);
+}
+
+template <typename T, int D>
+__global__ void __launch_bounds__(kThreads) flash_forward_kernel(const Params p) {
+    extern __shared__ __align__(16) unsigned char smem[];
+    T *sq = reinterpret_cast<T *>(smem);       // [kRows][D + kPad]
+    T *sk = sq + kRows * (D + kPad);           // [kKeys][D + kPad]
+    T *svt = sk + kKeys * (D + kPad);          // [D][kKeys + kPad], V transposed
+    constexpr int ldq = D + kPad, ldv = kKeys + kPad;
+
+    const int tile = gridDim.x - 1 - blockIdx.x;  // heaviest (causal) tiles first
+    const int bh = blockIdx.y, b = bh / p.heads_q, h = bh % p.heads_q, hk = h / p.group;
+    const int64_t i0 = static_cast<int64_t>(tile) * kRows;
+    const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32, g = lane / 4, t4 = lane % 4;
+
+    const T *q = static_cast<const T *>(p.q) + b * p.sq[0] + h * p.sq[1];
+    const T *k = static_cast<const T *>(p.k) + b * p.sk[0] + hk * p.sk[1];
+    const T *v = static_cast<const T *>(p.v) + b * p.sv[0] + hk * p.sv[1];
+
+    for (int x = tid; x < kRows * D; x += kThreads) {
+        const int r = x / D, c = x % D;
+        const int64_t i = i0 + r;
+        sq[r * ldq + c] = i < p.len_q ? q[i * p.sq[2] + c] : from_float<T>(0.0f);
+    }
+    __syncthreads();
+
+    // This warp's Q rows as mma A fragments, kept in registers for the whole key loop.
+    const int r0 = warp * 16;
+    uint32_t qa[D / 16][4];
+#pragma unroll
+    for (int kk = 0; kk < D / 16; ++kk) {
+        qa[kk][0] = ld32(&sq[(r0 + g) * ldq + kk * 16 + t4 * 2]);
+        qa[kk][1] = ld32(&sq[(r0 + g + 8) * ldq + kk * 16 + t4 * 2]);
+        qa[kk][2] = ld32(&sq[(r0 + g) * ldq + kk * 16 + t4 * 2 + 8]);
+        qa[kk][3] = ld32(&sq[(r0 + g + 8) * ldq + kk * 16 + t4 * 2 + 8]);
+    }
+
+    const int64_t last = (i0 + kRows < p.len_q ? i0 + kRows : p.len_q) - 1;
+    const int64_t lo = key_lo(p, i0), hi = key_hi(p, last);
+    const int64_t rows_abs[2] = {i0 + r0 + g, i0 + r0 + g + 8};
+    int64_t rlo[2], rhi[2];
+    for (int s = 0; s < 2; ++s) {
+        rlo[s] = key_lo(p, rows_abs[s]);
+        rhi[s] = key_hi(p, rows_abs[s]);
+    }
+
+    float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f};
+    float acc[D / 8][4];
+#pragma unroll
+    for (int dt = 0; dt < D / 8; ++dt)
+        for (int c = 0; c < 4; ++c) acc[dt][c] = 0.0f;
+
+    for (int64_t j0 = lo; j0 < hi; j0 += kKeys) {
+        __syncthreads();  // the previous tile's K and V are no longer read
+        for (int x = tid; x < kKeys * D; x += kThreads) {
+            const int n = x / D, c = x % D;
+            const int64_t j = j0 + n;
+            const bool in = j < p.len_k;
+            sk[n * ldq + c] = in ? k[j * p.sk[2] + c] : from_float<T>(0.0f);
+            svt[c * ldv + n] = in ? v[j * p.sv[2] + c] : from_float<T>(0.0f);
+        }
+        __syncthreads();
+
+        float s[kKeys / 8][4];
+#pragma unroll
+        for (int nt = 0; nt < kKeys / 8; ++nt) {
+            for (int c = 0; c < 4; ++c) s[nt][c] = 0.0f;
+#pragma unroll
+            for (int kk = 0; kk < D / 16; ++kk)
+                mma<T>(s[nt], qa[kk], ld32(&sk[(nt * 8 + g) * ldq + kk * 16 + t4 * 2]),
+                       ld32(&sk[(nt * 8 + g) * ldq + kk * 16 + t4 * 2 + 8]));
+        }
+
+        // Scale, soft-cap and mask in place; then the row maxima (over the 4 threads of a row).
+        float mx[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+        for (int nt = 0; nt < kKeys / 8; ++nt)
+#pragma unroll
+            for (int c = 0; c < 4; ++c) {
+                const int half = c / 2;
+                const int64_t j = j0 + nt * 8 + t4 * 2 + (c & 1);
+                float x;
+                if (p.softcap > 0.0f) {
+                    x = p.softcap * tanhf(s[nt][c] * p.scale / p.softcap) * 1.4426950408889634f;
+                } else {
+                    x = s[nt][c] * p.scale_log2;
+                }
+                if (j < rlo[half] || j >= rhi[half]) x = -INFINITY;
+                s[nt][c] = x;
+                mx[half] = fmaxf(mx[half], x);
+            }
+        float alpha[2];
+#pragma unroll
+        for (int half = 0; half < 2; ++half) {
+            mx[half] = fmaxf(mx[half], __shfl_xor_sync(0xffffffffu, mx[half], 1));
+            mx[half] = fmaxf(mx[half], __shfl_xor_sync(0xffffffffu, mx[half], 2));
+            const float m_new = fmaxf(m[half], mx[half]);
+            const float m_use = m_new == -INFINITY ? 0.0f : m_new;  // a row that sees nothing yet
+            alpha[half] = exp2f(m[half] - m_use);
+            m[half] = m_new;
+            mx[half] = m_use;
+        }
+        float rowsum[2] = {0.0f, 0.0f};
+#pragma unroll
+        for (int nt = 0; nt < kKeys / 8; ++nt)
+#pragma unroll
+            for (int c = 0; c < 4; ++c) {
+                const float e = exp2f(s[nt][c] - mx[c / 2]);
+                s[nt][c] = e;
+                rowsum[c / 2] += e;
+            }
+#pragma unroll
+        for (int half = 0; half < 2; ++half) l[half] = l[half] * alpha[half] + rowsum[half];
+#pragma unroll
+        for (int dt = 0; dt < D / 8; ++dt) {
+            acc[dt][0] *= alpha[0];
+            acc[dt][1] *= alpha[0];
+            acc[dt][2] *= alpha[1];
+            acc[dt][3] *= alpha[1];
+        }
+
+        // O += P V, with P (the S accumulators) rearranged into A fragments 16 keys at a time.
+#pragma unroll
+        for (int kc = 0; kc < kKeys / 16; ++kc) {
+            const uint32_t pa[4] = {pack2<T>(s[2 * kc][0], s[2 * kc][1]), pack2<T>(s[2 * kc][2], s[2 * kc][3]),
+                                    pack2<T>(s[2 * kc + 1][0], s[2 * kc + 1][1]),
+                                    pack2<T>(s[2 * kc + 1][2], s[2 * kc + 1][3])};
+#pragma unroll
+            for (int dt = 0; dt < D / 8; ++dt)
+                mma<T>(acc[dt], pa, ld32(&svt[(dt * 8 + g) * ldv + kc * 16 + t4 * 2]),
+                       ld32(&svt[(dt * 8 + g) * ldv + kc * 16 + t4 * 2 + 8]));
+        }
+    }
+
+    // Finish the row sums across the 4 threads of a row, normalize and write.
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+        l[half] += __shfl_xor_sync(0xffffffffu, l[half], 1);
+        l[half] += __shfl_xor_sync(0xffffffffu, l[half], 2);
+    }
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+        const int64_t i = rows_abs[half];
+        if (i >= p.len_q) continue;
+        const float inv = l[half] > 0.0f ? 1.0f / l[half] : 0.0f;
+        const int64_t base = b * p.so[0] + h * p.so[1] + i * p.so[2];
+#pragma unroll
+        for (int dt = 0; dt < D / 8; ++dt) {
+            const int c = dt * 8 + t4 * 2;
+            const float o0 = acc[dt][2 * half] * inv, o1 = acc[dt][2 * half + 1] * inv;
+            if (p.out_f32) {
+                float *o = static_cast<float *>(p.out) + base;
+                o[c] = o0;
+                o[c + 1] = o1;
+            } else {
+                T *o = static_cast<T *>(p.out) + base;
+                o[c] = from_float<T>(o0);
+                o[c + 1] = from_float<T>(o1);
+            }
+        }
+        if (p.lse != nullptr && t4 == 0)
+            p.lse[b * p.sl[0] + h * p.sl[1] + i * p.sl[2]] =
+                l[half] > 0.0f ? (m[half] + log2f(l[half])) * 0.6931471805599453f : -INFINITY;
+    }
+}
+
+template <typename T, int D>
+int32_t launch(const Params &params, int64_t batch_heads, int64_t len_q, cudaStream_t stream, std::string &error) {
+    const size_t smem = sizeof(T) * (2 * kRows * (D + kPad) + D * (kKeys + kPad));
+    auto kernel = flash_forward_kernel<T, D>;
+    cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
+    if (e != cudaSuccess) {
+        error = std::string("cudaFuncSetAttribute: ") + cudaGetErrorString(e);
+        return ATTN4J_STATUS_INTERNAL;
+    }
+    const dim3 grid(static_cast<unsigned>((len_q + kRows - 1) / kRows), static_cast<unsigned>(batch_heads));
+    kernel<<<grid, kThreads, smem, stream>>>(params);
+    e = cudaGetLastError();
+    if (e != cudaSuccess) {
+        error = std::string("FlashAttention kernel launch: ") + cudaGetErrorString(e);
+        return ATTN4J_STATUS_INTERNAL;
+    }
+    return ATTN4J_STATUS_OK;
+}
+
+}  // namespace
+
+int32_t flash_forward(const cpu::FlashProblem &p, int32_t device, void *stream, std::string &error) {
+    if (cudaSetDevice(device) != cudaSuccess) {
+        cudaGetLastError();
+        error = "cannot use CUDA device " + std::to_string(device);
+        return ATTN4J_STATUS_NO_CUDA;
+    }
+    if (p.batch * p.heads_q > 65535) {
+        error = "q: batch x heads = " + std::to_string(p.batch * p.heads_q) + " exceeds 65535 on CUDA devices";
+        return ATTN4J_STATUS_UNSUPPORTED;
+    }
+    Params k{};
+    k.q = p.q;
+    k.k = p.k;
+    k.v = p.v;
+    k.out = p.out;
+    k.lse = p.lse;
+    for (int i = 0; i < 4; ++i) {
+        k.sq[i] = p.sq[i];
+        k.sk[i] = p.sk[i];
+        k.sv[i] = p.sv[i];
+        k.so[i] = p.so[i];
+        k.sl[i] = p.sl[i];
+    }
+    k.heads_q = static_cast<int>(p.heads_q);
+    k.group = static_cast<int>(p.heads_q / p.heads_kv);
+    k.len_q = static_cast<int>(p.len_q);
+    k.len_k = static_cast<int>(p.len_k);
+    k.scale = p.scale;
+    k.scale_log2 = p.scale * 1.4426950408889634f;
+    k.softcap = p.softcap;
+    k.window_left = p.window_left;
+    k.window_right = p.window_right;
+    k.out_f32 = p.out_dtype == cpu::DType::F32;
+    const auto s = static_cast<cudaStream_t>(stream);
+    const int64_t bh = p.batch * p.heads_q;
+    const bool bf16 = p.in_dtype == cpu::DType::BF16;
+    if (p.dim == 64) return bf16 ? launch<__nv_bfloat16, 64>(k, bh, p.len_q, s, error) : launch<__half, 64>(k, bh, p.len_q, s, error);
+    return bf16 ? launch<__nv_bfloat16, 128>(k, bh, p.len_q, s, error) : launch<__half, 128>(k, bh, p.len_q, s, error);
+}
+
+}  // namespace attn4j::cuda

@@ -1,0 +1,214 @@
+// FlashAttention on CUDA devices against the fp64 reference: bf16 and f16, head dims 64 and 128,
+// every mask option, GQA, LSE, q_len != kv_len, poisoned outputs. Skips (visibly) without a device.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "attn4j.h"
+#include "common/bf16.h"
+#include "cpu/reference/flash_reference.h"
+#include "flash_problem.h"
+#include "test_support.h"
+
+namespace attn4j::test {
+namespace {
+
+uint16_t f32_to_f16(float f) {
+    uint32_t x;
+    std::memcpy(&x, &f, 4);
+    const uint32_t sign = (x >> 16) & 0x8000u, mant = x & 0x7fffffu;
+    const int32_t e = static_cast<int32_t>((x >> 23) & 0xff) - 127 + 15;
+    if (((x >> 23) & 0xff) == 0xff) return static_cast<uint16_t>(sign | 0x7c00u | (mant ? 0x200u : 0u));
+    if (e >= 31) return static_cast<uint16_t>(sign | 0x7c00u);
+    if (e <= 0) {
+        if (e < -10) return static_cast<uint16_t>(sign);
+        const uint32_t m = mant | 0x800000u;
+        const int shift = 14 - e;
+        uint32_t h = m >> shift;
+        const uint32_t rem = m & ((1u << shift) - 1), mid = 1u << (shift - 1);
+        if (rem > mid || (rem == mid && (h & 1))) ++h;
+        return static_cast<uint16_t>(sign | h);
+    }
+    uint32_t h = sign | (static_cast<uint32_t>(e) << 10) | (mant >> 13);
+    const uint32_t rem = mant & 0x1fffu;
+    if (rem > 0x1000u || (rem == 0x1000u && (h & 1))) ++h;
+    return static_cast<uint16_t>(h);
+}
+
+float f16_to_f32(uint16_t h) {
+    const uint32_t sign = (h & 0x8000u) << 16, e = (h >> 10) & 0x1f, m = h & 0x3ffu;
+    uint32_t x;
+    if (e == 0) {
+        if (m == 0) {
+            x = sign;
+        } else {  // subnormal
+            float f = std::ldexp(static_cast<float>(m), -24);
+            return sign ? -f : f;
+        }
+    } else if (e == 31) {
+        x = sign | 0x7f800000u | (m << 13);
+    } else {
+        x = sign | ((e - 15 + 127) << 23) | (m << 13);
+    }
+    float f;
+    std::memcpy(&f, &x, 4);
+    return f;
+}
+
+uint16_t to_storage(float f, int32_t dtype) { return dtype == ATTN4J_DTYPE_BF16 ? f32_to_bf16(f) : f32_to_f16(f); }
+float from_storage(uint16_t h, int32_t dtype) { return dtype == ATTN4J_DTYPE_BF16 ? bf16_to_f32(h) : f16_to_f32(h); }
+
+// A tensor on the GPU plus its values (already rounded to the storage type) as a host f32 tensor.
+struct DeviceTensor {
+    HostTensor host;  // f32, same shape and strides
+    attn4j_tensor t{};
+    void *ptr = nullptr;
+    int64_t bytes = 0;
+
+    DeviceTensor(int32_t dtype, int64_t b, int64_t h, int64_t n, int64_t d, bool bnhd)
+        : host(ATTN4J_DTYPE_F32, b, h, n, d, bnhd) {
+        t = host.t;
+        t.dtype = dtype;
+        t.device = 0;
+        bytes = std::max<int64_t>(b * h * n * d, 1) * (dtype == ATTN4J_DTYPE_F32 ? 4 : 2);
+        EXPECT_EQ(attn4j_cuda_malloc(0, bytes, &ptr), ATTN4J_STATUS_OK) << attn4j_last_error();
+        t.data = ptr;
+    }
+    ~DeviceTensor() { attn4j_cuda_free(0, ptr); }
+
+    void fill_normal(std::mt19937_64 &rng, float std) {
+        host.fill_normal(rng, std);
+        const int64_t n = bytes / 2;
+        std::vector<uint16_t> raw(static_cast<size_t>(n));
+        auto *h = reinterpret_cast<float *>(host.bytes.data());
+        for (int64_t i = 0; i < n; ++i) {
+            raw[i] = to_storage(h[i], t.dtype);
+            h[i] = from_storage(raw[i], t.dtype);  // the reference sees exactly the stored values
+        }
+        EXPECT_EQ(attn4j_cuda_memcpy(ptr, raw.data(), bytes, ATTN4J_COPY_HOST_TO_DEVICE), ATTN4J_STATUS_OK);
+    }
+
+    void poison() {
+        std::vector<unsigned char> nan(static_cast<size_t>(bytes), 0xFF);  // NaN in every format
+        EXPECT_EQ(attn4j_cuda_memcpy(ptr, nan.data(), bytes, ATTN4J_COPY_HOST_TO_DEVICE), ATTN4J_STATUS_OK);
+    }
+
+    // Device contents into `host` as f32.
+    void download() {
+        std::vector<unsigned char> raw(static_cast<size_t>(bytes));
+        ASSERT_EQ(attn4j_cuda_memcpy(raw.data(), ptr, bytes, ATTN4J_COPY_DEVICE_TO_HOST), ATTN4J_STATUS_OK);
+        auto *h = reinterpret_cast<float *>(host.bytes.data());
+        for (int64_t i = 0; i < static_cast<int64_t>(host.bytes.size() / 4); ++i)
+            h[i] = t.dtype == ATTN4J_DTYPE_F32 ? reinterpret_cast<const float *>(raw.data())[i]
+                                               : from_storage(reinterpret_cast<const uint16_t *>(raw.data())[i], t.dtype);
+    }
+};
+
+struct CudaCase {
+    std::string name;
+    int64_t batch, heads_q, heads_kv, len_q, len_k, dim;
+    bool causal = false;
+    int32_t window_left = -1, window_right = -1;
+    float softcap = 0.0f, scale = 0.0f;
+    bool out_f32 = false, bnhd = false;
+};
+
+void PrintTo(const CudaCase &c, std::ostream *os) { *os << c.name; }
+
+std::vector<CudaCase> cuda_cases() {
+    std::vector<CudaCase> c;
+    for (int64_t d : {64, 128}) {
+        const std::string s = "_d" + std::to_string(d);
+        c.push_back({"full" + s, 2, 4, 4, 1000, 1000, d});
+        c.push_back({"causal" + s, 1, 4, 4, 777, 777, d, true});
+        c.push_back({"gqa" + s, 1, 8, 2, 300, 300, d, true});
+        c.push_back({"window" + s, 1, 2, 2, 500, 500, d, false, 64, 0});
+        c.push_back({"decode" + s, 2, 4, 1, 1, 3000, d, true});
+        c.push_back({"chunk" + s, 1, 2, 2, 100, 1300, d, true});
+        c.push_back({"masked_rows" + s, 1, 2, 2, 100, 30, d, true});
+        c.push_back({"softcap_scale" + s, 1, 2, 2, 257, 257, d, false, -1, -1, 20.0f, 0.3f});
+        c.push_back({"f32_out_bnhd" + s, 2, 2, 2, 65, 129, d, false, -1, -1, 0.0f, 0.0f, true, true});
+        c.push_back({"tiny" + s, 1, 1, 1, 1, 1, d});
+    }
+    return c;
+}
+
+class CudaFlash : public ::testing::TestWithParam<CudaCase> {
+protected:
+    void SetUp() override {
+        if (attn4j_cuda_device_count() == 0)
+            GTEST_SKIP() << "no CUDA device (cuda available in this build: " << attn4j_cuda_available() << ")";
+    }
+};
+
+TEST_P(CudaFlash, MatchesFp64Reference) {
+    const CudaCase &c = GetParam();
+    for (int32_t dtype : {ATTN4J_DTYPE_BF16, ATTN4J_DTYPE_F16}) {
+        SCOPED_TRACE(std::string(dtype == ATTN4J_DTYPE_BF16 ? "bf16" : "f16") + ", seed " + std::to_string(run_seed()));
+        std::mt19937_64 rng(run_seed() ^ std::hash<std::string>{}(c.name));
+        DeviceTensor q(dtype, c.batch, c.heads_q, c.len_q, c.dim, c.bnhd), k(dtype, c.batch, c.heads_kv, c.len_k, c.dim, c.bnhd);
+        DeviceTensor v(dtype, c.batch, c.heads_kv, c.len_k, c.dim, c.bnhd);
+        DeviceTensor out(c.out_f32 ? ATTN4J_DTYPE_F32 : dtype, c.batch, c.heads_q, c.len_q, c.dim, c.bnhd);
+        DeviceTensor lse(ATTN4J_DTYPE_F32, c.batch, c.heads_q, c.len_q, 1, false);
+        q.fill_normal(rng, 1.0f);
+        k.fill_normal(rng, 1.0f);
+        v.fill_normal(rng, 1.0f);
+        out.poison();
+        lse.poison();
+        const attn4j_flash_params p{c.scale, c.softcap, c.causal ? 1 : 0, c.window_left, c.window_right, 0, nullptr};
+        ASSERT_EQ(attn4j_flash_forward(&q.t, &k.t, &v.t, &out.t, &lse.t, &p), ATTN4J_STATUS_OK) << attn4j_last_error();
+        ASSERT_EQ(attn4j_cuda_synchronize(0), ATTN4J_STATUS_OK) << attn4j_last_error();
+        out.download();
+        lse.download();
+        std::vector<double> ref, ref_lse;
+        cpu::flash_reference(make_flash_problem(&q.host.t, &k.host.t, &v.host.t, &out.host.t, &lse.host.t, p), ref, ref_lse);
+        EXPECT_LE(rel_l2(out.host, ref), 1e-2) << "relative L2 error of out";
+        for (int64_t b = 0; b < c.batch; ++b)
+            for (int64_t h = 0; h < c.heads_q; ++h)
+                for (int64_t i = 0; i < c.len_q; ++i) {
+                    const double want = ref_lse[(b * c.heads_q + h) * c.len_q + i];
+                    const float got = lse.host.get(b, h, i, 0);
+                    if (std::isinf(want)) ASSERT_TRUE(std::isinf(got) && got < 0) << "lse row " << i;
+                    else ASSERT_NEAR(got, want, 2e-2 * (1.0 + std::fabs(want))) << "lse row " << i;
+                }
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, CudaFlash, ::testing::ValuesIn(cuda_cases()),
+                         [](const ::testing::TestParamInfo<CudaCase> &i) { return i.param.name; });
+
+TEST(CudaFlashErrors, UnsupportedShapesAndDevicesAreNamed) {
+    if (attn4j_cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device";
+    DeviceTensor q(ATTN4J_DTYPE_BF16, 1, 2, 8, 96, false), k(ATTN4J_DTYPE_BF16, 1, 2, 8, 96, false);
+    DeviceTensor v(ATTN4J_DTYPE_BF16, 1, 2, 8, 96, false), out(ATTN4J_DTYPE_BF16, 1, 2, 8, 96, false);
+    EXPECT_EQ(attn4j_flash_forward(&q.t, &k.t, &v.t, &out.t, nullptr, nullptr), ATTN4J_STATUS_UNSUPPORTED);
+    EXPECT_NE(std::string(attn4j_last_error()).find("head dims 64 and 128"), std::string::npos) << attn4j_last_error();
+    DeviceTensor f(ATTN4J_DTYPE_F32, 1, 2, 8, 64, false);
+    EXPECT_EQ(attn4j_flash_forward(&f.t, &f.t, &f.t, &out.t, nullptr, nullptr), ATTN4J_STATUS_INVALID_DTYPE);
+    EXPECT_NE(std::string(attn4j_last_error()).find("q.dtype = f32"), std::string::npos) << attn4j_last_error();
+    HostTensor host(ATTN4J_DTYPE_BF16, 1, 2, 8, 96);
+    EXPECT_EQ(attn4j_flash_forward(&q.t, &host.t, &v.t, &out.t, nullptr, nullptr), ATTN4J_STATUS_INVALID_DEVICE);
+    EXPECT_NE(std::string(attn4j_last_error()).find("k.device = -1 differs from q.device = 0"), std::string::npos);
+    attn4j_tensor far = q.t;
+    far.device = 99;
+    EXPECT_EQ(attn4j_flash_forward(&far, &k.t, &v.t, &out.t, nullptr, nullptr), ATTN4J_STATUS_NO_CUDA);
+    EXPECT_NE(std::string(attn4j_last_error()).find("q.device = 99: no such CUDA device"), std::string::npos);
+    void *p = nullptr;
+    EXPECT_EQ(attn4j_cuda_malloc(99, 16, &p), ATTN4J_STATUS_NO_CUDA);
+    EXPECT_EQ(attn4j_cuda_memcpy(p, p, 16, 7), ATTN4J_STATUS_INVALID_PARAM);
+}
+
+TEST(CudaWithoutDevice, MemoryCallsFailCleanly) {
+    if (attn4j_cuda_device_count() > 0) GTEST_SKIP() << "a CUDA device is present";
+    void *p = nullptr;
+    EXPECT_EQ(attn4j_cuda_malloc(0, 1024, &p), ATTN4J_STATUS_NO_CUDA);
+    EXPECT_NE(std::string(attn4j_last_error()), "");
+    char buf[4];
+    EXPECT_EQ(attn4j_cuda_memcpy(buf, buf, 4, ATTN4J_COPY_HOST_TO_DEVICE), ATTN4J_STATUS_NO_CUDA);
+    EXPECT_EQ(attn4j_cuda_synchronize(0), ATTN4J_STATUS_NO_CUDA);
+}
+
+}  // namespace
+}  // namespace attn4j::test
