@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include "attn4j.h"
 #include "cuda/cuda_backend.h"
@@ -86,13 +87,43 @@ __device__ __forceinline__ int64_t key_hi(const Params &p, int64_t i) {
     return hi > p.len_k ? p.len_k : (hi < 0 ? 0 : hi);
 }
 
-template <typename T, int D>
+// Two B fragments (head-dim tiles dt and dt + 1) of V for keys [k0, k0 + 16), straight from V's
+// row-major tile in shared memory: ldmatrix.trans delivers them already transposed.
+__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], const void *row_address) {
+    const uint32_t a = static_cast<uint32_t>(__cvta_generic_to_shared(row_address));
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(a));
+}
+
+// Copies rows [r0, r0 + rows) of a [len][D] slice (row stride ld elements) into shared memory, zero
+// past `len`; 16-byte vectors when the caller checked alignment (Vec), else element by element.
+template <typename T, int D, bool Vec>
+__device__ __forceinline__ void load_tile(T *dst, int ldd, const T *src, int64_t ld, int64_t r0, int rows, int64_t len,
+                                          int tid) {
+    if constexpr (Vec) {
+        constexpr int kVec = 8;  // elements per 16 bytes
+        for (int x = tid; x < rows * (D / kVec); x += kThreads) {
+            const int r = x / (D / kVec), c = (x % (D / kVec)) * kVec;
+            uint4 val = make_uint4(0, 0, 0, 0);
+            if (r0 + r < len) val = *reinterpret_cast<const uint4 *>(src + (r0 + r) * ld + c);
+            *reinterpret_cast<uint4 *>(dst + r * ldd + c) = val;
+        }
+    } else {
+        for (int x = tid; x < rows * D; x += kThreads) {
+            const int r = x / D, c = x % D;
+            dst[r * ldd + c] = r0 + r < len ? src[(r0 + r) * ld + c] : from_float<T>(0.0f);
+        }
+    }
+}
+
+template <typename T, int D, bool Vec>
 __global__ void __launch_bounds__(kThreads) flash_forward_kernel(const Params p) {
     extern __shared__ __align__(16) unsigned char smem[];
     T *sq = reinterpret_cast<T *>(smem);       // [kRows][D + kPad]
     T *sk = sq + kRows * (D + kPad);           // [kKeys][D + kPad]
-    T *svt = sk + kKeys * (D + kPad);          // [D][kKeys + kPad], V transposed
-    constexpr int ldq = D + kPad, ldv = kKeys + kPad;
+    T *sv = sk + kKeys * (D + kPad);           // [kKeys][D + kPad]
+    constexpr int ldq = D + kPad;
 
     const int tile = gridDim.x - 1 - blockIdx.x;  // heaviest (causal) tiles first
     const int bh = blockIdx.y, b = bh / p.heads_q, h = bh % p.heads_q, hk = h / p.group;
@@ -103,11 +134,7 @@ __global__ void __launch_bounds__(kThreads) flash_forward_kernel(const Params p)
     const T *k = static_cast<const T *>(p.k) + b * p.sk[0] + hk * p.sk[1];
     const T *v = static_cast<const T *>(p.v) + b * p.sv[0] + hk * p.sv[1];
 
-    for (int x = tid; x < kRows * D; x += kThreads) {
-        const int r = x / D, c = x % D;
-        const int64_t i = i0 + r;
-        sq[r * ldq + c] = i < p.len_q ? q[i * p.sq[2] + c] : from_float<T>(0.0f);
-    }
+    load_tile<T, D, Vec>(sq, ldq, q, p.sq[2], i0, kRows, p.len_q, tid);
     __syncthreads();
 
     // This warp's Q rows as mma A fragments, kept in registers for the whole key loop.
@@ -138,13 +165,8 @@ __global__ void __launch_bounds__(kThreads) flash_forward_kernel(const Params p)
 
     for (int64_t j0 = lo; j0 < hi; j0 += kKeys) {
         __syncthreads();  // the previous tile's K and V are no longer read
-        for (int x = tid; x < kKeys * D; x += kThreads) {
-            const int n = x / D, c = x % D;
-            const int64_t j = j0 + n;
-            const bool in = j < p.len_k;
-            sk[n * ldq + c] = in ? k[j * p.sk[2] + c] : from_float<T>(0.0f);
-            svt[c * ldv + n] = in ? v[j * p.sv[2] + c] : from_float<T>(0.0f);
-        }
+        load_tile<T, D, Vec>(sk, ldq, k, p.sk[2], j0, kKeys, p.len_k, tid);
+        load_tile<T, D, Vec>(sv, ldq, v, p.sv[2], j0, kKeys, p.len_k, tid);
         __syncthreads();
 
         float s[kKeys / 8][4];
@@ -211,10 +233,15 @@ __global__ void __launch_bounds__(kThreads) flash_forward_kernel(const Params p)
             const uint32_t pa[4] = {pack2<T>(s[2 * kc][0], s[2 * kc][1]), pack2<T>(s[2 * kc][2], s[2 * kc][3]),
                                     pack2<T>(s[2 * kc + 1][0], s[2 * kc + 1][1]),
                                     pack2<T>(s[2 * kc + 1][2], s[2 * kc + 1][3])};
+            // Lanes 0-15 address keys kc*16 + lane of head-dim tile dt, lanes 16-31 those of tile dt + 1.
+            const int vrow = kc * 16 + (lane % 16), vcol = (lane / 16) * 8;
 #pragma unroll
-            for (int dt = 0; dt < D / 8; ++dt)
-                mma<T>(acc[dt], pa, ld32(&svt[(dt * 8 + g) * ldv + kc * 16 + t4 * 2]),
-                       ld32(&svt[(dt * 8 + g) * ldv + kc * 16 + t4 * 2 + 8]));
+            for (int dt = 0; dt < D / 8; dt += 2) {
+                uint32_t b[4];
+                ldmatrix_x4_trans(b, &sv[vrow * ldq + dt * 8 + vcol]);
+                mma<T>(acc[dt], pa, b[0], b[1]);
+                mma<T>(acc[dt + 1], pa, b[2], b[3]);
+            }
         }
     }
 
@@ -250,10 +277,10 @@ __global__ void __launch_bounds__(kThreads) flash_forward_kernel(const Params p)
     }
 }
 
-template <typename T, int D>
+template <typename T, int D, bool Vec>
 int32_t launch(const Params &params, int64_t batch_heads, int64_t len_q, cudaStream_t stream, std::string &error) {
-    const size_t smem = sizeof(T) * (2 * kRows * (D + kPad) + D * (kKeys + kPad));
-    auto kernel = flash_forward_kernel<T, D>;
+    const size_t smem = sizeof(T) * (kRows + 2 * kKeys) * (D + kPad);
+    auto kernel = flash_forward_kernel<T, D, Vec>;
     cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
     if (e != cudaSuccess) {
         error = std::string("cudaFuncSetAttribute: ") + cudaGetErrorString(e);
@@ -307,8 +334,18 @@ int32_t flash_forward(const cpu::FlashProblem &p, int32_t device, void *stream, 
     const auto s = static_cast<cudaStream_t>(stream);
     const int64_t bh = p.batch * p.heads_q;
     const bool bf16 = p.in_dtype == cpu::DType::BF16;
-    if (p.dim == 64) return bf16 ? launch<__nv_bfloat16, 64>(k, bh, p.len_q, s, error) : launch<__half, 64>(k, bh, p.len_q, s, error);
-    return bf16 ? launch<__nv_bfloat16, 128>(k, bh, p.len_q, s, error) : launch<__half, 128>(k, bh, p.len_q, s, error);
+    // 16-byte loads need every row of q, k and v to start 16-byte aligned.
+    bool vec = true;
+    for (const auto &[ptr, st] : {std::pair<const void *, const int64_t *>{p.q, p.sq}, {p.k, p.sk}, {p.v, p.sv}}) {
+        vec = vec && reinterpret_cast<uintptr_t>(ptr) % 16 == 0;
+        for (int i = 0; i < 3; ++i) vec = vec && st[i] % 8 == 0;
+    }
+    if (p.dim == 64) {
+        if (bf16) return vec ? launch<__nv_bfloat16, 64, true>(k, bh, p.len_q, s, error) : launch<__nv_bfloat16, 64, false>(k, bh, p.len_q, s, error);
+        return vec ? launch<__half, 64, true>(k, bh, p.len_q, s, error) : launch<__half, 64, false>(k, bh, p.len_q, s, error);
+    }
+    if (bf16) return vec ? launch<__nv_bfloat16, 128, true>(k, bh, p.len_q, s, error) : launch<__nv_bfloat16, 128, false>(k, bh, p.len_q, s, error);
+    return vec ? launch<__half, 128, true>(k, bh, p.len_q, s, error) : launch<__half, 128, false>(k, bh, p.len_q, s, error);
 }
 
 }  // namespace attn4j::cuda
