@@ -117,13 +117,36 @@ __device__ __forceinline__ void load_tile(T *dst, int ldd, const T *src, int64_t
     }
 }
 
+// Asynchronous 16-byte global -> shared copies (sm_80): the next K/V tile streams in while this one
+// computes. A false predicate zero-fills the destination without reading.
+__device__ __forceinline__ void cp_async16(void *dst, const void *src, bool pred) {
+    const uint32_t d = static_cast<uint32_t>(__cvta_generic_to_shared(dst));
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(d), "l"(src), "r"(pred ? 16 : 0));
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int N>
+__device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
+
+template <typename T, int D>
+__device__ __forceinline__ void load_tile_async(T *dst, int ldd, const T *src, int64_t ld, int64_t r0, int rows,
+                                                int64_t len, int tid) {
+    constexpr int kVec = 8;
+    for (int x = tid; x < rows * (D / kVec); x += kThreads) {
+        const int r = x / (D / kVec), c = (x % (D / kVec)) * kVec;
+        const bool in = r0 + r < len;
+        cp_async16(dst + r * ldd + c, in ? src + (r0 + r) * ld + c : src, in);
+    }
+}
+
 template <typename T, int D, bool Vec>
 __global__ void __launch_bounds__(kThreads) flash_forward_kernel(const Params p) {
     extern __shared__ __align__(16) unsigned char smem[];
-    T *sq = reinterpret_cast<T *>(smem);       // [kRows][D + kPad]
-    T *sk = sq + kRows * (D + kPad);           // [kKeys][D + kPad]
-    T *sv = sk + kKeys * (D + kPad);           // [kKeys][D + kPad]
     constexpr int ldq = D + kPad;
+    T *sq = reinterpret_cast<T *>(smem);  // [kRows][ldq]
+    // K and V tiles, [kKeys][ldq] each, after Q; two pairs when loads are asynchronous (double buffering).
+    T *const kv0 = sq + kRows * ldq;
+    auto k_tile = [&](int b) { return kv0 + (Vec ? b : 0) * 2 * kKeys * ldq; };
+    auto v_tile = [&](int b) { return kv0 + (Vec ? b : 0) * 2 * kKeys * ldq + kKeys * ldq; };
 
     const int tile = gridDim.x - 1 - blockIdx.x;  // heaviest (causal) tiles first
     const int bh = blockIdx.y, b = bh / p.heads_q, h = bh % p.heads_q, hk = h / p.group;
@@ -163,11 +186,32 @@ __global__ void __launch_bounds__(kThreads) flash_forward_kernel(const Params p)
     for (int dt = 0; dt < D / 8; ++dt)
         for (int c = 0; c < 4; ++c) acc[dt][c] = 0.0f;
 
-    for (int64_t j0 = lo; j0 < hi; j0 += kKeys) {
-        __syncthreads();  // the previous tile's K and V are no longer read
-        load_tile<T, D, Vec>(sk, ldq, k, p.sk[2], j0, kKeys, p.len_k, tid);
-        load_tile<T, D, Vec>(sv, ldq, v, p.sv[2], j0, kKeys, p.len_k, tid);
-        __syncthreads();
+    if constexpr (Vec) {
+        if (lo < hi) {
+            load_tile_async<T, D>(k_tile(0), ldq, k, p.sk[2], lo, kKeys, p.len_k, tid);
+            load_tile_async<T, D>(v_tile(0), ldq, v, p.sv[2], lo, kKeys, p.len_k, tid);
+        }
+        cp_async_commit();
+    }
+    int buf = 0;
+    for (int64_t j0 = lo; j0 < hi; j0 += kKeys, buf ^= 1) {
+        T *sk = k_tile(buf), *sv = v_tile(buf);
+        if constexpr (Vec) {
+            if (j0 + kKeys < hi) {  // start the next tile, then wait for this one
+                load_tile_async<T, D>(k_tile(buf ^ 1), ldq, k, p.sk[2], j0 + kKeys, kKeys, p.len_k, tid);
+                load_tile_async<T, D>(v_tile(buf ^ 1), ldq, v, p.sv[2], j0 + kKeys, kKeys, p.len_k, tid);
+                cp_async_commit();
+                cp_async_wait<1>();
+            } else {
+                cp_async_wait<0>();
+            }
+            __syncthreads();
+        } else {
+            __syncthreads();  // the previous tile's K and V are no longer read
+            load_tile<T, D, false>(sk, ldq, k, p.sk[2], j0, kKeys, p.len_k, tid);
+            load_tile<T, D, false>(sv, ldq, v, p.sv[2], j0, kKeys, p.len_k, tid);
+            __syncthreads();
+        }
 
         float s[kKeys / 8][4];
 #pragma unroll
@@ -243,6 +287,7 @@ __global__ void __launch_bounds__(kThreads) flash_forward_kernel(const Params p)
                 mma<T>(acc[dt + 1], pa, b[2], b[3]);
             }
         }
+        if constexpr (Vec) __syncthreads();  // this buffer is refilled two tiles from now
     }
 
     // Finish the row sums across the 4 threads of a row, normalize and write.
@@ -279,7 +324,7 @@ __global__ void __launch_bounds__(kThreads) flash_forward_kernel(const Params p)
 
 template <typename T, int D, bool Vec>
 int32_t launch(const Params &params, int64_t batch_heads, int64_t len_q, cudaStream_t stream, std::string &error) {
-    const size_t smem = sizeof(T) * (kRows + 2 * kKeys) * (D + kPad);
+    const size_t smem = sizeof(T) * (kRows + (Vec ? 4 : 2) * kKeys) * (D + kPad);
     auto kernel = flash_forward_kernel<T, D, Vec>;
     cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
     if (e != cudaSuccess) {
