@@ -58,6 +58,15 @@ public final class Attn4j {
         return Attn4jNative.attn4j_cuda_available() != 0;
     }
 
+    /** Waits for every kernel queued on a CUDA device (results are then visible to copies). */
+    public static void synchronize(Device device) {
+        if (device == null || device.isCpu()) {
+            throw new IllegalArgumentException("device must be a CUDA device, got " + device);
+        }
+        NativeLibrary.ensureLoaded();
+        Native.check(Attn4jNative.attn4j_cuda_synchronize(device.ordinal()));
+    }
+
     /** CUDA devices the driver reports (0 without CUDA). */
     public static int cudaDeviceCount() {
         NativeLibrary.ensureLoaded();

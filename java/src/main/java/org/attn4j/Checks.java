@@ -68,9 +68,9 @@ final class Checks {
         if (!t.segment().scope().isAlive()) {
             throw new IllegalArgumentException(name + ": its arena is closed");
         }
-        if (t.extentBytes() > t.segment().byteSize()) {
+        if (t.extentBytes() > t.capacity()) {
             throw new IllegalArgumentException(name + ": shape and strides reach " + t.extentBytes()
-                    + " bytes but the segment has " + t.segment().byteSize());
+                    + " bytes but the memory has " + t.capacity());
         }
     }
 

@@ -36,10 +36,12 @@ public final class FlashAttention {
      * @param scale       softmax scale; 0 = 1/sqrt(head_dim)
      * @param softcap     logit soft-capping {@code cap * tanh(s / cap)}; 0 = off
      * @param threads     CPU threads; 0 = library default
+     * @param cudaStream  for CUDA tensors, the {@code cudaStream_t} to run on; null = the default stream
      */
-    public record Options(boolean causal, int windowLeft, int windowRight, float scale, float softcap, int threads) {
-        /** Non-causal, no window, scale 1/sqrt(d), no soft-capping, default threads. */
-        public static final Options DEFAULT = new Options(false, -1, -1, 0f, 0f, 0);
+    public record Options(boolean causal, int windowLeft, int windowRight, float scale, float softcap, int threads,
+            MemorySegment cudaStream) {
+        /** Non-causal, no window, scale 1/sqrt(d), no soft-capping, default threads and stream. */
+        public static final Options DEFAULT = new Options(false, -1, -1, 0f, 0f, 0, null);
 
         public Options {
             if (windowLeft < -1) {
@@ -68,8 +70,15 @@ public final class FlashAttention {
         private float scale;
         private float softcap;
         private int threads;
+        private MemorySegment cudaStream;
 
         private Builder() {}
+
+        /** The CUDA stream (a {@code cudaStream_t} as an address) kernels on CUDA tensors run on. */
+        public Builder cudaStream(MemorySegment stream) {
+            this.cudaStream = stream;
+            return this;
+        }
 
         public Builder causal(boolean causal) {
             this.causal = causal;
@@ -99,7 +108,7 @@ public final class FlashAttention {
         }
 
         public FlashAttention build() {
-            return new FlashAttention(new Options(causal, windowLeft, windowRight, scale, softcap, threads));
+            return new FlashAttention(new Options(causal, windowLeft, windowRight, scale, softcap, threads, cudaStream));
         }
     }
 
@@ -125,13 +134,17 @@ public final class FlashAttention {
         return options;
     }
 
-    /** Allocates {@code out} (f32, contiguous) in {@code arena}, computes into it and returns it. */
+    /**
+     * Allocates {@code out} in {@code arena} (f32 on the host; q's dtype on a CUDA device), computes into
+     * it and returns it. On a CUDA device the kernel runs asynchronously: see {@link Attn4j#synchronize}.
+     */
     public Tensor forward(Arena arena, Tensor q, Tensor k, Tensor v) {
         if (arena == null) {
             throw new IllegalArgumentException("arena must not be null");
         }
         checkInputs(q, k, v);
-        Tensor out = Tensor.allocate(arena, DType.F32, q.shape(0), q.shape(1), q.shape(2), v.shape(3));
+        Tensor out = Tensor.allocate(arena, q.device().isCpu() ? DType.F32 : q.dtype(), q.device(),
+                q.shape(0), q.shape(1), q.shape(2), v.shape(3));
         forward(q, k, v, out, null);
         return out;
     }
@@ -154,6 +167,7 @@ public final class FlashAttention {
             attn4j_flash_params.window_left(params, options.windowLeft());
             attn4j_flash_params.window_right(params, options.windowRight());
             attn4j_flash_params.num_threads(params, options.threads());
+            attn4j_flash_params.cuda_stream(params, options.cudaStream() == null ? MemorySegment.NULL : options.cudaStream());
             Native.check(Attn4jNative.attn4j_flash_forward(
                     Native.descriptor(call, q), Native.descriptor(call, k), Native.descriptor(call, v),
                     Native.descriptor(call, out), lse == null ? MemorySegment.NULL : Native.descriptor(call, lse), params));

@@ -21,20 +21,85 @@ import java.util.Arrays;
  */
 public final class Tensor {
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
-    private static final ValueLayout.OfShort BF16 = ValueLayout.JAVA_SHORT_UNALIGNED;
+    private static final ValueLayout.OfShort BF16 = ValueLayout.JAVA_SHORT_UNALIGNED;  // and F16: 16-bit patterns
 
     private final MemorySegment segment;
     private final DType dtype;
     private final Device device;
     private final long[] shape;
     private final long[] strides;
+    private final long capacity;  // bytes the memory holds (a device segment itself is address-only)
 
-    private Tensor(MemorySegment segment, DType dtype, Device device, long[] shape, long[] strides) {
+    private Tensor(MemorySegment segment, DType dtype, Device device, long[] shape, long[] strides, long capacity) {
         this.segment = segment;
         this.dtype = dtype;
         this.device = device;
         this.shape = shape;
         this.strides = strides;
+        this.capacity = capacity;
+    }
+
+    private Tensor(MemorySegment segment, DType dtype, Device device, long[] shape, long[] strides) {
+        this(segment, dtype, device, shape, strides, segment.byteSize());
+    }
+
+    /**
+     * Allocates a contiguous tensor on {@code device}: zeroed host memory for {@link Device#CPU}, or
+     * CUDA device memory, freed when {@code arena} closes. A device tensor's segment is address-only
+     * (Java cannot read it): move data with {@link #copy(Tensor, Tensor)}.
+     */
+    public static Tensor allocate(Arena arena, DType dtype, Device device, long... shape) {
+        requireNonNull(device, "device");
+        if (device.isCpu()) {
+            return allocate(arena, dtype, shape);
+        }
+        requireNonNull(arena, "arena");
+        requireNonNull(dtype, "dtype");
+        checkShape(shape);
+        int devices = Attn4j.cudaDeviceCount();
+        if (device.ordinal() >= devices) {
+            throw new IllegalArgumentException("device = " + device + ": no such CUDA device (this machine has " + devices
+                    + (Attn4j.cudaAvailable() ? "" : "; attn4j was built without CUDA") + ")");
+        }
+        long bytes = Math.multiplyExact(elementCount(shape), (long) dtype.byteSize());
+        MemorySegment address;
+        try (Arena call = Arena.ofConfined()) {
+            MemorySegment out = call.allocate(java.lang.foreign.ValueLayout.ADDRESS);
+            Native.check(org.attn4j.bindings.Attn4jNative.attn4j_cuda_malloc(device.ordinal(), bytes, out));
+            address = out.get(java.lang.foreign.ValueLayout.ADDRESS, 0);
+        }
+        int ordinal = device.ordinal();
+        MemorySegment owned = address.reinterpret(arena, s -> org.attn4j.bindings.Attn4jNative.attn4j_cuda_free(ordinal, s));
+        return new Tensor(owned, dtype, device, shape.clone(), contiguousStrides(shape), bytes);
+    }
+
+    /**
+     * Copies {@code src} into {@code dst} (same shape and dtype, both contiguous), between any two of
+     * host and CUDA devices. Synchronous.
+     */
+    public static void copy(Tensor src, Tensor dst) {
+        requireNonNull(src, "src");
+        requireNonNull(dst, "dst");
+        if (!Arrays.equals(src.shape, dst.shape) || src.dtype != dst.dtype) {
+            throw new IllegalArgumentException("src " + src + " and dst " + dst + " differ in shape or dtype");
+        }
+        if (!src.isContiguous() || !dst.isContiguous()) {
+            throw new IllegalArgumentException("copy needs contiguous tensors (src " + src + ", dst " + dst + ")");
+        }
+        Checks.usable(src, "src");
+        Checks.usable(dst, "dst");
+        long bytes = src.extentBytes();
+        if (src.device.isCpu() && dst.device.isCpu()) {
+            MemorySegment.copy(src.segment, 0, dst.segment, 0, bytes);
+            return;
+        }
+        int kind = src.device.isCpu() ? 0 : dst.device.isCpu() ? 1 : 2;
+        Native.check(org.attn4j.bindings.Attn4jNative.attn4j_cuda_memcpy(dst.segment, src.segment, bytes, kind));
+    }
+
+    /** Bytes of memory behind the tensor's first element (host: the segment's size). */
+    public long capacity() {
+        return capacity;
     }
 
     /** Allocates a zeroed, contiguous (BHND) host tensor in {@code arena}. */
@@ -157,17 +222,23 @@ public final class Tensor {
 
     /** Element at {@code [b, h, n, d]} as fp32. */
     public float get(long b, long h, long n, long d) {
+        requireHost();
         long off = offset(b, h, n, d);
-        return dtype == DType.F32 ? segment.getAtIndex(F32, off) : BFloat16.toFloat(segment.getAtIndex(BF16, off));
+        return switch (dtype) {
+            case F32 -> segment.getAtIndex(F32, off);
+            case BF16 -> BFloat16.toFloat(segment.getAtIndex(BF16, off));
+            case F16 -> Float.float16ToFloat(segment.getAtIndex(BF16, off));
+        };
     }
 
     /** Sets element {@code [b, h, n, d]}, rounding to the tensor's dtype. */
     public void set(long b, long h, long n, long d, float x) {
+        requireHost();
         long off = offset(b, h, n, d);
-        if (dtype == DType.F32) {
-            segment.setAtIndex(F32, off, x);
-        } else {
-            segment.setAtIndex(BF16, off, BFloat16.fromFloat(x));
+        switch (dtype) {
+            case F32 -> segment.setAtIndex(F32, off, x);
+            case BF16 -> segment.setAtIndex(BF16, off, BFloat16.fromFloat(x));
+            case F16 -> segment.setAtIndex(BF16, off, Float.floatToFloat16(x));
         }
     }
 
@@ -178,6 +249,7 @@ public final class Tensor {
 
     /** Copies {@code data}, dense in BHND order, into this tensor (which may be strided). */
     public void copyFrom(float[] data) {
+        requireHost();
         requireNonNull(data, "data");
         if (data.length != elementCount()) {
             throw new IllegalArgumentException("data has " + data.length + " elements, shape "
@@ -192,6 +264,7 @@ public final class Tensor {
 
     /** The elements as a dense BHND {@code float[]} (a copy). */
     public float[] toFloatArray() {
+        requireHost();
         long count = elementCount();
         if (count > Integer.MAX_VALUE - 8) {
             throw new IllegalStateException("tensor has " + count + " elements, too many for a float[]");
@@ -213,6 +286,12 @@ public final class Tensor {
     @Override
     public String toString() {
         return "Tensor" + Arrays.toString(shape) + " " + dtype + " on " + device + " strides " + Arrays.toString(strides);
+    }
+
+    private void requireHost() {
+        if (!device.isCpu()) {
+            throw new IllegalStateException("tensor is on " + device + ": copy it to a host tensor first (Tensor.copy)");
+        }
     }
 
     private long offset(long b, long h, long n, long d) {
