@@ -64,6 +64,18 @@ class CudaFlashAttentionTest {
     }
 
     @Test
+    void deviceMemoryIsFreedWithItsArena() {
+        requireGpu();
+        // 400 x 1 GiB: far beyond any GPU's memory unless every arena gives its allocation back.
+        for (int i = 0; i < 400; i++) {
+            try (Arena arena = Arena.ofConfined()) {
+                Tensor t = Tensor.allocate(arena, DType.BF16, Device.cuda(0), 1, 8, 1 << 16, 1024);
+                assertEquals(1L << 30, t.capacity());
+            }
+        }
+    }
+
+    @Test
     void withoutAGpuAllocationFailsWithAClearMessage() {
         assumeTrue(Attn4j.cudaDeviceCount() == 0, "a CUDA device is present");
         try (Arena arena = Arena.ofConfined()) {
