@@ -13,7 +13,11 @@ run_tree() {  # dir sanitizers ctest-regex
     echo "attn4j: $san build failed" >&2
     exit 1
   fi
-  (cd "$dir" && ctest --output-on-failure --parallel "$jobs" ${filter:+-R "$filter"}) | tail -n 3
+  if ! (cd "$dir" && ctest --output-on-failure --parallel "$jobs" ${filter:+-R "$filter"}) >"$dir/ctest.log" 2>&1; then
+    tail -n 100 "$dir/ctest.log"
+    exit 1
+  fi
+  grep -E "tests passed|tests failed|Total Test time" "$dir/ctest.log"
 }
 
 echo "== native tests under address,undefined sanitizers"

@@ -7,7 +7,12 @@ source "$(dirname "$0")/env.sh"
 cd "$ATTN4J_ROOT"
 "$ATTN4J_ROOT/ci/build.sh"
 echo "== native tests (ctest)"
-(cd build && ctest --output-on-failure --parallel "$(nproc 2>/dev/null || echo 2)") | tail -n 4
+if ! (cd build && ctest --output-on-failure --parallel "$(nproc 2>/dev/null || echo 2)") >build/ctest.log 2>&1; then
+  tail -n 100 build/ctest.log
+  exit 1
+fi
+grep -E "tests passed|tests failed|Total Test time" build/ctest.log
+echo "skipped (GPU tests without a CUDA device): $(grep -c '(Skipped)' build/ctest.log || true)"
 echo "== Java tests (JUnit 5)"
 mvn -B -Dattn4j.skipNative=true -Dattn4j.parity.required=true verify 2>&1 \
   | grep -E 'Tests run:|FAIL|ERROR|BUILD|README example|Reactor Summary|SUCCESS' | grep -v '^\[INFO\] Download'
