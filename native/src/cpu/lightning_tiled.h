@@ -52,19 +52,21 @@ struct LightningTiled {
         const int64_t hk = h / (p.heads_q / p.heads_kv);
         const float slope = p.slope(h);
 
-        float *q = thread_scratch(static_cast<size_t>(n_max * d + d * ldk + n_max * ldk + 2 * n_max * ewp + d * ewp + ldk + 1));
+        float *q = thread_scratch(static_cast<size_t>(n_max * d + d * ldk + n_max * ldk + 2 * n_max * ewp + d * ewp + 2 * (n_max + 1)));
         float *kt = q + n_max * d;
         float *s = kt + d * ldk;
         float *vt = s + n_max * ldk;
         float *o = vt + n_max * ewp;
         float *pw = o + n_max * ewp;  // pw[k] = lambda^k, k = 0..n_max
+        float *rv = pw + n_max + 1;   // rv[k] = pw[n_max - k]: decays read in increasing order vectorize
         for (int64_t k = 0; k <= n_max; ++k) pw[k] = std::exp(-slope * static_cast<float>(k));
+        for (int64_t k = 0; k <= n_max; ++k) rv[k] = pw[n_max - k];
 
         // The state is worked on in place when it is updated in place with dense rows (decode);
         // otherwise in scratch, copied in and out.
         const bool in_place = p.state_in != nullptr && p.state_in == p.state_out && p.ssi[3] == 1 && ew == ewp &&
                               p.ssi[0] == p.sso[0] && p.ssi[1] == p.sso[1] && p.ssi[2] == p.sso[2];
-        float *kv = in_place ? p.state_out + b * p.sso[0] + h * p.sso[1] + e0 : pw + n_max + 1;
+        float *kv = in_place ? p.state_out + b * p.sso[0] + h * p.sso[1] + e0 : rv + n_max + 1;
         const int64_t ldkv = in_place ? p.sso[2] : ewp;
         if (!in_place)
             for (int64_t e = 0; e < d; ++e) {
@@ -89,7 +91,8 @@ struct LightningTiled {
             G::gemm(n, n_pad, d, q, d, kt, ldk, s, ldk, false);
             for (int64_t i = 0; i < n; ++i) {
                 float *si = s + i * ldk;
-                for (int64_t j = 0; j <= i; ++j) si[j] *= pw[i - j];
+                const float *di = rv + (n_max - i);  // di[j] = lambda^(i-j)
+                for (int64_t j = 0; j <= i; ++j) si[j] *= di[j];
                 for (int64_t j = i + 1; j < n_pad; ++j) si[j] = 0.0f;
             }
             G::gemm(n, ewp, n, s, ldk, vt, ewp, o, ewp, false);
@@ -113,7 +116,8 @@ struct LightningTiled {
             }
             for (int64_t e = 0; e < d; ++e) {
                 float *ke = kt + e * ldk;
-                for (int64_t j = 0; j < n; ++j) ke[j] *= pw[n - 1 - j];
+                const float *dj = rv + (n_max - n + 1);  // dj[j] = lambda^(n-1-j)
+                for (int64_t j = 0; j < n; ++j) ke[j] *= dj[j];
             }
             G::gemm(d, ewp, n, kt, ldk, vt, ewp, kv, ldkv, true);
         }
