@@ -1,8 +1,6 @@
 package org.attn4j;
 
 import java.util.Arrays;
-import java.util.Comparator;
-import java.util.stream.IntStream;
 
 /**
  * Argument checks shared by the kernel classes; each throws {@link IllegalArgumentException} naming
@@ -111,18 +109,24 @@ final class Checks {
         if (t.elementCount() == 0) {
             return;
         }
-        long[] shape = t.shape(), strides = t.strides();
-        Integer[] order = IntStream.range(0, 4).boxed().sorted(Comparator.comparingLong(i -> strides[i])).toArray(Integer[]::new);
+        // The four dims by increasing stride, without allocating (this runs on every call).
+        int a = 0, b = 1, c = 2, d = 3, x;
+        if (t.stride(a) > t.stride(b)) { x = a; a = b; b = x; }
+        if (t.stride(c) > t.stride(d)) { x = c; c = d; d = x; }
+        if (t.stride(a) > t.stride(c)) { x = a; a = c; c = x; }
+        if (t.stride(b) > t.stride(d)) { x = b; b = d; d = x; }
+        if (t.stride(b) > t.stride(c)) { x = b; b = c; c = x; }
         long reach = 0;
-        for (int i : order) {
-            if (shape[i] <= 1) {
+        for (int k = 0; k < 4; k++) {
+            int i = k == 0 ? a : k == 1 ? b : k == 2 ? c : d;
+            if (t.shape(i) <= 1) {
                 continue;
             }
-            if (strides[i] <= reach) {
-                throw new IllegalArgumentException(name + ".strides[" + i + "] = " + strides[i]
-                        + " makes elements overlap (strides " + Arrays.toString(strides) + ")");
+            if (t.stride(i) <= reach) {
+                throw new IllegalArgumentException(name + ".strides[" + i + "] = " + t.stride(i)
+                        + " makes elements overlap (strides " + Arrays.toString(t.strides()) + ")");
             }
-            reach += (shape[i] - 1) * strides[i];
+            reach += (t.shape(i) - 1) * t.stride(i);
         }
     }
 

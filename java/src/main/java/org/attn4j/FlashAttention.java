@@ -159,19 +159,19 @@ public final class FlashAttention {
         checkInputs(q, k, v);
         checkOutputs(q, k, v, out, lse);
         NativeLibrary.ensureLoaded();
-        try (Arena call = Arena.ofConfined()) {
-            MemorySegment params = attn4j_flash_params.allocate(call);
-            attn4j_flash_params.scale(params, options.scale());
-            attn4j_flash_params.softcap(params, options.softcap());
-            attn4j_flash_params.causal(params, options.causal() ? 1 : 0);
-            attn4j_flash_params.window_left(params, options.windowLeft());
-            attn4j_flash_params.window_right(params, options.windowRight());
-            attn4j_flash_params.num_threads(params, options.threads());
-            attn4j_flash_params.cuda_stream(params, options.cudaStream() == null ? MemorySegment.NULL : options.cudaStream());
-            Native.check(Attn4jNative.attn4j_flash_forward(
-                    Native.descriptor(call, q), Native.descriptor(call, k), Native.descriptor(call, v),
-                    Native.descriptor(call, out), lse == null ? MemorySegment.NULL : Native.descriptor(call, lse), params));
-        }
+        Native.CallScratch call = Native.CallScratch.get();
+        MemorySegment params = call.flashParams;
+        attn4j_flash_params.scale(params, options.scale());
+        attn4j_flash_params.softcap(params, options.softcap());
+        attn4j_flash_params.causal(params, options.causal() ? 1 : 0);
+        attn4j_flash_params.window_left(params, options.windowLeft());
+        attn4j_flash_params.window_right(params, options.windowRight());
+        attn4j_flash_params.num_threads(params, options.threads());
+        attn4j_flash_params.cuda_stream(params, options.cudaStream() == null ? MemorySegment.NULL : options.cudaStream());
+        MemorySegment[] d = call.tensors;
+        Native.check(Attn4jNative.attn4j_flash_forward(Native.descriptor(d[0], q), Native.descriptor(d[1], k),
+                Native.descriptor(d[2], v), Native.descriptor(d[3], out),
+                lse == null ? MemorySegment.NULL : Native.descriptor(d[4], lse), params));
     }
 
     private static void checkInputs(Tensor q, Tensor k, Tensor v) {

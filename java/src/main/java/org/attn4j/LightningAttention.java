@@ -94,9 +94,12 @@ public final class LightningAttention {
     }
 
     private final Options options;
+    private final MemorySegment nativeSlopes;  // options.slopes in native memory, made once (or NULL)
 
     private LightningAttention(Options options) {
         this.options = options;
+        float[] slopes = options.slopes;
+        this.nativeSlopes = slopes == null ? MemorySegment.NULL : Arena.ofAuto().allocateFrom(ValueLayout.JAVA_FLOAT, slopes);
     }
 
     public static Builder builder() {
@@ -177,20 +180,20 @@ public final class LightningAttention {
             throw new IllegalArgumentException("options.slopes has " + slopes.length + " entries, expected " + hq + " (heads of q)");
         }
         NativeLibrary.ensureLoaded();
-        try (Arena call = Arena.ofConfined()) {
-            MemorySegment params = attn4j_lightning_params.allocate(call);
-            attn4j_lightning_params.slopes(params, slopes == null ? MemorySegment.NULL : call.allocateFrom(ValueLayout.JAVA_FLOAT, slopes));
-            attn4j_lightning_params.num_slopes(params, slopes == null ? 0 : slopes.length);
-            attn4j_lightning_params.block_size(params, options.blockSize());
-            attn4j_lightning_params.num_threads(params, options.threads());
-            MemorySegment sd = st == null ? MemorySegment.NULL : Native.descriptor(call, st);
-            int status = decode
-                    ? Attn4jNative.attn4j_lightning_decode(Native.descriptor(call, q), Native.descriptor(call, k),
-                            Native.descriptor(call, v), Native.descriptor(call, out), sd, params)
-                    : Attn4jNative.attn4j_lightning_forward(Native.descriptor(call, q), Native.descriptor(call, k),
-                            Native.descriptor(call, v), Native.descriptor(call, out), sd, sd, params);
-            Native.check(status);
-        }
+        Native.CallScratch call = Native.CallScratch.get();
+        MemorySegment params = call.lightningParams;
+        attn4j_lightning_params.slopes(params, nativeSlopes);
+        attn4j_lightning_params.num_slopes(params, slopes == null ? 0 : slopes.length);
+        attn4j_lightning_params.block_size(params, options.blockSize());
+        attn4j_lightning_params.num_threads(params, options.threads());
+        MemorySegment[] slots = call.tensors;
+        MemorySegment sd = st == null ? MemorySegment.NULL : Native.descriptor(slots[4], st);
+        int status = decode
+                ? Attn4jNative.attn4j_lightning_decode(Native.descriptor(slots[0], q), Native.descriptor(slots[1], k),
+                        Native.descriptor(slots[2], v), Native.descriptor(slots[3], out), sd, params)
+                : Attn4jNative.attn4j_lightning_forward(Native.descriptor(slots[0], q), Native.descriptor(slots[1], k),
+                        Native.descriptor(slots[2], v), Native.descriptor(slots[3], out), sd, sd, params);
+        Native.check(status);
     }
 
     private static void checkInputs(Tensor q, Tensor k, Tensor v) {

@@ -3,6 +3,8 @@ package org.attn4j;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import org.attn4j.bindings.Attn4jNative;
+import org.attn4j.bindings.attn4j_flash_params;
+import org.attn4j.bindings.attn4j_lightning_params;
 import org.attn4j.bindings.attn4j_tensor;
 
 /** Glue between the API classes and the generated bindings: descriptors and status checks. */
@@ -18,9 +20,33 @@ final class Native {
         }
     }
 
-    /** Writes a tensor descriptor for {@code t} into memory of {@code arena}. */
-    static MemorySegment descriptor(Arena arena, Tensor t) {
-        MemorySegment d = attn4j_tensor.allocate(arena);
+    /**
+     * Per-thread native memory for the descriptors and params of one call, so a call with
+     * caller-provided outputs allocates nothing, on the Java heap or off it. Freed with its thread.
+     */
+    static final class CallScratch {
+        private static final ThreadLocal<CallScratch> CURRENT = ThreadLocal.withInitial(CallScratch::new);
+
+        final MemorySegment[] tensors = new MemorySegment[6];
+        final MemorySegment flashParams;
+        final MemorySegment lightningParams;
+
+        private CallScratch() {
+            Arena arena = Arena.ofAuto();
+            for (int i = 0; i < tensors.length; i++) {
+                tensors[i] = attn4j_tensor.allocate(arena);
+            }
+            flashParams = attn4j_flash_params.allocate(arena);
+            lightningParams = attn4j_lightning_params.allocate(arena);
+        }
+
+        static CallScratch get() {
+            return CURRENT.get();
+        }
+    }
+
+    /** Writes a tensor descriptor for {@code t} into {@code d} (one of {@link CallScratch#tensors}). */
+    static MemorySegment descriptor(MemorySegment d, Tensor t) {
         attn4j_tensor.data(d, t.segment());
         attn4j_tensor.dtype(d, t.dtype().code());
         attn4j_tensor.device(d, t.device().ordinal());
