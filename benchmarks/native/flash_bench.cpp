@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "attn4j.h"
+#include "bench_tensors.h"
 #include "common/bf16.h"
 #include "common/thread_pool.h"
 #include "cpu/isa.h"
@@ -39,13 +40,7 @@ attn4j_tensor describe(std::vector<unsigned char> &bytes, int32_t dtype, int64_t
         if (dtype == ATTN4J_DTYPE_F32) reinterpret_cast<float *>(bytes.data())[i] = x;
         else reinterpret_cast<uint16_t *>(bytes.data())[i] = f32_to_bf16(x);
     }
-    attn4j_tensor t{};
-    t.data = bytes.data();
-    t.dtype = dtype;
-    t.device = ATTN4J_DEVICE_HOST;
-    t.shape[0] = b; t.shape[1] = h; t.shape[2] = n; t.shape[3] = d;
-    t.strides[0] = h * n * d; t.strides[1] = n * d; t.strides[2] = d; t.strides[3] = 1;
-    return t;
+    return host_tensor(bytes.data(), dtype, b, h, n, d);
 }
 
 Buffers make(const Shape &s) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "attn4j.h"
+#include "bench_tensors.h"
 #include "common/thread_pool.h"
 #include "cpu/lightning.h"
 #include "roofline.h"
@@ -22,13 +23,7 @@ constexpr int64_t kHeads = 8, kDim = 128;
 constexpr int64_t kChunk = 65536;
 
 attn4j_tensor host_f32(std::vector<float> &buf, int64_t b, int64_t h, int64_t n, int64_t d) {
-    attn4j_tensor t{};
-    t.data = buf.data();
-    t.dtype = ATTN4J_DTYPE_F32;
-    t.device = ATTN4J_DEVICE_HOST;
-    t.shape[0] = b; t.shape[1] = h; t.shape[2] = n; t.shape[3] = d;
-    t.strides[0] = h * n * d; t.strides[1] = n * d; t.strides[2] = d; t.strides[3] = 1;
-    return t;
+    return host_tensor(buf.data(), ATTN4J_DTYPE_F32, b, h, n, d);
 }
 
 void fill(std::vector<float> &v, float std, uint32_t seed) {

@@ -122,7 +122,7 @@ struct FlashTiled {
         uint32_t *q16 = reinterpret_cast<uint32_t *>(q), *kt16 = reinterpret_cast<uint32_t *>(kt);
         uint32_t *vt16 = reinterpret_cast<uint32_t *>(vt);
 
-        const void *qbase = advance(p.q, p.in_dtype, b * p.sq[0] + hq * p.sq[1] + i0 * p.sq[2]);
+        const void *qbase = G::advance(p.q, p.in_dtype, b * p.sq[0] + hq * p.sq[1] + i0 * p.sq[2]);
         if (pairs) {
             G::pack_pairs(static_cast<const uint16_t *>(qbase), rows, d, p.sq[2], p.sq[3], q16, dp);
         } else {
@@ -136,14 +136,14 @@ struct FlashTiled {
         }
         for (int64_t x = 0; x < rows * dvp; ++x) acc[x] = 0.0f;
 
-        const void *kbase = advance(p.k, p.in_dtype, b * p.sk[0] + hk * p.sk[1]);
-        const void *vbase = advance(p.v, p.in_dtype, b * p.sv[0] + hk * p.sv[1]);
+        const void *kbase = G::advance(p.k, p.in_dtype, b * p.sk[0] + hk * p.sk[1]);
+        const void *vbase = G::advance(p.v, p.in_dtype, b * p.sv[0] + hk * p.sv[1]);
         const bool v_in_place = p.in_dtype == DType::F32 && p.sv[3] == 1 && dv == dvp;
         for (int64_t j0 = lo; j0 < hi; j0 += BK) {
             const int64_t cols = BK < hi - j0 ? BK : hi - j0;
             const int64_t cols_pad = G::round_up(cols, W);
-            const void *ktile = advance(kbase, p.in_dtype, j0 * p.sk[2]);
-            const void *vtile = advance(vbase, p.in_dtype, j0 * p.sv[2]);
+            const void *ktile = G::advance(kbase, p.in_dtype, j0 * p.sk[2]);
+            const void *vtile = G::advance(vbase, p.in_dtype, j0 * p.sv[2]);
             prefetch_tile(p, kbase, vbase, j0 + BK, hi);
             if (pairs) {
                 G::pack_kt_pairs(static_cast<const uint16_t *>(ktile), cols, cols_pad, d, p.sk[2], p.sk[3], kt16, BK);
@@ -220,7 +220,7 @@ struct FlashTiled {
             }
             return;
         }
-        void *obase = advance(p.out, p.out_dtype, b * p.so[0] + hq * p.so[1] + i0 * p.so[2]);
+        void *obase = G::advance(p.out, p.out_dtype, b * p.so[0] + hq * p.so[1] + i0 * p.so[2]);
         for (int64_t r = 0; r < rows; ++r) {
             const bool empty = l[r] == 0.0f;
             const float inv = empty ? 0.0f : 1.0f / l[r];
@@ -235,13 +235,6 @@ struct FlashTiled {
             if (p.lse != nullptr)
                 p.lse[b * p.sl[0] + hq * p.sl[1] + (i0 + r) * p.sl[2]] = empty ? neg_inf : m[r] + std::log(l[r]);
         }
-    }
-
-    static const void *advance(const void *base, DType t, int64_t n) {
-        return static_cast<const char *>(base) + n * (t == DType::F32 ? 4 : 2);
-    }
-    static void *advance(void *base, DType t, int64_t n) {
-        return static_cast<char *>(base) + n * (t == DType::F32 ? 4 : 2);
     }
 
     static bool run(const FlashProblem &p, const FlashPlan &plan) {

@@ -33,10 +33,6 @@ struct LightningTiled {
         int64_t chunks, chunk_cols;
     };
 
-    static const void *advance(const void *base, DType t, int64_t n) {
-        return static_cast<const char *>(base) + n * (t == DType::F32 ? 4 : 2);
-    }
-
     static void run_task(void *ctx, int64_t t) {
         const Task &task = *static_cast<const Task *>(ctx);
         const LightningProblem &p = *task.p;
@@ -78,14 +74,14 @@ struct LightningTiled {
                 }
             }
 
-        const void *qbase = advance(p.q, p.in_dtype, b * p.sq[0] + h * p.sq[1]);
-        const void *kbase = advance(p.k, p.in_dtype, b * p.sk[0] + hk * p.sk[1]);
-        const void *vbase = advance(p.v, p.in_dtype, b * p.sv[0] + hk * p.sv[1] + e0 * p.sv[3]);
+        const void *qbase = G::advance(p.q, p.in_dtype, b * p.sq[0] + h * p.sq[1]);
+        const void *kbase = G::advance(p.k, p.in_dtype, b * p.sk[0] + hk * p.sk[1]);
+        const void *vbase = G::advance(p.v, p.in_dtype, b * p.sv[0] + hk * p.sv[1] + e0 * p.sv[3]);
         for (int64_t t0 = 0; t0 < p.len; t0 += n_max) {
             const int64_t n = n_max < p.len - t0 ? n_max : p.len - t0, n_pad = G::round_up(n, W);
-            G::pack_rows(advance(qbase, p.in_dtype, t0 * p.sq[2]), p.in_dtype, n, d, p.sq[2], p.sq[3], 1.0f, q, d);
-            G::pack_kt(advance(kbase, p.in_dtype, t0 * p.sk[2]), p.in_dtype, n, n_pad, d, p.sk[2], p.sk[3], kt, ldk);
-            G::pack_rows(advance(vbase, p.in_dtype, t0 * p.sv[2]), p.in_dtype, n, ew, p.sv[2], p.sv[3], 1.0f, vt, ewp);
+            G::pack_rows(G::advance(qbase, p.in_dtype, t0 * p.sq[2]), p.in_dtype, n, d, p.sq[2], p.sq[3], 1.0f, q, d);
+            G::pack_kt(G::advance(kbase, p.in_dtype, t0 * p.sk[2]), p.in_dtype, n, n_pad, d, p.sk[2], p.sk[3], kt, ldk);
+            G::pack_rows(G::advance(vbase, p.in_dtype, t0 * p.sv[2]), p.in_dtype, n, ew, p.sv[2], p.sv[3], 1.0f, vt, ewp);
 
             // intra: S = Q K^T, decayed and masked below the diagonal, then O = S V.
             G::gemm(n, n_pad, d, q, d, kt, ldk, s, ldk, false);

@@ -176,6 +176,14 @@ struct SimdKernels {
 
     static int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
+    // base + n elements of type t.
+    static const void *advance(const void *base, DType t, int64_t n) {
+        return static_cast<const char *>(base) + n * (t == DType::F32 ? 4 : 2);
+    }
+    static void *advance(void *base, DType t, int64_t n) {
+        return static_cast<char *>(base) + n * (t == DType::F32 ? 4 : 2);
+    }
+
     static float load1(const void *base, DType t, int64_t off) {
         if (t == DType::BF16) return bf16_to_f32(static_cast<const uint16_t *>(base)[off]);
         return static_cast<const float *>(base)[off];

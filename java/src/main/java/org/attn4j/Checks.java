@@ -39,16 +39,20 @@ final class Checks {
         }
     }
 
-    /** An output of shape [d0, d1, d2, d3] next to q, k, v: usable, no overlapping elements, no aliasing. */
-    static void output(Tensor t, String name, Tensor q, Tensor k, Tensor v, long d0, long d1, long d2, long d3) {
+    /**
+     * An output of shape [d0, d1, d2, d3] next to q, k, v (dims 0 and 1 are q's batch and heads; {@code what2}
+     * and {@code what3} describe dims 2 and 3 in messages): usable, no overlapping elements, no aliasing.
+     */
+    static void output(Tensor t, String name, Tensor q, Tensor k, Tensor v, long d0, long d1, long d2, String what2,
+            long d3, String what3) {
         notNull(t, name);
         usable(t, name);
         cpuDtype(t, name);
         sameDevice(t, name, q, "q");
         dim(t, name, 0, d0, "batch of q");
         dim(t, name, 1, d1, "heads of q");
-        dim(t, name, 2, d2, name.equals("state") ? "head dim of q" : "sequence length of q");
-        dim(t, name, 3, d3, name.equals("lse") ? "one value per row" : "head dim of v");
+        dim(t, name, 2, d2, what2);
+        dim(t, name, 3, d3, what3);
         noSelfOverlap(t, name);
         disjoint(t, name, q, "q");
         disjoint(t, name, k, "k");

@@ -180,12 +180,12 @@ public final class FlashAttention {
 
     private static void checkOutputs(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse) {
         long b = q.shape(0), hq = q.shape(1), n = q.shape(2);
-        Checks.output(out, "out", q, k, v, b, hq, n, v.shape(3));
+        Checks.output(out, "out", q, k, v, b, hq, n, "sequence length of q", v.shape(3), "head dim of v");
         if (lse != null) {
             if (lse.dtype() != DType.F32) {
                 throw new IllegalArgumentException("lse.dtype = " + lse.dtype() + " must be F32");
             }
-            Checks.output(lse, "lse", q, k, v, b, hq, n, 1);
+            Checks.output(lse, "lse", q, k, v, b, hq, n, "sequence length of q", 1, "one value per row");
             Checks.disjoint(lse, "lse", out, "out");
         }
     }

@@ -162,7 +162,7 @@ public final class LightningAttention {
     private void call(Tensor q, Tensor k, Tensor v, Tensor out, LightningState state, boolean decode) {
         checkInputs(q, k, v);
         long b = q.shape(0), hq = q.shape(1), n = q.shape(2), d = q.shape(3), dv = v.shape(3);
-        Checks.output(out, "out", q, k, v, b, hq, n, dv);
+        Checks.output(out, "out", q, k, v, b, hq, n, "sequence length of q", dv, "head dim of v");
         Tensor st = null;
         if (state != null) {
             if (state.isClosed()) {
@@ -172,7 +172,7 @@ public final class LightningAttention {
             if (st.dtype() != DType.F32) {
                 throw new IllegalArgumentException("state.dtype = " + st.dtype() + " must be F32");
             }
-            Checks.output(st, "state", q, k, v, b, hq, d, dv);
+            Checks.output(st, "state", q, k, v, b, hq, d, "head dim of q", dv, "head dim of v");
             Checks.disjoint(st, "state", out, "out");
         }
         float[] slopes = options.slopes;
