@@ -17,7 +17,7 @@ if ! cmake --build build-fuzz --parallel "$(nproc 2>/dev/null || echo 2)" >build
   echo "attn4j: fuzz build failed" >&2
   exit 1
 fi
-for h in fuzz_flash_forward fuzz_lightning_forward; do
+for h in fuzz_flash_forward fuzz_lightning_forward fuzz_sale_forward; do
   mkdir -p "build-fuzz/corpus/$h"
   # Inputs that once found a bug are always replayed first.
   cp native/fuzz/regressions/* "build-fuzz/corpus/$h/" 2>/dev/null || true

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command: builds, runs the native suite (ctest, which also writes the cross-language
-# parity vectors), then the Java suite (JUnit 5 via surefire, which reads them), then the native
-# suite again under ASan+UBSan and TSan (ci/sanitize.sh), then a short fuzzing run of every C entry
+# parity vectors), then the Java suite (JUnit 5 via surefire, which reads them), then the example
+# project built against the installed artifact, then the native suite again under ASan+UBSan and TSan (ci/sanitize.sh), then a short fuzzing run of every C entry
 # point (ci/fuzz.sh).
 source "$(dirname "$0")/env.sh"
 cd "$ATTN4J_ROOT"
@@ -16,6 +16,9 @@ echo "skipped (GPU tests without a CUDA device): $(grep -c '(Skipped)' build/cte
 echo "== Java tests (JUnit 5)"
 mvn -B -Dattn4j.skipNative=true -Dattn4j.parity.required=true verify 2>&1 \
   | grep -E 'Tests run:|FAIL|ERROR|BUILD|README example|Reactor Summary|SUCCESS' | grep -v '^\[INFO\] Download'
+echo "== example project (a user's build against the installed org.attn4j:attn4j)"
+mvn -B -f java/examples/pom.xml verify 2>&1 \
+  | grep -E 'Tests run:|FAIL|ERROR|BUILD|^flash|^sale|^lightning' | grep -v '^\[INFO\] Download'
 "$ATTN4J_ROOT/ci/sanitize.sh"
 echo "== C ABI fuzzing (libFuzzer, ASan+UBSan, 60 s per entry point)"
 "$ATTN4J_ROOT/ci/fuzz.sh" 60

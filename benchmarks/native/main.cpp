@@ -7,12 +7,16 @@
 namespace attn4j::bench {
 void register_flash_benchmarks();
 void register_lightning_benchmarks();
+void register_sale_benchmarks();
+void register_cuda_call_benchmarks();
 }
 
 int main(int argc, char **argv) {
     attn4j::bench::register_roofline_benchmarks();
     attn4j::bench::register_flash_benchmarks();
     attn4j::bench::register_lightning_benchmarks();
+    attn4j::bench::register_sale_benchmarks();
+    attn4j::bench::register_cuda_call_benchmarks();
     benchmark::Initialize(&argc, argv);
     if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
     benchmark::RunSpecifiedBenchmarks();

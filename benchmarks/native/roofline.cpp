@@ -58,11 +58,41 @@ __attribute__((target("avx512f,avx512bf16"))) float dot_bf16(int64_t iters) {
     return _mm512_reduce_add_ps(s);
 }
 
+// Unsigned x signed byte products summed in pairs into int16 (vpmaddubsw), accumulated with vpaddw:
+// what the AVX2 SALE estimation kernel issues.
+__attribute__((target("avx2"))) float int8_avx2(int64_t iters) {
+    __m256i a[12];
+    for (int i = 0; i < 12; ++i) a[i] = _mm256_set1_epi16(static_cast<short>(i));
+    const __m256i x = _mm256_set1_epi8(3), y = _mm256_set1_epi8(-2);
+    for (int64_t it = 0; it < iters; ++it) {
+#pragma GCC unroll 12
+        for (int i = 0; i < 12; ++i) a[i] = _mm256_add_epi16(a[i], _mm256_maddubs_epi16(x, y));
+    }
+    __m256i s = a[0];
+    for (int i = 1; i < 12; ++i) s = _mm256_add_epi16(s, a[i]);
+    return static_cast<float>(_mm256_extract_epi16(s, 0));
+}
+
+__attribute__((target("avx512f,avx512vnni"))) float int8_vnni(int64_t iters) {
+    __m512i a[24];
+    for (int i = 0; i < 24; ++i) a[i] = _mm512_set1_epi32(i);
+    const __m512i x = _mm512_set1_epi8(3), y = _mm512_set1_epi8(-2);
+    for (int64_t it = 0; it < iters; ++it) {
+#pragma GCC unroll 24
+        for (int i = 0; i < 24; ++i) a[i] = _mm512_dpbusd_epi32(a[i], x, y);
+    }
+    __m512i s = a[0];
+    for (int i = 1; i < 24; ++i) s = _mm512_add_epi32(s, a[i]);
+    return static_cast<float>(_mm512_reduce_add_epi32(s));
+}
+
 double flops_per_iter(Ceiling c) {
     switch (c) {
         case Ceiling::FmaAvx2: return 12 * 8 * 2;
         case Ceiling::FmaAvx512: return 24 * 16 * 2;
         case Ceiling::DotBf16: return 24 * 32 * 2;
+        case Ceiling::Int8Avx2: return 12 * 32 * 2;
+        case Ceiling::Int8Vnni: return 24 * 64 * 2;
         default: return 0;
     }
 }
@@ -71,6 +101,8 @@ float run_compute(Ceiling c, int64_t iters) {
     switch (c) {
         case Ceiling::FmaAvx2: return fma_avx2(iters);
         case Ceiling::FmaAvx512: return fma_avx512(iters);
+        case Ceiling::Int8Avx2: return int8_avx2(iters);
+        case Ceiling::Int8Vnni: return int8_vnni(iters);
         default: return dot_bf16(iters);
     }
 }
@@ -93,6 +125,8 @@ const char *ceiling_name(Ceiling c) {
         case Ceiling::FmaAvx2: return "fp32_fma_avx2";
         case Ceiling::FmaAvx512: return "fp32_fma_avx512";
         case Ceiling::DotBf16: return "bf16_dot_avx512";
+        case Ceiling::Int8Avx2: return "int8_dot_avx2";
+        case Ceiling::Int8Vnni: return "int8_dot_avx512_vnni";
         default: return "triad_bandwidth";
     }
 }
@@ -103,6 +137,8 @@ bool ceiling_supported(Ceiling c) {
         case Ceiling::FmaAvx2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
         case Ceiling::FmaAvx512: return __builtin_cpu_supports("avx512f");
         case Ceiling::DotBf16: return __builtin_cpu_supports("avx512bf16");
+        case Ceiling::Int8Avx2: return __builtin_cpu_supports("avx2");
+        case Ceiling::Int8Vnni: return __builtin_cpu_supports("avx512vnni");
         default: return true;
     }
 }
@@ -164,7 +200,8 @@ double ceiling(Ceiling c, int threads) {
 
 void register_roofline_benchmarks() {
     const int all = attn4j::default_threads();
-    for (Ceiling c : {Ceiling::FmaAvx2, Ceiling::FmaAvx512, Ceiling::DotBf16, Ceiling::Triad}) {
+    for (Ceiling c : {Ceiling::FmaAvx2, Ceiling::FmaAvx512, Ceiling::DotBf16, Ceiling::Int8Avx2, Ceiling::Int8Vnni,
+                      Ceiling::Triad}) {
         for (int threads : {1, all}) {
             std::string name = std::string("roofline/") + ceiling_name(c) + "/threads:" + std::to_string(threads);
             benchmark::RegisterBenchmark(name.c_str(), [c, threads](benchmark::State &state) {
@@ -176,7 +213,7 @@ void register_roofline_benchmarks() {
                 double v = 0;
                 for (auto _ : state) v = std::max(v, measure_ceiling(c, threads, 0.5));
                 record(c, threads, v);
-                state.counters[c == Ceiling::Triad ? "GB/s" : "GFLOP/s"] = v;
+                state.counters[c == Ceiling::Triad ? "GB/s" : c == Ceiling::Int8Avx2 || c == Ceiling::Int8Vnni ? "GOP/s" : "GFLOP/s"] = v;
             })->Iterations(3)->Unit(benchmark::kMillisecond);
             if (all == 1) break;
         }

@@ -119,8 +119,9 @@ int32_t attn4j_flash_forward(const attn4j_tensor *q, const attn4j_tensor *k, con
 typedef struct attn4j_lightning_params {
     const float *slopes;  /* [heads of q] decay slopes >= 0, lambda_h = exp(-slopes[h]); NULL: no decay */
     int32_t num_slopes;   /* entries in slopes: q.shape[1] when slopes != NULL, else 0 */
-    int32_t block_size;   /* tokens per block, 1..256; 0: default (32) */
+    int32_t block_size;   /* tokens per block, 1..256; 0: default (32); CPU only (CUDA chunks are 64) */
     int32_t num_threads;  /* 0: library default */
+    void *cuda_stream;    /* CUDA tensors: the cudaStream_t to run on; NULL: the default stream */
 } attn4j_lightning_params;
 
 /*
@@ -134,6 +135,10 @@ typedef struct attn4j_lightning_params {
  *   state_out [B, Hq, d, dv] f32, or NULL: receives the state after the last token
  *             (S = lambda^N S0 + sum_j lambda^(N-1-j) k_j^T v_j), to continue with later tokens.
  * state_in and state_out may be the same tensor (updated in place). params may be NULL.
+ * On a CUDA device (all tensors on the same one): bf16 or f16 q, k, v with d = dv in {64, 128} and unit
+ * stride along the head dim, out the same dtype or f32, states f32 with unit stride along dv, at most
+ * 256 query heads; chunks run in parallel (chunk states, a scan, then outputs), asynchronously on
+ * params->cuda_stream.
  */
 int32_t attn4j_lightning_forward(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v,
                                  const attn4j_tensor *out, const attn4j_tensor *state_in,
@@ -149,6 +154,95 @@ int32_t attn4j_lightning_decode(const attn4j_tensor *q, const attn4j_tensor *k, 
  * geometric sequence (2^(-8/n), its powers, interleaved for non powers of two), times
  * (1 - layer / (num_layers - 1) + 1e-5) when num_layers > 1. Writes `heads` floats to slopes. */
 int32_t attn4j_lightning_slopes(int32_t heads, int32_t layer, int32_t num_layers, float *slopes);
+
+/* SALE options. A zeroed struct is the default: scale 1/sqrt(d), non-causal, tau = 0.004 for every
+ * head, 64 x 64 blocks, one sink block, two local blocks. */
+typedef struct attn4j_sale_params {
+    float scale;              /* softmax scale; 0 means 1/sqrt(head_dim) */
+    int32_t causal;           /* non-zero: bottom-right aligned causal mask */
+    const float *thresholds;  /* tau >= 0 per head of q, or one for all heads; NULL: 0.004. tau = 0: dense */
+    int32_t num_thresholds;   /* entries in thresholds: q.shape[1] or 1 (0 when thresholds is NULL) */
+    int32_t block_q;          /* query rows per mask block: a multiple of 16 in 16..96; 0: 64 */
+    int32_t block_k;          /* keys per mask block: a multiple of 16 in 16..512; 0: 64 */
+    int32_t sink_blocks;      /* leading key blocks always computed; 0: 1 */
+    int32_t local_blocks;     /* key blocks ending at the diagonal always computed, >= 1; 0: 2 */
+    int32_t num_threads;      /* 0: library default */
+    void *cuda_stream;        /* CUDA tensors (block-sparse only): the cudaStream_t to run on; NULL: default */
+} attn4j_sale_params;
+
+/*
+ * The block mask of a SALE or block-sparse call: a bitmap [B, Hq, ceil(Nq / block_q), row_bytes] with
+ * row_bytes = ceil(ceil(Nk / block_k) / 8); bit (kb % 8) of byte (kb / 8) of a row is key block kb.
+ * Writes the byte count for these shapes and params (block sizes resolved) to *bytes.
+ */
+int32_t attn4j_sale_mask_bytes(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_sale_params *params,
+                               int64_t *bytes);
+
+/*
+ * SALE: 4-bit estimation of q k^T picks the (query block, key block) pairs whose Relative Attention
+ * Score exceeds the head's threshold; FlashAttention then computes only those, plus the sink and
+ * local blocks. q, k, v, out, lse as in attn4j_flash_forward (host tensors, f32 or bf16).
+ * mask (optional, NULL): receives the block mask (mask_bytes from attn4j_sale_mask_bytes);
+ * density (optional, NULL): receives the fraction of visible blocks computed.
+ * On a CUDA device (bf16/f16, d = dv in {64, 128}, 64 x 64 blocks): the estimation runs on integer
+ * tensor cores and the mask is device memory (without one the call allocates its own, which
+ * synchronizes); *density is NaN there (the mask is not read back). Calibration is CPU only.
+ */
+int32_t attn4j_sale_forward(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v,
+                            const attn4j_tensor *out, const attn4j_tensor *lse, const attn4j_sale_params *params,
+                            uint8_t *mask, int64_t mask_bytes, double *density);
+
+/* FlashAttention over the blocks set in a caller's mask only (layout as above; bits of blocks no row
+ * can see are ignored). Uses params' scale, causal, block sizes and threads. On a CUDA device (q, k,
+ * v, out, lse as for attn4j_flash_forward there): 64 x 64 blocks, the mask in device memory,
+ * asynchronous on params->cuda_stream, and *density is NaN (the mask is not read back). */
+int32_t attn4j_block_sparse_forward(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v,
+                                    const attn4j_tensor *out, const attn4j_tensor *lse,
+                                    const attn4j_sale_params *params, const uint8_t *mask, int64_t mask_bytes,
+                                    double *density);
+
+/* Per-head thresholds for SALE on sample inputs: for each head of q, the largest tau of 0.1, 0.05, ...
+ * (then 0 below 1e-4) whose output is within relative L2 error `target_error` of dense attention.
+ * Writes q.shape[1] floats to thresholds_out. params' thresholds are ignored. */
+int32_t attn4j_sale_calibrate(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v,
+                              float target_error, const attn4j_sale_params *params, float *thresholds_out,
+                              int32_t num_thresholds_out);
+
+/* Test and benchmark inputs whose attention has the shapes real LLM heads show (the same bytes as the
+ * Java generator for the same seed). */
+#define ATTN4J_PATTERN_RANDOM 0   /* i.i.d. values: attention close to uniform */
+#define ATTN4J_PATTERN_SINKS 1    /* every query attends to the first four keys */
+#define ATTN4J_PATTERN_LOCAL 2    /* queries attend to keys within about 64 positions */
+#define ATTN4J_PATTERN_STRIPES 3  /* every query attends to a few fixed keys (vertical stripes) */
+#define ATTN4J_PATTERN_SLASHES 4  /* queries attend to keys a fixed distance back (slash lines) */
+#define ATTN4J_PATTERN_MIXED 5    /* all four at once, offsets varying by head */
+/* Fills host tensors q [B, Hq, Nq, d], k [B, Hkv, Nk, d], v [B, Hkv, Nk, dv] (f32 or bf16). */
+int32_t attn4j_structured_qkv(int32_t pattern, uint64_t seed, const attn4j_tensor *q, const attn4j_tensor *k,
+                              const attn4j_tensor *v);
+
+/*
+ * The kernel entry points with every tensor's data pointer passed as an argument of its own (the
+ * descriptors' data fields are ignored; a NULL descriptor stays NULL): for memory whose address
+ * cannot be stored in a struct, such as Java heap arrays pinned for the duration of a call. Same
+ * checks and results as the entry points they mirror.
+ */
+int32_t attn4j_flash_forward_data(void *q_data, void *k_data, void *v_data, void *out_data, void *lse_data,
+                                  const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v,
+                                  const attn4j_tensor *out, const attn4j_tensor *lse,
+                                  const attn4j_flash_params *params);
+int32_t attn4j_lightning_forward_data(void *q_data, void *k_data, void *v_data, void *out_data,
+                                      const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v,
+                                      const attn4j_tensor *out, const attn4j_tensor *state_in,
+                                      const attn4j_tensor *state_out, const attn4j_lightning_params *params);
+int32_t attn4j_sale_forward_data(void *q_data, void *k_data, void *v_data, void *out_data, void *lse_data,
+                                 const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v,
+                                 const attn4j_tensor *out, const attn4j_tensor *lse, const attn4j_sale_params *params,
+                                 uint8_t *mask, int64_t mask_bytes, double *density);
+int32_t attn4j_block_sparse_forward_data(void *q_data, void *k_data, void *v_data, void *out_data, void *lse_data,
+                                         const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v,
+                                         const attn4j_tensor *out, const attn4j_tensor *lse,
+                                         const attn4j_sale_params *params, const uint8_t *mask,
+                                         int64_t mask_bytes, double *density);
 
 #ifdef __cplusplus
 }

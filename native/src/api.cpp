@@ -15,6 +15,7 @@
 #include "flash_problem.h"
 #include "lightning_problem.h"
 #include "tensor_checks.h"
+#include "api_checks.h"
 
 #define ATTN4J_STR2(x) #x
 #define ATTN4J_STR(x) ATTN4J_STR2(x)
@@ -22,103 +23,6 @@
 using namespace attn4j;
 
 namespace {
-
-#define CHECK(expr)                                   \
-    do {                                              \
-        int32_t status_ = (expr);                     \
-        if (status_ != ATTN4J_STATUS_OK) return status_; \
-    } while (0)
-
-template <typename F>
-int32_t guarded(F &&body) {
-    clear_error();
-    try {
-        return body();
-    } catch (const std::bad_alloc &) {
-        return fail(ATTN4J_STATUS_OUT_OF_MEMORY, "out of memory");
-    } catch (...) {
-        return fail(ATTN4J_STATUS_INTERNAL, "internal error");
-    }
-}
-
-constexpr unsigned kCpuStorage = dtype_bit(ATTN4J_DTYPE_F32) | dtype_bit(ATTN4J_DTYPE_BF16);
-constexpr unsigned kCudaStorage = dtype_bit(ATTN4J_DTYPE_BF16) | dtype_bit(ATTN4J_DTYPE_F16);
-
-unsigned storage_for(const attn4j_tensor *q) { return q->device == ATTN4J_DEVICE_HOST ? kCpuStorage : kCudaStorage; }
-
-int32_t check_same_device(const char *name, const attn4j_tensor *t, const attn4j_tensor *q) {
-    if (t->device == q->device) return ATTN4J_STATUS_OK;
-    return fail(ATTN4J_STATUS_INVALID_DEVICE, "%s.device = %d differs from q.device = %d", name, t->device, q->device);
-}
-
-// q [B, Hq, Nq, d], k [B, Hkv, Nk, d], v [B, Hkv, Nk, dv]: valid tensors, one storage dtype, head dims in
-// range, Hq a multiple of Hkv. Shared by every attention kernel.
-int32_t check_qkv(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v) {
-    CHECK(check_tensor("q", q));
-    CHECK(check_tensor("k", k));
-    CHECK(check_tensor("v", v));
-    CHECK(check_same_device("k", k, q));
-    CHECK(check_same_device("v", v, q));
-    CHECK(check_dtype("q", q, storage_for(q)));
-    if (k->dtype != q->dtype)
-        return fail(ATTN4J_STATUS_INVALID_DTYPE, "k.dtype = %s differs from q.dtype = %s", dtype_name(k->dtype),
-                    dtype_name(q->dtype));
-    if (v->dtype != q->dtype)
-        return fail(ATTN4J_STATUS_INVALID_DTYPE, "v.dtype = %s differs from q.dtype = %s", dtype_name(v->dtype),
-                    dtype_name(q->dtype));
-    const int64_t B = q->shape[0], Hq = q->shape[1], d = q->shape[3], Hkv = k->shape[1];
-    if (d < 1 || d > 512)
-        return fail(ATTN4J_STATUS_INVALID_SHAPE, "q.shape[3] = %lld: head dim must be in 1..512", static_cast<long long>(d));
-    if (v->shape[3] < 1 || v->shape[3] > 512)
-        return fail(ATTN4J_STATUS_INVALID_SHAPE, "v.shape[3] = %lld: head dim must be in 1..512",
-                    static_cast<long long>(v->shape[3]));
-    CHECK(check_dim("k", k, 0, B, "batch of q"));
-    CHECK(check_dim("k", k, 3, d, "head dim of q"));
-    CHECK(check_dim("v", v, 0, B, "batch of q"));
-    CHECK(check_dim("v", v, 1, Hkv, "heads of k"));
-    CHECK(check_dim("v", v, 2, k->shape[2], "sequence length of k"));
-    if (Hkv == 0 ? Hq != 0 : Hq % Hkv != 0)
-        return fail(ATTN4J_STATUS_INVALID_SHAPE, "k.shape[1] = %lld does not divide q.shape[1] = %lld",
-                    static_cast<long long>(Hkv), static_cast<long long>(Hq));
-    return ATTN4J_STATUS_OK;
-}
-
-// An output tensor of the given shape and allowed dtypes, whose elements do not overlap each other,
-// q, k or v.
-int32_t check_output(const char *name, const attn4j_tensor *t, unsigned dtypes, const int64_t (&shape)[4],
-                     const char *const (&what)[4], const attn4j_tensor *q, const attn4j_tensor *k,
-                     const attn4j_tensor *v) {
-    CHECK(check_tensor(name, t));
-    CHECK(check_same_device(name, t, q));
-    CHECK(check_dtype(name, t, dtypes));
-    for (int i = 0; i < 4; ++i) CHECK(check_dim(name, t, i, shape[i], what[i]));
-    CHECK(check_no_self_overlap(name, t));
-    CHECK(check_disjoint(name, t, "q", q));
-    CHECK(check_disjoint(name, t, "k", k));
-    CHECK(check_disjoint(name, t, "v", v));
-    return ATTN4J_STATUS_OK;
-}
-
-// What the CUDA kernel supports beyond the shared checks.
-int32_t flash_forward_cuda(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v,
-                           const attn4j_tensor *out, const attn4j_tensor *lse, const cpu::FlashProblem &p,
-                           const attn4j_flash_params &pr) {
-    if (p.dim != p.dim_v || (p.dim != 64 && p.dim != 128))
-        return fail(ATTN4J_STATUS_UNSUPPORTED, "q.shape[3] = %lld, v.shape[3] = %lld: CUDA supports head dims 64 and 128 (equal)",
-                    static_cast<long long>(p.dim), static_cast<long long>(p.dim_v));
-    const attn4j_tensor *all[5] = {q, k, v, out, lse};
-    const char *names[5] = {"q", "k", "v", "out", "lse"};
-    for (int i = 0; i < 4; ++i)
-        if (all[i]->strides[3] != 1)
-            return fail(ATTN4J_STATUS_UNSUPPORTED, "%s.strides[3] = %lld: CUDA needs unit stride along the head dim",
-                        names[i], static_cast<long long>(all[i]->strides[3]));
-    for (int i = 0; i < 5; ++i)
-        if (all[i] != nullptr && all[i]->shape[2] > INT32_MAX)
-            return fail(ATTN4J_STATUS_UNSUPPORTED, "%s.shape[2] exceeds 2^31 - 1 on CUDA devices", names[i]);
-    std::string error;
-    const int32_t st = cuda::flash_forward(p, q->device, pr.cuda_stream, error);
-    return st == ATTN4J_STATUS_OK ? st : fail(st, "%s", error.c_str());
-}
 
 int32_t flash_forward(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v,
                       const attn4j_tensor *out, const attn4j_tensor *lse, const attn4j_flash_params *params) {
@@ -148,9 +52,28 @@ int32_t flash_forward(const attn4j_tensor *q, const attn4j_tensor *k, const attn
     if (element_count(out) == 0) return ATTN4J_STATUS_OK;
 
     const cpu::FlashProblem p = make_flash_problem(q, k, v, out, lse, pr);
-    if (q->device != ATTN4J_DEVICE_HOST) return flash_forward_cuda(q, k, v, out, lse, p, pr);
+    if (q->device != ATTN4J_DEVICE_HOST) return flash_forward_cuda(q, k, v, out, lse, p, pr.cuda_stream);
     if (!cpu::flash_forward(p)) return fail(ATTN4J_STATUS_OUT_OF_MEMORY, "out of memory in a worker thread");
     return ATTN4J_STATUS_OK;
+}
+
+// What the CUDA Lightning kernels support beyond the shared checks.
+int32_t lightning_forward_cuda(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v,
+                               const attn4j_tensor *out, const attn4j_tensor *state_in, const attn4j_tensor *state_out,
+                               const cpu::LightningProblem &p, const attn4j_lightning_params &pr) {
+    CHECK(check_cuda_head_dims(p.dim, p.dim_v));
+    if (p.heads_q > cuda::kMaxCudaHeads)
+        return fail(ATTN4J_STATUS_UNSUPPORTED, "q.shape[1] = %lld: CUDA supports at most %d query heads",
+                    static_cast<long long>(p.heads_q), cuda::kMaxCudaHeads);
+    const attn4j_tensor *all[6] = {q, k, v, out, state_in, state_out};
+    const char *names[6] = {"q", "k", "v", "out", "state_in", "state_out"};
+    for (int i = 0; i < 6; ++i)
+        if (all[i] != nullptr && all[i]->strides[3] != 1 && all[i]->shape[3] > 1)
+            return fail(ATTN4J_STATUS_UNSUPPORTED, "%s.strides[3] = %lld: CUDA needs unit stride along the last dim",
+                        names[i], static_cast<long long>(all[i]->strides[3]));
+    std::string error;
+    const int32_t st = cuda::lightning_forward(p, q->device, pr.cuda_stream, error);
+    return st == ATTN4J_STATUS_OK ? st : fail(st, "%s", error.c_str());
 }
 
 // Two tensors that must be either the same tensor or disjoint (state_in / state_out).
@@ -165,16 +88,16 @@ int32_t lightning_forward(const attn4j_tensor *q, const attn4j_tensor *k, const 
                           const attn4j_tensor *out, const attn4j_tensor *state_in, const attn4j_tensor *state_out,
                           const attn4j_lightning_params *params) {
     CHECK(check_qkv(q, k, v));
-    if (q->device != ATTN4J_DEVICE_HOST)
-        return fail(ATTN4J_STATUS_UNSUPPORTED, "q.device = %d: Lightning Attention runs on the CPU only in this version",
-                    q->device);
     const int64_t B = q->shape[0], Hq = q->shape[1], N = q->shape[2], d = q->shape[3], dv = v->shape[3];
     CHECK(check_dim("k", k, 2, N, "sequence length of q"));
-    CHECK(check_output("out", out, kCpuStorage, {B, Hq, N, dv},
+    const bool gpu = q->device != ATTN4J_DEVICE_HOST;
+    const unsigned out_types = gpu ? dtype_bit(q->dtype) | dtype_bit(ATTN4J_DTYPE_F32) : kCpuStorage;
+    CHECK(check_output("out", out, out_types, {B, Hq, N, dv},
                        {"batch of q", "heads of q", "sequence length of q", "head dim of v"}, q, k, v));
     const char *const state_dims[4] = {"batch of q", "heads of q", "head dim of q", "head dim of v"};
     if (state_in != nullptr) {
         CHECK(check_tensor("state_in", state_in));
+        CHECK(check_same_device("state_in", state_in, q));
         CHECK(check_dtype("state_in", state_in, dtype_bit(ATTN4J_DTYPE_F32)));
         const int64_t shape[4] = {B, Hq, d, dv};
         for (int i = 0; i < 4; ++i) CHECK(check_dim("state_in", state_in, i, shape[i], state_dims[i]));
@@ -187,7 +110,7 @@ int32_t lightning_forward(const attn4j_tensor *q, const attn4j_tensor *k, const 
             CHECK(check_disjoint("state_out", state_out, "state_in", state_in));
     }
 
-    const attn4j_lightning_params defaults{nullptr, 0, 0, 0};
+    const attn4j_lightning_params defaults{nullptr, 0, 0, 0, nullptr};
     const attn4j_lightning_params &pr = params != nullptr ? *params : defaults;
     if (pr.slopes == nullptr && pr.num_slopes != 0)
         return fail(ATTN4J_STATUS_NULL_ARGUMENT, "params.slopes is NULL but params.num_slopes = %d", pr.num_slopes);
@@ -207,6 +130,7 @@ int32_t lightning_forward(const attn4j_tensor *q, const attn4j_tensor *k, const 
     if (B == 0 || Hq == 0) return ATTN4J_STATUS_OK;
 
     const cpu::LightningProblem p = make_lightning_problem(q, k, v, out, state_in, state_out, pr);
+    if (gpu) return lightning_forward_cuda(q, k, v, out, state_in, state_out, p, pr);
     if (!cpu::lightning_forward(p)) return fail(ATTN4J_STATUS_OUT_OF_MEMORY, "out of memory in a worker thread");
     return ATTN4J_STATUS_OK;
 }

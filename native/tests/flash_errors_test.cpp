@@ -39,7 +39,7 @@ const BadCase kBad[] = {
     {"k_dtype_mismatch", [](Args &a) { a.k.t.dtype = ATTN4J_DTYPE_BF16; }, ATTN4J_STATUS_INVALID_DTYPE, "k.dtype = bf16 differs"},
     {"lse_not_f32", [](Args &a) { a.lse.t.dtype = ATTN4J_DTYPE_BF16; }, ATTN4J_STATUS_INVALID_DTYPE, "lse.dtype = bf16"},
     {"bad_device", [](Args &a) { a.v.t.device = -5; }, ATTN4J_STATUS_INVALID_DEVICE, "v.device = -5"},
-    {"cuda_device", [](Args &a) { a.out.t.device = 0; }, ATTN4J_STATUS_NO_CUDA, "out.device = 0"},
+    {"cuda_device", [](Args &a) { a.out.t.device = 99; }, ATTN4J_STATUS_NO_CUDA, "out.device = 99"},
     {"batch_mismatch", [](Args &a) { a.k.t.shape[0] = 2; }, ATTN4J_STATUS_INVALID_SHAPE, "k.shape[0] = 2, expected 1"},
     {"head_dim_mismatch", [](Args &a) { a.k.t.shape[3] = 16; }, ATTN4J_STATUS_INVALID_SHAPE, "k.shape[3] = 16"},
     {"head_dim_zero", [](Args &a) { a.q.t.shape[3] = 0; }, ATTN4J_STATUS_INVALID_SHAPE, "q.shape[3] = 0"},

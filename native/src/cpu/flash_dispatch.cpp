@@ -19,10 +19,10 @@ constexpr int64_t kMinKeysPerSplit = 512;
 // Enough tasks to keep every thread busy (two per thread): split the keys when the query tiles alone
 // would leave threads idle and there are enough keys to be worth it.
 int64_t plan_splits(const FlashProblem &p) {
-    const int64_t tiles = (p.len_q + kFlashTileRows - 1) / kFlashTileRows;
+    const int64_t tiles = (p.len_q + kFlashTileRows - 1) / kFlashTileRows;  // dense only
     const int64_t tasks = p.batch * p.heads_q * tiles;
     const int64_t wanted = 2 * static_cast<int64_t>(p.threads);
-    if (tasks >= wanted || p.threads <= 1) return 1;
+    if (tasks >= wanted || p.threads <= 1 || p.mask != nullptr) return 1;
     int64_t splits = (wanted + tasks - 1) / tasks;
     const int64_t by_len = p.len_k / kMinKeysPerSplit;
     if (splits > by_len) splits = by_len;
@@ -61,9 +61,6 @@ void merge_splits(const FlashProblem &p, const FlashPlan &plan) {
             p.lse[b * p.sl[0] + h * p.sl[1] + i * p.sl[2]] = L == 0.0f ? neg_inf : M + std::log(L);
     });
 }
-
-// Below this much arithmetic a call finishes before sleeping pool threads could wake up to help.
-constexpr double kMinParallelFlops = 4e6;
 
 bool run_tiled(const FlashProblem &problem, bool (*kernel)(const FlashProblem &, const FlashPlan &)) {
     FlashProblem p = problem;

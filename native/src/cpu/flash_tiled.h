@@ -84,6 +84,12 @@ struct FlashTiled {
         const Task &task = *static_cast<const Task *>(ctx);
         const FlashProblem &p = *task.p;
         const int64_t splits = task.plan->splits;
+        if (p.mask != nullptr) {  // block-sparse: the mask's order (never split)
+            const int64_t id = p.mask->order != nullptr ? p.mask->order[t] : t;
+            const int64_t bh = id / task.tiles;
+            query_tile(p, *task.plan, bh / p.heads_q, bh % p.heads_q, (id % task.tiles) * p.mask->block_q, 0);
+            return;
+        }
         const int64_t bh_count = p.batch * p.heads_q;
         // Largest tiles first (causal rows grow with the tile index), then heads, then key splits.
         const int64_t split = t % splits;
@@ -97,7 +103,8 @@ struct FlashTiled {
                            int64_t split) {
         const int64_t d = p.dim, dv = p.dim_v, dvp = G::round_up(dv, W);
         const int64_t hk = hq / (p.heads_q / p.heads_kv);
-        const int64_t rows = BQ < p.len_q - i0 ? BQ : p.len_q - i0;
+        const int64_t tq = tile_rows(p, BQ);  // <= BQ: the scratch holds BQ rows
+        const int64_t rows = tq < p.len_q - i0 ? tq : p.len_q - i0;
         const float neg_inf = -std::numeric_limits<float>::infinity();
         // bf16 storage on an ISA with a bf16 dot product: both products run on bf16 pairs.
         const bool pairs = T::kBf16Dot && plan.bf16_dot && p.in_dtype == DType::BF16;
@@ -139,8 +146,8 @@ struct FlashTiled {
         const void *kbase = G::advance(p.k, p.in_dtype, b * p.sk[0] + hk * p.sk[1]);
         const void *vbase = G::advance(p.v, p.in_dtype, b * p.sv[0] + hk * p.sv[1]);
         const bool v_in_place = p.in_dtype == DType::F32 && p.sv[3] == 1 && dv == dvp;
-        for (int64_t j0 = lo; j0 < hi; j0 += BK) {
-            const int64_t cols = BK < hi - j0 ? BK : hi - j0;
+        for_each_key_tile(p, b, hq, i0, lo, hi, BK, [&](int64_t j0, int64_t j1) {
+            const int64_t cols = j1 - j0;
             const int64_t cols_pad = G::round_up(cols, W);
             const void *ktile = G::advance(kbase, p.in_dtype, j0 * p.sk[2]);
             const void *vtile = G::advance(vbase, p.in_dtype, j0 * p.sv[2]);
@@ -209,7 +216,7 @@ struct FlashTiled {
                 G::pack_rows(vtile, p.in_dtype, cols, dv, p.sv[2], p.sv[3], 1.0f, vt, dvp);
                 G::gemm(rows, dvp, cols, s, BK, vt, dvp, acc, dvp, true);
             }
-        }
+        });
 
         if (plan.splits > 1) {
             for (int64_t r = 0; r < rows; ++r) {
@@ -238,7 +245,8 @@ struct FlashTiled {
     }
 
     static bool run(const FlashProblem &p, const FlashPlan &plan) {
-        Task task{&p, &plan, (p.len_q + BQ - 1) / BQ};
+        const int64_t tq = tile_rows(p, BQ);
+        Task task{&p, &plan, (p.len_q + tq - 1) / tq};
         const int64_t tasks = task.tiles * p.batch * p.heads_q * plan.splits;
         return parallel_for(tasks, p.threads, &run_task, &task);
     }

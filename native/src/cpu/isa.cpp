@@ -4,6 +4,12 @@
 #include <cstdlib>
 #include <cstring>
 
+#if defined(__linux__) && defined(__x86_64__)
+#include <cpuid.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
 namespace attn4j::cpu {
 
 namespace {
@@ -75,6 +81,37 @@ std::atomic<bool> &bf16_dot_flag() {
 bool bf16_dot() { return bf16_dot_flag().load(std::memory_order_relaxed); }
 
 void set_bf16_dot(bool on) { bf16_dot_flag().store(on && bf16_dot_supported()); }
+
+bool amx_supported() {
+#if defined(__linux__) && defined(__x86_64__)
+    static const bool yes = [] {
+        // CPUID leaf 7: EDX bit 24 = AMX-TILE, bit 25 = AMX-INT8 (read directly: not every compiler's
+        // __builtin_cpu_supports knows the AMX names).
+        unsigned a = 0, b = 0, c = 0, d = 0;
+        if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !((d >> 24) & 1) || !((d >> 25) & 1)) return false;
+        // Linux hands out the 8 KiB tile state only on request (ARCH_REQ_XCOMP_PERM, XTILEDATA).
+        constexpr long kArchReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
+        return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+    }();
+    return yes;
+#else
+    return false;
+#endif
+}
+
+namespace {
+std::atomic<bool> &amx_flag() {
+    static std::atomic<bool> on{[] {
+        const char *env = std::getenv("ATTN4J_AMX");
+        return !(env != nullptr && std::strcmp(env, "0") == 0) && amx_supported();
+    }()};
+    return on;
+}
+}  // namespace
+
+bool amx() { return amx_flag().load(std::memory_order_relaxed); }
+
+void set_amx(bool on) { amx_flag().store(on && amx_supported()); }
 
 const char *isa_name(int32_t isa) {
     switch (isa) {

@@ -16,5 +16,11 @@ const char *isa_name(int32_t isa);
 bool bf16_dot();
 bool bf16_dot_supported();
 void set_bf16_dot(bool on);  // for tests and benchmarks; ignored when unsupported
+// Whether SALE's estimation may use AMX int8 tiles (tdpbusd) under the AVX-512 kernels: the CPU has
+// AMX-INT8 and the OS granted the tile state to this process. On by default where supported;
+// ATTN4J_AMX=0 turns it off.
+bool amx();
+bool amx_supported();
+void set_amx(bool on);  // for tests and benchmarks; ignored when unsupported
 
 }  // namespace attn4j::cpu

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cpu/flash.h"
+#include "cpu/lightning.h"
 
 namespace attn4j::cuda {
 
@@ -19,5 +20,15 @@ int32_t synchronize(int32_t device, std::string &error);
 
 // FlashAttention on device `device` (all pointers in p are device pointers), on `stream` (may be null).
 int32_t flash_forward(const cpu::FlashProblem &p, int32_t device, void *stream, std::string &error);
+
+// Lightning Attention-2 on device `device`: bf16/f16 q, k, v (d = dv in {64, 128}), f32 states with
+// unit stride along dv, at most kMaxCudaHeads query heads.
+constexpr int kMaxCudaHeads = 256;
+int32_t lightning_forward(const cpu::LightningProblem &p, int32_t device, void *stream, std::string &error);
+
+// SALE's estimation on device `device`: writes the [B, Hq, ceil(Nq / 64), row_bytes] mask (device
+// memory) for 64 x 64 blocks, thresholds tau[Hq] (host), the given sink and local block counts.
+int32_t sale_estimate(const cpu::FlashProblem &p, const float *tau, int64_t sinks, int64_t locals, uint8_t *mask,
+                      int64_t row_bytes, int32_t device, void *stream, std::string &error);
 
 }  // namespace attn4j::cuda

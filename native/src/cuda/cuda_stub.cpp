@@ -18,5 +18,10 @@ int32_t free_device(int32_t, void *, std::string &error) { return unavailable(er
 int32_t memcpy_any(void *, const void *, int64_t, int32_t, std::string &error) { return unavailable(error); }
 int32_t synchronize(int32_t, std::string &error) { return unavailable(error); }
 int32_t flash_forward(const cpu::FlashProblem &, int32_t, void *, std::string &error) { return unavailable(error); }
+int32_t lightning_forward(const cpu::LightningProblem &, int32_t, void *, std::string &error) { return unavailable(error); }
+int32_t sale_estimate(const cpu::FlashProblem &, const float *, int64_t, int64_t, uint8_t *, int64_t, int32_t, void *,
+                      std::string &error) {
+    return unavailable(error);
+}
 
 }  // namespace attn4j::cuda

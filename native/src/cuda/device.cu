@@ -6,6 +6,7 @@
 
 #include "attn4j.h"
 #include "cuda/cuda_backend.h"
+#include "cuda/launch.h"
 
 namespace attn4j::cuda {
 
@@ -16,6 +17,8 @@ int32_t fail_cuda(cudaError_t e, const char *what, std::string &error) {
     return e == cudaErrorNoDevice || e == cudaErrorInsufficientDriver ? ATTN4J_STATUS_NO_CUDA : ATTN4J_STATUS_INTERNAL;
 }
 
+}  // namespace
+
 int32_t use_device(int32_t device, std::string &error) {
     const int32_t n = device_count();
     if (device < 0 || device >= n) {
@@ -25,8 +28,6 @@ int32_t use_device(int32_t device, std::string &error) {
     const cudaError_t e = cudaSetDevice(device);
     return e == cudaSuccess ? ATTN4J_STATUS_OK : fail_cuda(e, "cudaSetDevice", error);
 }
-
-}  // namespace
 
 bool built_with_cuda() { return true; }
 

@@ -16,6 +16,8 @@
 
 #include "attn4j.h"
 #include "cuda/cuda_backend.h"
+#include "cuda/launch.h"
+#include "cuda/mma.cuh"
 
 namespace attn4j::cuda {
 
@@ -37,44 +39,19 @@ struct Params {
     float scale;
     int64_t window_left, window_right;
     bool out_f32;
+    // Block-sparse (64 x 64 blocks): bit kb of this tile's row says key tile kb is computed; null: all.
+    const uint8_t *mask;
+    int64_t mask_row_bytes;
 };
 
-template <typename T>
-__device__ __forceinline__ uint32_t pack2(float a, float b);
-template <>
-__device__ __forceinline__ uint32_t pack2<__nv_bfloat16>(float a, float b) {
-    __nv_bfloat162 v = __floats2bfloat162_rn(a, b);
-    return *reinterpret_cast<uint32_t *>(&v);
+// The first key tile at or after j (tiles start at multiples of kKeys from lo) that the block mask
+// keeps for this query tile, or hi.
+__device__ __forceinline__ int64_t next_tile(const uint8_t *row, int64_t j, int64_t hi) {
+    if (row == nullptr) return j;
+    for (; j < hi; j += 64)
+        if ((row[j / 64 / 8] >> ((j / 64) % 8)) & 1) return j;
+    return hi;
 }
-template <>
-__device__ __forceinline__ uint32_t pack2<__half>(float a, float b) {
-    __half2 v = __floats2half2_rn(a, b);
-    return *reinterpret_cast<uint32_t *>(&v);
-}
-
-template <typename T>
-__device__ __forceinline__ void mma(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1);
-template <>
-__device__ __forceinline__ void mma<__nv_bfloat16>(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
-    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-template <>
-__device__ __forceinline__ void mma<__half>(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
-    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
-template <typename T>
-__device__ __forceinline__ T from_float(float x);
-template <>
-__device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float x) { return __float2bfloat16_rn(x); }
-template <>
-__device__ __forceinline__ __half from_float<__half>(float x) { return __float2half_rn(x); }
-
-__device__ __forceinline__ uint32_t ld32(const void *p) { return *reinterpret_cast<const uint32_t *>(p); }
 
 __device__ __forceinline__ int64_t key_lo(const Params &p, int64_t i) {
     if (p.window_left < 0) return 0;
@@ -85,57 +62,6 @@ __device__ __forceinline__ int64_t key_hi(const Params &p, int64_t i) {
     if (p.window_right < 0) return p.len_k;
     const int64_t hi = i + p.len_k - p.len_q + p.window_right + 1;
     return hi > p.len_k ? p.len_k : (hi < 0 ? 0 : hi);
-}
-
-// Two B fragments (head-dim tiles dt and dt + 1) of V for keys [k0, k0 + 16), straight from V's
-// row-major tile in shared memory: ldmatrix.trans delivers them already transposed.
-__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], const void *row_address) {
-    const uint32_t a = static_cast<uint32_t>(__cvta_generic_to_shared(row_address));
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-                 : "r"(a));
-}
-
-// Copies rows [r0, r0 + rows) of a [len][D] slice (row stride ld elements) into shared memory, zero
-// past `len`; 16-byte vectors when the caller checked alignment (Vec), else element by element.
-template <typename T, int D, bool Vec>
-__device__ __forceinline__ void load_tile(T *dst, int ldd, const T *src, int64_t ld, int64_t r0, int rows, int64_t len,
-                                          int tid) {
-    if constexpr (Vec) {
-        constexpr int kVec = 8;  // elements per 16 bytes
-        for (int x = tid; x < rows * (D / kVec); x += kThreads) {
-            const int r = x / (D / kVec), c = (x % (D / kVec)) * kVec;
-            uint4 val = make_uint4(0, 0, 0, 0);
-            if (r0 + r < len) val = *reinterpret_cast<const uint4 *>(src + (r0 + r) * ld + c);
-            *reinterpret_cast<uint4 *>(dst + r * ldd + c) = val;
-        }
-    } else {
-        for (int x = tid; x < rows * D; x += kThreads) {
-            const int r = x / D, c = x % D;
-            dst[r * ldd + c] = r0 + r < len ? src[(r0 + r) * ld + c] : from_float<T>(0.0f);
-        }
-    }
-}
-
-// Asynchronous 16-byte global -> shared copies (sm_80): the next K/V tile streams in while this one
-// computes. A false predicate zero-fills the destination without reading.
-__device__ __forceinline__ void cp_async16(void *dst, const void *src, bool pred) {
-    const uint32_t d = static_cast<uint32_t>(__cvta_generic_to_shared(dst));
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(d), "l"(src), "r"(pred ? 16 : 0));
-}
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
-template <int N>
-__device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
-
-template <typename T, int D>
-__device__ __forceinline__ void load_tile_async(T *dst, int ldd, const T *src, int64_t ld, int64_t r0, int rows,
-                                                int64_t len, int tid) {
-    constexpr int kVec = 8;
-    for (int x = tid; x < rows * (D / kVec); x += kThreads) {
-        const int r = x / (D / kVec), c = (x % (D / kVec)) * kVec;
-        const bool in = r0 + r < len;
-        cp_async16(dst + r * ldd + c, in ? src + (r0 + r) * ld + c : src, in);
-    }
 }
 
 template <typename T, int D, bool Vec>
@@ -157,7 +83,7 @@ __global__ void __launch_bounds__(kThreads) flash_forward_kernel(const Params p)
     const T *k = static_cast<const T *>(p.k) + b * p.sk[0] + hk * p.sk[1];
     const T *v = static_cast<const T *>(p.v) + b * p.sv[0] + hk * p.sv[1];
 
-    load_tile<T, D, Vec>(sq, ldq, q, p.sq[2], i0, kRows, p.len_q, tid);
+    load_rows<T, D, kThreads, Vec>(sq, ldq, q, p.sq[2], i0, kRows, p.len_q, tid);
     __syncthreads();
 
     // This warp's Q rows as mma A fragments, kept in registers for the whole key loop.
@@ -186,20 +112,24 @@ __global__ void __launch_bounds__(kThreads) flash_forward_kernel(const Params p)
     for (int dt = 0; dt < D / 8; ++dt)
         for (int c = 0; c < 4; ++c) acc[dt][c] = 0.0f;
 
+    // Block-sparse calls walk only the kept key tiles (lo is 0 there: no left window).
+    const uint8_t *mrow = p.mask != nullptr ? p.mask + (static_cast<int64_t>(bh) * gridDim.x + tile) * p.mask_row_bytes : nullptr;
+    const int64_t first = next_tile(mrow, lo, hi);
     if constexpr (Vec) {
-        if (lo < hi) {
-            load_tile_async<T, D>(k_tile(0), ldq, k, p.sk[2], lo, kKeys, p.len_k, tid);
-            load_tile_async<T, D>(v_tile(0), ldq, v, p.sv[2], lo, kKeys, p.len_k, tid);
+        if (first < hi) {
+            load_rows_async<T, D, kThreads>(k_tile(0), ldq, k, p.sk[2], first, kKeys, p.len_k, tid);
+            load_rows_async<T, D, kThreads>(v_tile(0), ldq, v, p.sv[2], first, kKeys, p.len_k, tid);
         }
         cp_async_commit();
     }
     int buf = 0;
-    for (int64_t j0 = lo; j0 < hi; j0 += kKeys, buf ^= 1) {
+    for (int64_t j0 = first, jn; j0 < hi; j0 = jn, buf ^= 1) {
+        jn = next_tile(mrow, j0 + kKeys, hi);
         T *sk = k_tile(buf), *sv = v_tile(buf);
         if constexpr (Vec) {
-            if (j0 + kKeys < hi) {  // start the next tile, then wait for this one
-                load_tile_async<T, D>(k_tile(buf ^ 1), ldq, k, p.sk[2], j0 + kKeys, kKeys, p.len_k, tid);
-                load_tile_async<T, D>(v_tile(buf ^ 1), ldq, v, p.sv[2], j0 + kKeys, kKeys, p.len_k, tid);
+            if (jn < hi) {  // start the next tile, then wait for this one
+                load_rows_async<T, D, kThreads>(k_tile(buf ^ 1), ldq, k, p.sk[2], jn, kKeys, p.len_k, tid);
+                load_rows_async<T, D, kThreads>(v_tile(buf ^ 1), ldq, v, p.sv[2], jn, kKeys, p.len_k, tid);
                 cp_async_commit();
                 cp_async_wait<1>();
             } else {
@@ -208,8 +138,8 @@ __global__ void __launch_bounds__(kThreads) flash_forward_kernel(const Params p)
             __syncthreads();
         } else {
             __syncthreads();  // the previous tile's K and V are no longer read
-            load_tile<T, D, false>(sk, ldq, k, p.sk[2], j0, kKeys, p.len_k, tid);
-            load_tile<T, D, false>(sv, ldq, v, p.sv[2], j0, kKeys, p.len_k, tid);
+            load_rows<T, D, kThreads, false>(sk, ldq, k, p.sk[2], j0, kKeys, p.len_k, tid);
+            load_rows<T, D, kThreads, false>(sv, ldq, v, p.sv[2], j0, kKeys, p.len_k, tid);
             __syncthreads();
         }
 
@@ -344,11 +274,7 @@ int32_t launch(const Params &params, int64_t batch_heads, int64_t len_q, cudaStr
 }  // namespace
 
 int32_t flash_forward(const cpu::FlashProblem &p, int32_t device, void *stream, std::string &error) {
-    if (cudaSetDevice(device) != cudaSuccess) {
-        cudaGetLastError();
-        error = "cannot use CUDA device " + std::to_string(device);
-        return ATTN4J_STATUS_NO_CUDA;
-    }
+    if (const int32_t st = use_device(device, error); st != ATTN4J_STATUS_OK) return st;
     if (p.batch * p.heads_q > 65535) {
         error = "q: batch x heads = " + std::to_string(p.batch * p.heads_q) + " exceeds 65535 on CUDA devices";
         return ATTN4J_STATUS_UNSUPPORTED;
@@ -376,15 +302,20 @@ int32_t flash_forward(const cpu::FlashProblem &p, int32_t device, void *stream, 
     k.window_left = p.window_left;
     k.window_right = p.window_right;
     k.out_f32 = p.out_dtype == cpu::DType::F32;
+    if (p.mask != nullptr) {
+        if (p.mask->block_q != kRows || p.mask->block_k != kKeys) {
+            error = "params.block_q = " + std::to_string(p.mask->block_q) + ", params.block_k = " +
+                    std::to_string(p.mask->block_k) + ": block-sparse attention on CUDA uses 64 x 64 blocks";
+            return ATTN4J_STATUS_UNSUPPORTED;
+        }
+        k.mask = p.mask->bits;
+        k.mask_row_bytes = p.mask->row_bytes;
+    }
     const auto s = static_cast<cudaStream_t>(stream);
     const int64_t bh = p.batch * p.heads_q;
     const bool bf16 = p.in_dtype == cpu::DType::BF16;
     // 16-byte loads need every row of q, k and v to start 16-byte aligned.
-    bool vec = true;
-    for (const auto &[ptr, st] : {std::pair<const void *, const int64_t *>{p.q, p.sq}, {p.k, p.sk}, {p.v, p.sv}}) {
-        vec = vec && reinterpret_cast<uintptr_t>(ptr) % 16 == 0;
-        for (int i = 0; i < 3; ++i) vec = vec && st[i] % 8 == 0;
-    }
+    const bool vec = rows_aligned16({{p.q, p.sq}, {p.k, p.sk}, {p.v, p.sv}});
     if (p.dim == 64) {
         if (bf16) return vec ? launch<__nv_bfloat16, 64, true>(k, bh, p.len_q, s, error) : launch<__nv_bfloat16, 64, false>(k, bh, p.len_q, s, error);
         return vec ? launch<__half, 64, true>(k, bh, p.len_q, s, error) : launch<__half, 64, false>(k, bh, p.len_q, s, error);

@@ -18,8 +18,12 @@ void flash_reference(const FlashProblem &p, std::vector<double> &out, std::vecto
             for (int64_t i = 0; i < N; ++i) {
                 const int64_t hk = h / group, lo = p.key_lo(i), hi = p.key_hi(i);
                 if (lo >= hi) continue;
+                // Block-sparse: keys of unselected blocks are masked like keys outside the window.
+                const uint8_t *row = p.mask != nullptr ? p.mask->row(b, h, i / p.mask->block_q) : nullptr;
+                auto seen = [&](int64_t j) { return row == nullptr || BlockMask::test(row, j / p.mask->block_k); };
                 double mx = -std::numeric_limits<double>::infinity();
                 for (int64_t j = lo; j < hi; ++j) {
+                    if (!seen(j)) continue;
                     double dot = 0.0;
                     for (int64_t e = 0; e < d; ++e)
                         dot += static_cast<double>(load_element(p.q, p.in_dtype, b * p.sq[0] + h * p.sq[1] + i * p.sq[2] + e * p.sq[3])) *
@@ -29,10 +33,13 @@ void flash_reference(const FlashProblem &p, std::vector<double> &out, std::vecto
                     s[j] = x;
                     mx = std::max(mx, x);
                 }
+                if (mx == -std::numeric_limits<double>::infinity()) continue;  // no selected key
                 double sum = 0.0;
-                for (int64_t j = lo; j < hi; ++j) sum += std::exp(s[j] - mx);
+                for (int64_t j = lo; j < hi; ++j)
+                    if (seen(j)) sum += std::exp(s[j] - mx);
                 double *o = &out[((b * H + h) * N + i) * dv];
                 for (int64_t j = lo; j < hi; ++j) {
+                    if (!seen(j)) continue;
                     const double w = std::exp(s[j] - mx) / sum;
                     for (int64_t e = 0; e < dv; ++e)
                         o[e] += w * load_element(p.v, p.in_dtype, b * p.sv[0] + hk * p.sv[1] + j * p.sv[2] + e * p.sv[3]);

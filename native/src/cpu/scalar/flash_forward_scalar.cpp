@@ -23,34 +23,34 @@ constexpr int64_t kTileK = 64;
 
 struct Scratch {
     std::vector<float> q, k, v, s, acc, m, l;
-    void reserve(int64_t d, int64_t dv) {
-        q.resize(kTileQ * d);
+    void reserve(int64_t rows, int64_t d, int64_t dv) {
+        q.resize(rows * d);
         k.resize(kTileK * d);
         v.resize(kTileK * dv);
         s.resize(kTileK);
-        acc.resize(kTileQ * dv);
-        m.resize(kTileQ);
-        l.resize(kTileQ);
+        acc.resize(rows * dv);
+        m.resize(rows);
+        l.resize(rows);
     }
 };
 
 void query_tile(const FlashProblem &p, int64_t b, int64_t hq, int64_t i0, Scratch &w) {
     const int64_t d = p.dim, dv = p.dim_v;
     const int64_t hk = hq / (p.heads_q / p.heads_kv);
-    const int64_t rows = std::min(kTileQ, p.len_q - i0);
+    const int64_t rows = std::min(tile_rows(p, kTileQ), p.len_q - i0);
     const float neg_inf = -std::numeric_limits<float>::infinity();
 
     load_tile(advance(p.q, p.in_dtype, b * p.sq[0] + hq * p.sq[1] + i0 * p.sq[2]), p.in_dtype, rows, d,
               p.sq[2], p.sq[3], w.q.data());
-    std::fill(w.acc.begin(), w.acc.end(), 0.0f);
-    std::fill(w.m.begin(), w.m.end(), neg_inf);
-    std::fill(w.l.begin(), w.l.end(), 0.0f);
+    std::fill(w.acc.begin(), w.acc.begin() + rows * dv, 0.0f);
+    std::fill(w.m.begin(), w.m.begin() + rows, neg_inf);
+    std::fill(w.l.begin(), w.l.begin() + rows, 0.0f);
 
     const int64_t lo = p.key_lo(i0), hi = p.key_hi(i0 + rows - 1);
     const void *kbase = advance(p.k, p.in_dtype, b * p.sk[0] + hk * p.sk[1]);
     const void *vbase = advance(p.v, p.in_dtype, b * p.sv[0] + hk * p.sv[1]);
-    for (int64_t j0 = lo; j0 < hi; j0 += kTileK) {
-        const int64_t cols = std::min(kTileK, hi - j0);
+    for_each_key_tile(p, b, hq, i0, lo, hi, kTileK, [&](int64_t j0, int64_t j1) {
+        const int64_t cols = j1 - j0;
         load_tile(advance(kbase, p.in_dtype, j0 * p.sk[2]), p.in_dtype, cols, d, p.sk[2], p.sk[3], w.k.data());
         load_tile(advance(vbase, p.in_dtype, j0 * p.sv[2]), p.in_dtype, cols, dv, p.sv[2], p.sv[3], w.v.data());
         for (int64_t r = 0; r < rows; ++r) {
@@ -86,7 +86,7 @@ void query_tile(const FlashProblem &p, int64_t b, int64_t hq, int64_t i0, Scratc
             w.l[r] = alpha * w.l[r] + sum;
             w.m[r] = m_new;
         }
-    }
+    });
 
     void *obase = advance(p.out, p.out_dtype, b * p.so[0] + hq * p.so[1] + i0 * p.so[2]);
     for (int64_t r = 0; r < rows; ++r) {
@@ -102,13 +102,15 @@ void query_tile(const FlashProblem &p, int64_t b, int64_t hq, int64_t i0, Scratc
 }  // namespace
 
 bool flash_forward_scalar(const FlashProblem &p) {
-    const int64_t tiles = (p.len_q + kTileQ - 1) / kTileQ;
+    const int64_t tq = tile_rows(p, kTileQ);
+    const int64_t tiles = (p.len_q + tq - 1) / tq;
     const int64_t tasks = p.batch * p.heads_q * tiles;
     return parallel_for(tasks, p.threads, [&](int64_t t) {
         thread_local Scratch w;
-        w.reserve(p.dim, p.dim_v);
-        const int64_t tile = t % tiles, bh = t / tiles;
-        query_tile(p, bh / p.heads_q, bh % p.heads_q, tile * kTileQ, w);
+        w.reserve(tq, p.dim, p.dim_v);
+        const int64_t id = p.mask != nullptr && p.mask->order != nullptr ? p.mask->order[t] : t;
+        const int64_t tile = id % tiles, bh = id / tiles;
+        query_tile(p, bh / p.heads_q, bh % p.heads_q, tile * tq, w);
     });
 }
 

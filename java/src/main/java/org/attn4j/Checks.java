@@ -140,9 +140,22 @@ final class Checks {
         if (ob == 0 || ib == 0 || !out.device().equals(in.device())) {
             return;
         }
+        if (out.isHeap() || in.isHeap()) {
+            // Heap segments' addresses are offsets into their arrays: only the same array can overlap.
+            if (out.isHeap() != in.isHeap() || out.segment().heapBase().get() != in.segment().heapBase().get()) {
+                return;
+            }
+        }
         long a0 = out.segment().address(), b0 = in.segment().address();
         if (a0 < b0 + ib && b0 < a0 + ob) {
             throw new IllegalArgumentException(outName + " overlaps " + inName + " in memory");
+        }
+    }
+
+    /** 0 <= i < n, else an exception naming the index. */
+    static void index(long i, long n, String name) {
+        if (i < 0 || i >= n) {
+            throw new IllegalArgumentException(name + " = " + i + " is out of range 0.." + (n - 1));
         }
     }
 }

@@ -169,6 +169,10 @@ public final class FlashAttention {
         attn4j_flash_params.num_threads(params, options.threads());
         attn4j_flash_params.cuda_stream(params, options.cudaStream() == null ? MemorySegment.NULL : options.cudaStream());
         MemorySegment[] d = call.tensors;
+        if (Native.anyHeap(q, k, v, out, lse)) {
+            Native.check(HeapCalls.flash(q, k, v, out, lse, d, params));
+            return;
+        }
         Native.check(Attn4jNative.attn4j_flash_forward(Native.descriptor(d[0], q), Native.descriptor(d[1], k),
                 Native.descriptor(d[2], v), Native.descriptor(d[3], out),
                 lse == null ? MemorySegment.NULL : Native.descriptor(d[4], lse), params));

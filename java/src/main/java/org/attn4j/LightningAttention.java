@@ -188,6 +188,10 @@ public final class LightningAttention {
         attn4j_lightning_params.num_threads(params, options.threads());
         MemorySegment[] slots = call.tensors;
         MemorySegment sd = st == null ? MemorySegment.NULL : Native.descriptor(slots[4], st);
+        if (Native.anyHeap(q, k, v, out, null)) {  // decode is forward with the state in and out
+            Native.check(HeapCalls.lightning(q, k, v, out, sd, sd, slots, params));
+            return;
+        }
         int status = decode
                 ? Attn4jNative.attn4j_lightning_decode(Native.descriptor(slots[0], q), Native.descriptor(slots[1], k),
                         Native.descriptor(slots[2], v), Native.descriptor(slots[3], out), sd, params)

@@ -26,13 +26,26 @@ public final class LightningState implements AutoCloseable {
 
     /** A zero state for {@code batch} sequences of {@code heads} query heads, head dims {@code dim} and {@code dimV}. */
     public static LightningState allocate(long batch, long heads, long dim, long dimV) {
+        return allocate(Device.CPU, batch, heads, dim, dimV);
+    }
+
+    /**
+     * A zero state on {@code device}: host memory, or CUDA device memory for calls whose tensors live on
+     * that GPU ({@code Device.cuda(n)}), freed by {@link #close()}.
+     */
+    public static LightningState allocate(Device device, long batch, long heads, long dim, long dimV) {
+        Checks.notNull(device, "device");
         if (batch < 0 || heads < 0 || dim < 1 || dimV < 1) {
             throw new IllegalArgumentException("state shape [" + batch + ", " + heads + ", " + dim + ", " + dimV
                     + "] needs batch, heads >= 0 and head dims >= 1");
         }
         Arena arena = Arena.ofShared();
         try {
-            return new LightningState(arena, Tensor.allocate(arena, DType.F32, batch, heads, dim, dimV));
+            LightningState state = new LightningState(arena, Tensor.allocate(arena, DType.F32, device, batch, heads, dim, dimV));
+            if (!device.isCpu()) {
+                state.reset();  // device memory comes uninitialized
+            }
+            return state;
         } catch (RuntimeException e) {
             arena.close();
             throw e;
@@ -46,7 +59,13 @@ public final class LightningState implements AutoCloseable {
 
     /** Back to the zero state (as if no token had been seen). */
     public void reset() {
-        tensor.segment().fill((byte) 0);
+        if (tensor.device().isCpu()) {
+            tensor.segment().fill((byte) 0);
+            return;
+        }
+        try (Arena zeros = Arena.ofConfined()) {
+            Tensor.copy(Tensor.allocate(zeros, DType.F32, tensor.shape()), tensor);
+        }
     }
 
     /** Whether {@link #close()} has freed the memory. */

@@ -5,6 +5,7 @@ import java.lang.foreign.MemorySegment;
 import org.attn4j.bindings.Attn4jNative;
 import org.attn4j.bindings.attn4j_flash_params;
 import org.attn4j.bindings.attn4j_lightning_params;
+import org.attn4j.bindings.attn4j_sale_params;
 import org.attn4j.bindings.attn4j_tensor;
 
 /** Glue between the API classes and the generated bindings: descriptors and status checks. */
@@ -30,6 +31,8 @@ final class Native {
         final MemorySegment[] tensors = new MemorySegment[6];
         final MemorySegment flashParams;
         final MemorySegment lightningParams;
+        final MemorySegment saleParams;
+        final MemorySegment density;  // a double the SALE calls write
 
         private CallScratch() {
             Arena arena = Arena.ofAuto();
@@ -38,6 +41,8 @@ final class Native {
             }
             flashParams = attn4j_flash_params.allocate(arena);
             lightningParams = attn4j_lightning_params.allocate(arena);
+            saleParams = attn4j_sale_params.allocate(arena);
+            density = arena.allocate(8, 8);
         }
 
         static CallScratch get() {
@@ -45,9 +50,31 @@ final class Native {
         }
     }
 
-    /** Writes a tensor descriptor for {@code t} into {@code d} (one of {@link CallScratch#tensors}). */
+    /**
+     * Writes a tensor descriptor for {@code t} into {@code d} (one of {@link CallScratch#tensors}). A Java
+     * array's address cannot be stored in a struct: its descriptor gets NULL, and the call passes the
+     * array itself to the *_data entry point ({@link HeapCalls}).
+     */
+    static MemorySegment descriptorOrNull(MemorySegment d, Tensor t) {
+        return t == null ? MemorySegment.NULL : descriptor(d, t);
+    }
+
+    /** Whether any of the tensors (nulls ignored) views a Java array. Fixed arity: no varargs array per call. */
+    static boolean anyHeap(Tensor a, Tensor b, Tensor c, Tensor d, Tensor e) {
+        return heap(a) || heap(b) || heap(c) || heap(d) || heap(e);
+    }
+
+    private static boolean heap(Tensor t) {
+        return t != null && t.isHeap();
+    }
+
+    /** A tensor's memory as a call argument, or NULL. */
+    static MemorySegment data(Tensor t) {
+        return t == null ? MemorySegment.NULL : t.segment();
+    }
+
     static MemorySegment descriptor(MemorySegment d, Tensor t) {
-        attn4j_tensor.data(d, t.segment());
+        attn4j_tensor.data(d, t.isHeap() ? MemorySegment.NULL : t.segment());
         attn4j_tensor.dtype(d, t.dtype().code());
         attn4j_tensor.device(d, t.device().ordinal());
         for (int i = 0; i < 4; i++) {

@@ -62,6 +62,11 @@ public final class Tensor {
                     + (Attn4j.cudaAvailable() ? "" : "; attn4j was built without CUDA") + ")");
         }
         long bytes = Math.multiplyExact(elementCount(shape), (long) dtype.byteSize());
+        return new Tensor(allocateDevice(arena, device, bytes), dtype, device, shape.clone(), contiguousStrides(shape), bytes);
+    }
+
+    /** {@code bytes} of CUDA device memory, freed when {@code arena} closes (an address-only segment). */
+    static MemorySegment allocateDevice(Arena arena, Device device, long bytes) {
         MemorySegment address;
         try (Arena call = Arena.ofConfined()) {
             MemorySegment out = call.allocate(java.lang.foreign.ValueLayout.ADDRESS);
@@ -69,8 +74,7 @@ public final class Tensor {
             address = out.get(java.lang.foreign.ValueLayout.ADDRESS, 0);
         }
         int ordinal = device.ordinal();
-        MemorySegment owned = address.reinterpret(arena, s -> org.attn4j.bindings.Attn4jNative.attn4j_cuda_free(ordinal, s));
-        return new Tensor(owned, dtype, device, shape.clone(), contiguousStrides(shape), bytes);
+        return address.reinterpret(arena, s -> org.attn4j.bindings.Attn4jNative.attn4j_cuda_free(ordinal, s));
     }
 
     /**
@@ -136,7 +140,8 @@ public final class Tensor {
             }
         }
         if (!segment.isNative()) {
-            throw new IllegalArgumentException("segment is a heap segment; kernels need native (off-heap) memory");
+            throw new IllegalArgumentException("segment is a heap segment; kernels need native (off-heap) memory"
+                    + " (for Java arrays use Tensor.wrap(float[], ...) or Tensor.wrapBf16(short[], ...))");
         }
         if (!segment.scope().isAlive()) {
             throw new IllegalArgumentException("segment: its arena is already closed");
@@ -160,6 +165,38 @@ public final class Tensor {
             throw new IllegalArgumentException("buffer is not direct; allocate it with ByteBuffer.allocateDirect");
         }
         return wrap(MemorySegment.ofBuffer(buffer.duplicate().clear()), dtype, shape);
+    }
+
+    /**
+     * Views a Java {@code float[]} (dense, BHND order) as an f32 tensor, without copying: kernels read
+     * and write the array itself, pinned for the duration of each call (the JVM's critical native
+     * calls: garbage collection waits until the call returns, so prefer off-heap memory for long
+     * calls and many threads). Views of parts of an array need {@link #wrap(MemorySegment, DType, long[], long[])}
+     * over off-heap memory instead.
+     */
+    public static Tensor wrap(float[] data, long... shape) {
+        requireNonNull(data, "data");
+        return wrapArray(MemorySegment.ofArray(data), DType.F32, data.length, shape);
+    }
+
+    /** Views a Java {@code short[]} of bf16 bit patterns (dense, BHND order) as a bf16 tensor, without copying. */
+    public static Tensor wrapBf16(short[] data, long... shape) {
+        requireNonNull(data, "data");
+        return wrapArray(MemorySegment.ofArray(data), DType.BF16, data.length, shape);
+    }
+
+    private static Tensor wrapArray(MemorySegment segment, DType dtype, long length, long[] shape) {
+        checkShape(shape);
+        if (elementCount(shape) != length) {
+            throw new IllegalArgumentException("data has " + length + " elements but shape " + Arrays.toString(shape)
+                    + " needs " + elementCount(shape));
+        }
+        return new Tensor(segment, dtype, Device.CPU, shape.clone(), contiguousStrides(shape));
+    }
+
+    /** Whether the tensor is a view of a Java array (see {@link #wrap(float[], long...)}). */
+    public boolean isHeap() {
+        return !segment.isNative();
     }
 
     /** Copies {@code data} (dense, BHND order) into a new f32 tensor in {@code arena}. */

@@ -239,6 +239,60 @@ public class Attn4jNative extends Attn4jNative$shared {
     public static int ATTN4J_COPY_DEVICE_TO_DEVICE() {
         return ATTN4J_COPY_DEVICE_TO_DEVICE;
     }
+    private static final int ATTN4J_PATTERN_RANDOM = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * #define ATTN4J_PATTERN_RANDOM 0
+     * }
+     */
+    public static int ATTN4J_PATTERN_RANDOM() {
+        return ATTN4J_PATTERN_RANDOM;
+    }
+    private static final int ATTN4J_PATTERN_SINKS = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define ATTN4J_PATTERN_SINKS 1
+     * }
+     */
+    public static int ATTN4J_PATTERN_SINKS() {
+        return ATTN4J_PATTERN_SINKS;
+    }
+    private static final int ATTN4J_PATTERN_LOCAL = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define ATTN4J_PATTERN_LOCAL 2
+     * }
+     */
+    public static int ATTN4J_PATTERN_LOCAL() {
+        return ATTN4J_PATTERN_LOCAL;
+    }
+    private static final int ATTN4J_PATTERN_STRIPES = (int)3L;
+    /**
+     * {@snippet lang=c :
+     * #define ATTN4J_PATTERN_STRIPES 3
+     * }
+     */
+    public static int ATTN4J_PATTERN_STRIPES() {
+        return ATTN4J_PATTERN_STRIPES;
+    }
+    private static final int ATTN4J_PATTERN_SLASHES = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * #define ATTN4J_PATTERN_SLASHES 4
+     * }
+     */
+    public static int ATTN4J_PATTERN_SLASHES() {
+        return ATTN4J_PATTERN_SLASHES;
+    }
+    private static final int ATTN4J_PATTERN_MIXED = (int)5L;
+    /**
+     * {@snippet lang=c :
+     * #define ATTN4J_PATTERN_MIXED 5
+     * }
+     */
+    public static int ATTN4J_PATTERN_MIXED() {
+        return ATTN4J_PATTERN_MIXED;
+    }
 
     private static class attn4j_version {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
@@ -1382,6 +1436,621 @@ public class Attn4jNative extends Attn4jNative$shared {
                 traceDowncall("attn4j_lightning_slopes", heads, layer, num_layers, slopes);
             }
             return (int)mh$.invokeExact(heads, layer, num_layers, slopes);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class attn4j_sale_mask_bytes {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Attn4jNative.C_INT,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("attn4j_sale_mask_bytes");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t attn4j_sale_mask_bytes(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_sale_params *params, int64_t *bytes)
+     * }
+     */
+    public static FunctionDescriptor attn4j_sale_mask_bytes$descriptor() {
+        return attn4j_sale_mask_bytes.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t attn4j_sale_mask_bytes(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_sale_params *params, int64_t *bytes)
+     * }
+     */
+    public static MethodHandle attn4j_sale_mask_bytes$handle() {
+        return attn4j_sale_mask_bytes.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t attn4j_sale_mask_bytes(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_sale_params *params, int64_t *bytes)
+     * }
+     */
+    public static MemorySegment attn4j_sale_mask_bytes$address() {
+        return attn4j_sale_mask_bytes.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t attn4j_sale_mask_bytes(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_sale_params *params, int64_t *bytes)
+     * }
+     */
+    public static int attn4j_sale_mask_bytes(MemorySegment q, MemorySegment k, MemorySegment params, MemorySegment bytes) {
+        var mh$ = attn4j_sale_mask_bytes.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("attn4j_sale_mask_bytes", q, k, params, bytes);
+            }
+            return (int)mh$.invokeExact(q, k, params, bytes);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class attn4j_sale_forward {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Attn4jNative.C_INT,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_LONG,
+            Attn4jNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("attn4j_sale_forward");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t attn4j_sale_forward(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v, const attn4j_tensor *out, const attn4j_tensor *lse, const attn4j_sale_params *params, uint8_t *mask, int64_t mask_bytes, double *density)
+     * }
+     */
+    public static FunctionDescriptor attn4j_sale_forward$descriptor() {
+        return attn4j_sale_forward.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t attn4j_sale_forward(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v, const attn4j_tensor *out, const attn4j_tensor *lse, const attn4j_sale_params *params, uint8_t *mask, int64_t mask_bytes, double *density)
+     * }
+     */
+    public static MethodHandle attn4j_sale_forward$handle() {
+        return attn4j_sale_forward.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t attn4j_sale_forward(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v, const attn4j_tensor *out, const attn4j_tensor *lse, const attn4j_sale_params *params, uint8_t *mask, int64_t mask_bytes, double *density)
+     * }
+     */
+    public static MemorySegment attn4j_sale_forward$address() {
+        return attn4j_sale_forward.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t attn4j_sale_forward(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v, const attn4j_tensor *out, const attn4j_tensor *lse, const attn4j_sale_params *params, uint8_t *mask, int64_t mask_bytes, double *density)
+     * }
+     */
+    public static int attn4j_sale_forward(MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment out, MemorySegment lse, MemorySegment params, MemorySegment mask, long mask_bytes, MemorySegment density) {
+        var mh$ = attn4j_sale_forward.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("attn4j_sale_forward", q, k, v, out, lse, params, mask, mask_bytes, density);
+            }
+            return (int)mh$.invokeExact(q, k, v, out, lse, params, mask, mask_bytes, density);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class attn4j_block_sparse_forward {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Attn4jNative.C_INT,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_LONG,
+            Attn4jNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("attn4j_block_sparse_forward");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t attn4j_block_sparse_forward(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v, const attn4j_tensor *out, const attn4j_tensor *lse, const attn4j_sale_params *params, const uint8_t *mask, int64_t mask_bytes, double *density)
+     * }
+     */
+    public static FunctionDescriptor attn4j_block_sparse_forward$descriptor() {
+        return attn4j_block_sparse_forward.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t attn4j_block_sparse_forward(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v, const attn4j_tensor *out, const attn4j_tensor *lse, const attn4j_sale_params *params, const uint8_t *mask, int64_t mask_bytes, double *density)
+     * }
+     */
+    public static MethodHandle attn4j_block_sparse_forward$handle() {
+        return attn4j_block_sparse_forward.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t attn4j_block_sparse_forward(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v, const attn4j_tensor *out, const attn4j_tensor *lse, const attn4j_sale_params *params, const uint8_t *mask, int64_t mask_bytes, double *density)
+     * }
+     */
+    public static MemorySegment attn4j_block_sparse_forward$address() {
+        return attn4j_block_sparse_forward.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t attn4j_block_sparse_forward(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v, const attn4j_tensor *out, const attn4j_tensor *lse, const attn4j_sale_params *params, const uint8_t *mask, int64_t mask_bytes, double *density)
+     * }
+     */
+    public static int attn4j_block_sparse_forward(MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment out, MemorySegment lse, MemorySegment params, MemorySegment mask, long mask_bytes, MemorySegment density) {
+        var mh$ = attn4j_block_sparse_forward.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("attn4j_block_sparse_forward", q, k, v, out, lse, params, mask, mask_bytes, density);
+            }
+            return (int)mh$.invokeExact(q, k, v, out, lse, params, mask, mask_bytes, density);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class attn4j_sale_calibrate {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Attn4jNative.C_INT,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_FLOAT,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("attn4j_sale_calibrate");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t attn4j_sale_calibrate(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v, float target_error, const attn4j_sale_params *params, float *thresholds_out, int32_t num_thresholds_out)
+     * }
+     */
+    public static FunctionDescriptor attn4j_sale_calibrate$descriptor() {
+        return attn4j_sale_calibrate.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t attn4j_sale_calibrate(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v, float target_error, const attn4j_sale_params *params, float *thresholds_out, int32_t num_thresholds_out)
+     * }
+     */
+    public static MethodHandle attn4j_sale_calibrate$handle() {
+        return attn4j_sale_calibrate.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t attn4j_sale_calibrate(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v, float target_error, const attn4j_sale_params *params, float *thresholds_out, int32_t num_thresholds_out)
+     * }
+     */
+    public static MemorySegment attn4j_sale_calibrate$address() {
+        return attn4j_sale_calibrate.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t attn4j_sale_calibrate(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v, float target_error, const attn4j_sale_params *params, float *thresholds_out, int32_t num_thresholds_out)
+     * }
+     */
+    public static int attn4j_sale_calibrate(MemorySegment q, MemorySegment k, MemorySegment v, float target_error, MemorySegment params, MemorySegment thresholds_out, int num_thresholds_out) {
+        var mh$ = attn4j_sale_calibrate.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("attn4j_sale_calibrate", q, k, v, target_error, params, thresholds_out, num_thresholds_out);
+            }
+            return (int)mh$.invokeExact(q, k, v, target_error, params, thresholds_out, num_thresholds_out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class attn4j_structured_qkv {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Attn4jNative.C_INT,
+            Attn4jNative.C_INT,
+            Attn4jNative.C_LONG,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("attn4j_structured_qkv");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t attn4j_structured_qkv(int32_t pattern, uint64_t seed, const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v)
+     * }
+     */
+    public static FunctionDescriptor attn4j_structured_qkv$descriptor() {
+        return attn4j_structured_qkv.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t attn4j_structured_qkv(int32_t pattern, uint64_t seed, const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v)
+     * }
+     */
+    public static MethodHandle attn4j_structured_qkv$handle() {
+        return attn4j_structured_qkv.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t attn4j_structured_qkv(int32_t pattern, uint64_t seed, const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v)
+     * }
+     */
+    public static MemorySegment attn4j_structured_qkv$address() {
+        return attn4j_structured_qkv.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t attn4j_structured_qkv(int32_t pattern, uint64_t seed, const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v)
+     * }
+     */
+    public static int attn4j_structured_qkv(int pattern, long seed, MemorySegment q, MemorySegment k, MemorySegment v) {
+        var mh$ = attn4j_structured_qkv.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("attn4j_structured_qkv", pattern, seed, q, k, v);
+            }
+            return (int)mh$.invokeExact(pattern, seed, q, k, v);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class attn4j_flash_forward_data {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Attn4jNative.C_INT,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("attn4j_flash_forward_data");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t attn4j_flash_forward_data(void *q_data, void *k_data, void *v_data, void *out_data, void *lse_data, const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v, const attn4j_tensor *out, const attn4j_tensor *lse, const attn4j_flash_params *params)
+     * }
+     */
+    public static FunctionDescriptor attn4j_flash_forward_data$descriptor() {
+        return attn4j_flash_forward_data.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t attn4j_flash_forward_data(void *q_data, void *k_data, void *v_data, void *out_data, void *lse_data, const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v, const attn4j_tensor *out, const attn4j_tensor *lse, const attn4j_flash_params *params)
+     * }
+     */
+    public static MethodHandle attn4j_flash_forward_data$handle() {
+        return attn4j_flash_forward_data.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t attn4j_flash_forward_data(void *q_data, void *k_data, void *v_data, void *out_data, void *lse_data, const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v, const attn4j_tensor *out, const attn4j_tensor *lse, const attn4j_flash_params *params)
+     * }
+     */
+    public static MemorySegment attn4j_flash_forward_data$address() {
+        return attn4j_flash_forward_data.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t attn4j_flash_forward_data(void *q_data, void *k_data, void *v_data, void *out_data, void *lse_data, const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v, const attn4j_tensor *out, const attn4j_tensor *lse, const attn4j_flash_params *params)
+     * }
+     */
+    public static int attn4j_flash_forward_data(MemorySegment q_data, MemorySegment k_data, MemorySegment v_data, MemorySegment out_data, MemorySegment lse_data, MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment out, MemorySegment lse, MemorySegment params) {
+        var mh$ = attn4j_flash_forward_data.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("attn4j_flash_forward_data", q_data, k_data, v_data, out_data, lse_data, q, k, v, out, lse, params);
+            }
+            return (int)mh$.invokeExact(q_data, k_data, v_data, out_data, lse_data, q, k, v, out, lse, params);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class attn4j_lightning_forward_data {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Attn4jNative.C_INT,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("attn4j_lightning_forward_data");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t attn4j_lightning_forward_data(void *q_data, void *k_data, void *v_data, void *out_data, const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v, const attn4j_tensor *out, const attn4j_tensor *state_in, const attn4j_tensor *state_out, const attn4j_lightning_params *params)
+     * }
+     */
+    public static FunctionDescriptor attn4j_lightning_forward_data$descriptor() {
+        return attn4j_lightning_forward_data.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t attn4j_lightning_forward_data(void *q_data, void *k_data, void *v_data, void *out_data, const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v, const attn4j_tensor *out, const attn4j_tensor *state_in, const attn4j_tensor *state_out, const attn4j_lightning_params *params)
+     * }
+     */
+    public static MethodHandle attn4j_lightning_forward_data$handle() {
+        return attn4j_lightning_forward_data.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t attn4j_lightning_forward_data(void *q_data, void *k_data, void *v_data, void *out_data, const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v, const attn4j_tensor *out, const attn4j_tensor *state_in, const attn4j_tensor *state_out, const attn4j_lightning_params *params)
+     * }
+     */
+    public static MemorySegment attn4j_lightning_forward_data$address() {
+        return attn4j_lightning_forward_data.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t attn4j_lightning_forward_data(void *q_data, void *k_data, void *v_data, void *out_data, const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v, const attn4j_tensor *out, const attn4j_tensor *state_in, const attn4j_tensor *state_out, const attn4j_lightning_params *params)
+     * }
+     */
+    public static int attn4j_lightning_forward_data(MemorySegment q_data, MemorySegment k_data, MemorySegment v_data, MemorySegment out_data, MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment out, MemorySegment state_in, MemorySegment state_out, MemorySegment params) {
+        var mh$ = attn4j_lightning_forward_data.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("attn4j_lightning_forward_data", q_data, k_data, v_data, out_data, q, k, v, out, state_in, state_out, params);
+            }
+            return (int)mh$.invokeExact(q_data, k_data, v_data, out_data, q, k, v, out, state_in, state_out, params);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class attn4j_sale_forward_data {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Attn4jNative.C_INT,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_LONG,
+            Attn4jNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("attn4j_sale_forward_data");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t attn4j_sale_forward_data(void *q_data, void *k_data, void *v_data, void *out_data, void *lse_data, const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v, const attn4j_tensor *out, const attn4j_tensor *lse, const attn4j_sale_params *params, uint8_t *mask, int64_t mask_bytes, double *density)
+     * }
+     */
+    public static FunctionDescriptor attn4j_sale_forward_data$descriptor() {
+        return attn4j_sale_forward_data.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t attn4j_sale_forward_data(void *q_data, void *k_data, void *v_data, void *out_data, void *lse_data, const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v, const attn4j_tensor *out, const attn4j_tensor *lse, const attn4j_sale_params *params, uint8_t *mask, int64_t mask_bytes, double *density)
+     * }
+     */
+    public static MethodHandle attn4j_sale_forward_data$handle() {
+        return attn4j_sale_forward_data.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t attn4j_sale_forward_data(void *q_data, void *k_data, void *v_data, void *out_data, void *lse_data, const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v, const attn4j_tensor *out, const attn4j_tensor *lse, const attn4j_sale_params *params, uint8_t *mask, int64_t mask_bytes, double *density)
+     * }
+     */
+    public static MemorySegment attn4j_sale_forward_data$address() {
+        return attn4j_sale_forward_data.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t attn4j_sale_forward_data(void *q_data, void *k_data, void *v_data, void *out_data, void *lse_data, const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v, const attn4j_tensor *out, const attn4j_tensor *lse, const attn4j_sale_params *params, uint8_t *mask, int64_t mask_bytes, double *density)
+     * }
+     */
+    public static int attn4j_sale_forward_data(MemorySegment q_data, MemorySegment k_data, MemorySegment v_data, MemorySegment out_data, MemorySegment lse_data, MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment out, MemorySegment lse, MemorySegment params, MemorySegment mask, long mask_bytes, MemorySegment density) {
+        var mh$ = attn4j_sale_forward_data.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("attn4j_sale_forward_data", q_data, k_data, v_data, out_data, lse_data, q, k, v, out, lse, params, mask, mask_bytes, density);
+            }
+            return (int)mh$.invokeExact(q_data, k_data, v_data, out_data, lse_data, q, k, v, out, lse, params, mask, mask_bytes, density);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class attn4j_block_sparse_forward_data {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Attn4jNative.C_INT,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_LONG,
+            Attn4jNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("attn4j_block_sparse_forward_data");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t attn4j_block_sparse_forward_data(void *q_data, void *k_data, void *v_data, void *out_data, void *lse_data, const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v, const attn4j_tensor *out, const attn4j_tensor *lse, const attn4j_sale_params *params, const uint8_t *mask, int64_t mask_bytes, double *density)
+     * }
+     */
+    public static FunctionDescriptor attn4j_block_sparse_forward_data$descriptor() {
+        return attn4j_block_sparse_forward_data.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t attn4j_block_sparse_forward_data(void *q_data, void *k_data, void *v_data, void *out_data, void *lse_data, const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v, const attn4j_tensor *out, const attn4j_tensor *lse, const attn4j_sale_params *params, const uint8_t *mask, int64_t mask_bytes, double *density)
+     * }
+     */
+    public static MethodHandle attn4j_block_sparse_forward_data$handle() {
+        return attn4j_block_sparse_forward_data.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t attn4j_block_sparse_forward_data(void *q_data, void *k_data, void *v_data, void *out_data, void *lse_data, const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v, const attn4j_tensor *out, const attn4j_tensor *lse, const attn4j_sale_params *params, const uint8_t *mask, int64_t mask_bytes, double *density)
+     * }
+     */
+    public static MemorySegment attn4j_block_sparse_forward_data$address() {
+        return attn4j_block_sparse_forward_data.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t attn4j_block_sparse_forward_data(void *q_data, void *k_data, void *v_data, void *out_data, void *lse_data, const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v, const attn4j_tensor *out, const attn4j_tensor *lse, const attn4j_sale_params *params, const uint8_t *mask, int64_t mask_bytes, double *density)
+     * }
+     */
+    public static int attn4j_block_sparse_forward_data(MemorySegment q_data, MemorySegment k_data, MemorySegment v_data, MemorySegment out_data, MemorySegment lse_data, MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment out, MemorySegment lse, MemorySegment params, MemorySegment mask, long mask_bytes, MemorySegment density) {
+        var mh$ = attn4j_block_sparse_forward_data.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("attn4j_block_sparse_forward_data", q_data, k_data, v_data, out_data, lse_data, q, k, v, out, lse, params, mask, mask_bytes, density);
+            }
+            return (int)mh$.invokeExact(q_data, k_data, v_data, out_data, lse_data, q, k, v, out, lse, params, mask, mask_bytes, density);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

@@ -19,6 +19,7 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
  *     int32_t num_slopes;
  *     int32_t block_size;
  *     int32_t num_threads;
+ *     void *cuda_stream;
  * }
  * }
  */
@@ -33,7 +34,8 @@ public class attn4j_lightning_params {
         Attn4jNative.C_INT.withName("num_slopes"),
         Attn4jNative.C_INT.withName("block_size"),
         Attn4jNative.C_INT.withName("num_threads"),
-        MemoryLayout.paddingLayout(4)
+        MemoryLayout.paddingLayout(4),
+        Attn4jNative.C_POINTER.withName("cuda_stream")
     ).withName("attn4j_lightning_params");
 
     /**
@@ -217,6 +219,50 @@ public class attn4j_lightning_params {
      */
     public static void num_threads(MemorySegment struct, int fieldValue) {
         struct.set(num_threads$LAYOUT, num_threads$OFFSET, fieldValue);
+    }
+
+    private static final AddressLayout cuda_stream$LAYOUT = (AddressLayout)$LAYOUT.select(groupElement("cuda_stream"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * void *cuda_stream
+     * }
+     */
+    public static final AddressLayout cuda_stream$layout() {
+        return cuda_stream$LAYOUT;
+    }
+
+    private static final long cuda_stream$OFFSET = $LAYOUT.byteOffset(groupElement("cuda_stream"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * void *cuda_stream
+     * }
+     */
+    public static final long cuda_stream$offset() {
+        return cuda_stream$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * void *cuda_stream
+     * }
+     */
+    public static MemorySegment cuda_stream(MemorySegment struct) {
+        return struct.get(cuda_stream$LAYOUT, cuda_stream$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * void *cuda_stream
+     * }
+     */
+    public static void cuda_stream(MemorySegment struct, MemorySegment fieldValue) {
+        struct.set(cuda_stream$LAYOUT, cuda_stream$OFFSET, fieldValue);
     }
 
     /**

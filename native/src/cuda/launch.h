@@ -1,0 +1,29 @@
+// Host-side pieces the CUDA entry points share: selecting the device, and whether rows of the
+// inputs allow 16-byte vector loads.
+#pragma once
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <utility>
+
+#include "attn4j.h"
+
+namespace attn4j::cuda {
+
+// Makes `device` current for this thread; ATTN4J_STATUS_NO_CUDA with a message when there is no such
+// device (device.cu).
+int32_t use_device(int32_t device, std::string &error);
+
+// Every row of each (base, element strides [4]) tensor starts 16-byte aligned (2-byte elements).
+inline bool rows_aligned16(std::initializer_list<std::pair<const void *, const int64_t *>> tensors) {
+    bool ok = true;
+    for (const auto &[ptr, st] : tensors) {
+        ok = ok && reinterpret_cast<uintptr_t>(ptr) % 16 == 0;
+        for (int i = 0; i < 3; ++i) ok = ok && st[i] % 8 == 0;
+    }
+    return ok;
+}
+
+}  // namespace attn4j::cuda

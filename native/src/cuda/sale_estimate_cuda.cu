@@ -1,0 +1,291 @@
+// SALE's estimation pass on NVIDIA GPUs (the CPU version and its choices: cpu/sale/sale.h). Q and K
+// are quantized to 4-bit values held in int8 (K smoothed by its mean, one scale per 64-key block;
+// one scale per query token), and every 64-query-row block walks its key blocks in SALE's order on
+// integer tensor cores (mma.sync m16n8k32 s8.s8.s32): per block the estimated row maxima, the
+// Relative Attention Score test against the running row maxima, one bit of the mask.
+#include <cuda_runtime.h>
+
+#include <climits>
+#include <cstdint>
+#include <string>
+
+#include "attn4j.h"
+#include "cuda/cuda_backend.h"
+#include "cuda/launch.h"
+#include "cuda/mma.cuh"
+
+namespace attn4j::cuda {
+
+namespace {
+
+constexpr int kBlock = 64;     // query rows and keys per mask block
+constexpr int kThreads = 128;  // 4 warps, 16 query rows each
+constexpr int kLevels = 7;
+
+struct EstParams {
+    const void *q, *k;
+    int64_t sq[4], sk[4];
+    int heads_q, group, len_q, len_k, dim;
+    int8_t *q8, *k8;     // [BHq][len_q][D], [BHkv][k_blocks * 64][D]
+    float *qs, *ks;      // per query token, per key block
+    float *mean;         // [BHkv][D]
+    uint8_t *mask;
+    int64_t row_bytes;
+    int q_blocks, k_blocks, sinks, locals;
+    bool causal;
+    float scale;
+    float log_tau[kMaxCudaHeads];  // -inf: keep everything visible
+};
+
+__device__ __forceinline__ int64_t lmin(int64_t a, int64_t b) { return a < b ? a : b; }
+__device__ __forceinline__ int64_t lmax(int64_t a, int64_t b) { return a > b ? a : b; }
+
+template <typename T>
+__device__ __forceinline__ float load_f(const void *base, int64_t off) {
+    return static_cast<float>(static_cast<const T *>(base)[off]);
+}
+
+__device__ __forceinline__ int8_t quant(float x, float inv) {
+    float v = x * inv;
+    v = fminf(fmaxf(v, -kLevels), kLevels);
+    return static_cast<int8_t>(__float2int_rn(v));
+}
+
+// Mean of every dimension over the keys of a kv head: one block per (head, dimension).
+template <typename T>
+__global__ void key_mean(const EstParams p) {
+    const int bh = blockIdx.x, e = blockIdx.y, b = bh / (p.heads_q / p.group), h = bh % (p.heads_q / p.group);
+    float sum = 0.0f;
+    for (int j = threadIdx.x; j < p.len_k; j += blockDim.x) sum += load_f<T>(p.k, b * p.sk[0] + h * p.sk[1] + j * p.sk[2] + e * p.sk[3]);
+    __shared__ float part[256];
+    part[threadIdx.x] = sum;
+    __syncthreads();
+    for (int s = blockDim.x / 2; s > 0; s /= 2) {
+        if (threadIdx.x < s) part[threadIdx.x] += part[threadIdx.x + s];
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) p.mean[bh * p.dim + e] = p.len_k > 0 ? part[0] / p.len_k : 0.0f;
+}
+
+// One 64-key block of a kv head: smoothed, one scale for the block, int8 values (zeros past len_k).
+template <typename T>
+__global__ void quantize_keys(const EstParams p) {
+    const int kb = blockIdx.x, bh = blockIdx.y, hk = p.heads_q / p.group, b = bh / hk, h = bh % hk;
+    __shared__ float red[kThreads];
+    float mx = 0.0f;
+    for (int x = threadIdx.x; x < kBlock * p.dim; x += kThreads) {
+        const int j = kb * kBlock + x / p.dim, e = x % p.dim;
+        if (j < p.len_k) mx = fmaxf(mx, fabsf(load_f<T>(p.k, b * p.sk[0] + h * p.sk[1] + j * p.sk[2] + e * p.sk[3]) - p.mean[bh * p.dim + e]));
+    }
+    red[threadIdx.x] = mx;
+    __syncthreads();
+    for (int s = kThreads / 2; s > 0; s /= 2) {
+        if (threadIdx.x < s) red[threadIdx.x] = fmaxf(red[threadIdx.x], red[threadIdx.x + s]);
+        __syncthreads();
+    }
+    const float sc = red[0] > 0.0f && isfinite(red[0]) ? red[0] / kLevels : 0.0f, inv = sc > 0.0f ? 1.0f / sc : 0.0f;
+    if (threadIdx.x == 0) p.ks[static_cast<int64_t>(bh) * p.k_blocks + kb] = sc;
+    for (int x = threadIdx.x; x < kBlock * p.dim; x += kThreads) {
+        const int j = kb * kBlock + x / p.dim, e = x % p.dim;
+        const float v = j < p.len_k ? load_f<T>(p.k, b * p.sk[0] + h * p.sk[1] + j * p.sk[2] + e * p.sk[3]) - p.mean[bh * p.dim + e] : 0.0f;
+        p.k8[(static_cast<int64_t>(bh) * p.k_blocks * kBlock + j) * p.dim + e] = quant(v, inv);
+    }
+}
+
+// Query rows: one warp per row, one scale per token.
+template <typename T>
+__global__ void quantize_queries(const EstParams p) {
+    const int bh = blockIdx.y, b = bh / p.heads_q, h = bh % p.heads_q;
+    const int i = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32, lane = threadIdx.x % 32;
+    if (i >= p.len_q) return;
+    const int64_t base = b * p.sq[0] + h * p.sq[1] + static_cast<int64_t>(i) * p.sq[2];
+    float mx = 0.0f;
+    for (int e = lane; e < p.dim; e += 32) mx = fmaxf(mx, fabsf(load_f<T>(p.q, base + e * p.sq[3])));
+    for (int o = 16; o > 0; o /= 2) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, o));
+    const float sc = mx > 0.0f && isfinite(mx) ? mx / kLevels : 0.0f, inv = sc > 0.0f ? 1.0f / sc : 0.0f;
+    if (lane == 0) p.qs[static_cast<int64_t>(bh) * p.len_q + i] = sc;
+    for (int e = lane; e < p.dim; e += 32)
+        p.q8[(static_cast<int64_t>(bh) * p.len_q + i) * p.dim + e] = quant(load_f<T>(p.q, base + e * p.sq[3]), inv);
+}
+
+__device__ __forceinline__ void mma_s8(int (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+    asm volatile("mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+                 : "+r"(c[0]), "+r"(c[1]), "+r"(c[2]), "+r"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+// The mask row of one 64-query-row block: key blocks in SALE's order (diagonal and local blocks
+// first, the sinks, then the rest nearest first), each estimated on the int8 tensor cores.
+template <int D>
+__global__ void __launch_bounds__(kThreads) estimate_rows(const EstParams p) {
+    __shared__ __align__(16) int8_t sk[2][kBlock][D + 16];
+    extern __shared__ uint8_t row_bits[];
+    const int qb = blockIdx.x, bh = blockIdx.y, h = bh % p.heads_q, hk = bh / p.heads_q * (p.heads_q / p.group) + h / p.group;
+    const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32, g = lane / 4, t4 = lane % 4;
+    for (int x = tid; x < p.row_bytes; x += kThreads) row_bits[x] = 0;
+    const int64_t i0 = static_cast<int64_t>(qb) * kBlock, rows = lmin(kBlock, p.len_q - i0);
+    const int64_t offset = p.len_k - p.len_q;
+    const int64_t last = i0 + rows - 1;
+    const int64_t hi = p.causal ? lmin(p.len_k, lmax(0, last + offset + 1)) : p.len_k;
+    const int end = static_cast<int>((hi + kBlock - 1) / kBlock);
+    __syncthreads();
+    auto set_bit = [&](int kb) { atomicOr(reinterpret_cast<unsigned *>(row_bits) + kb / 32, 1u << (kb % 32)); };
+    const float log_tau = p.log_tau[h];
+    if (log_tau == -INFINITY || end == 0) {
+        for (int kb = tid; kb < end; kb += kThreads) set_bit(kb);
+    } else {
+        // Query fragments (A of m16n8k32: rows g, g + 8; bytes 4 t4 .. and 16 + 4 t4 of each 32-wide k step).
+        const int r0 = warp * 16;
+        const int8_t *q8 = p.q8 + (static_cast<int64_t>(bh) * p.len_q + i0) * D;
+        uint32_t qa[D / 32][4];
+        for (int ks = 0; ks < D / 32; ++ks) {
+            auto at = [&](int r, int c) -> uint32_t {
+                return i0 + r < p.len_q ? *reinterpret_cast<const uint32_t *>(q8 + r * D + ks * 32 + c) : 0u;
+            };
+            qa[ks][0] = at(r0 + g, 4 * t4);
+            qa[ks][1] = at(r0 + g + 8, 4 * t4);
+            qa[ks][2] = at(r0 + g, 16 + 4 * t4);
+            qa[ks][3] = at(r0 + g + 8, 16 + 4 * t4);
+        }
+        const int64_t row_abs[2] = {i0 + r0 + g, i0 + r0 + g + 8};
+        const float qsc[2] = {row_abs[0] < p.len_q ? p.qs[static_cast<int64_t>(bh) * p.len_q + row_abs[0]] : 0.0f,
+                              row_abs[1] < p.len_q ? p.qs[static_cast<int64_t>(bh) * p.len_q + row_abs[1]] : 0.0f};
+        float run[2] = {-INFINITY, -INFINITY};
+        const int diag = static_cast<int>(lmin(lmax(lmin(last + offset, p.len_k - 1), 0) / kBlock, end - 1));
+        const int local_lo = diag - p.locals + 1 > 0 ? diag - p.locals + 1 : 0, sinks = p.sinks < local_lo ? p.sinks : local_lo;
+        // Visit order: diag .. local_lo (kept), 0 .. sinks - 1 (kept), local_lo - 1 .. sinks, diag + 1 .. end - 1.
+        const int n_local = diag - local_lo + 1;
+        auto visit = [&](int v, bool &always) {
+            always = v < n_local + sinks;
+            if (v < n_local) return diag - v;
+            if (v < n_local + sinks) return v - n_local;
+            if (v < n_local + local_lo) return local_lo - 1 - (v - n_local - sinks);
+            return diag + 1 + (v - n_local - local_lo);
+        };
+        // Key blocks stream into two shared buffers with cp.async, the next one while this one computes.
+        auto fetch = [&](int kb, int buf) {
+            const int8_t *k8 = p.k8 + (static_cast<int64_t>(hk) * p.k_blocks * kBlock + static_cast<int64_t>(kb) * kBlock) * D;
+            for (int x = tid; x < kBlock * D / 16; x += kThreads) {
+                const int r = x / (D / 16), c = (x % (D / 16)) * 16;
+                cp_async16(&sk[buf][r][c], k8 + r * D + c, true);
+            }
+            cp_async_commit();
+        };
+        bool always0;
+        fetch(visit(0, always0), 0);
+        for (int v = 0; v < end; ++v) {
+            bool always;
+            const int kb = visit(v, always), buf = v & 1;
+            if (v + 1 < end) {
+                bool next_always;
+                fetch(visit(v + 1, next_always), buf ^ 1);
+                cp_async_wait<1>();
+            } else {
+                cp_async_wait<0>();
+            }
+            __syncthreads();
+            // Interior blocks (every row sees every key) skip the per-element visibility tests.
+            const int64_t j0 = static_cast<int64_t>(kb) * kBlock;
+            const bool interior = j0 + kBlock <= p.len_k && i0 + kBlock <= p.len_q && (!p.causal || j0 + kBlock - 1 <= i0 + offset);
+            int best[2] = {INT_MIN, INT_MIN};
+#pragma unroll
+            for (int nt = 0; nt < kBlock / 8; ++nt) {
+                int acc[4] = {0, 0, 0, 0};
+#pragma unroll
+                for (int ks = 0; ks < D / 32; ++ks)
+                    mma_s8(acc, qa[ks], *reinterpret_cast<const uint32_t *>(&sk[buf][nt * 8 + g][ks * 32 + 4 * t4]),
+                           *reinterpret_cast<const uint32_t *>(&sk[buf][nt * 8 + g][ks * 32 + 16 + 4 * t4]));
+                if (interior) {
+                    best[0] = max(best[0], max(acc[0], acc[1]));
+                    best[1] = max(best[1], max(acc[2], acc[3]));
+                    continue;
+                }
+#pragma unroll
+                for (int c = 0; c < 4; ++c) {
+                    const int half = c / 2;
+                    const int64_t j = j0 + nt * 8 + 2 * t4 + (c & 1);
+                    const bool seen = j < p.len_k && row_abs[half] < p.len_q && (!p.causal || j <= row_abs[half] + offset);
+                    if (seen && acc[c] > best[half]) best[half] = acc[c];
+                }
+            }
+            bool keep = always;
+            const float ksc = p.ks[static_cast<int64_t>(hk) * p.k_blocks + kb];
+#pragma unroll
+            for (int half = 0; half < 2; ++half) {
+                best[half] = max(best[half], __shfl_xor_sync(0xffffffffu, best[half], 1));
+                best[half] = max(best[half], __shfl_xor_sync(0xffffffffu, best[half], 2));
+                const float est = best[half] == INT_MIN ? -INFINITY : static_cast<float>(best[half]) * qsc[half] * ksc * p.scale;
+                keep = keep || est > run[half] + log_tau;
+                run[half] = fmaxf(run[half], est);
+            }
+            // One vote per block; the barrier also frees this buffer for the fetch two blocks on.
+            if (__syncthreads_or(keep) && tid == 0) set_bit(kb);
+        }
+    }
+    __syncthreads();
+    uint8_t *out = p.mask + (static_cast<int64_t>(bh) * p.q_blocks + qb) * p.row_bytes;
+    for (int x = tid; x < p.row_bytes; x += kThreads) out[x] = row_bits[x];
+}
+
+int32_t status_of(cudaError_t e, const char *what, std::string &error) {
+    if (e == cudaSuccess) return ATTN4J_STATUS_OK;
+    error = std::string(what) + ": " + cudaGetErrorString(e);
+    return e == cudaErrorMemoryAllocation ? ATTN4J_STATUS_OUT_OF_MEMORY : ATTN4J_STATUS_INTERNAL;
+}
+
+template <typename T, int D>
+int32_t run(EstParams &e, int64_t bh_q, int64_t bh_kv, cudaStream_t s, std::string &error) {
+    const size_t q8 = static_cast<size_t>(bh_q) * e.len_q * D, k8 = static_cast<size_t>(bh_kv) * e.k_blocks * kBlock * D;
+    const size_t floats = static_cast<size_t>(bh_q) * e.len_q + static_cast<size_t>(bh_kv) * e.k_blocks + bh_kv * D;
+    void *work = nullptr;
+    int32_t st = status_of(cudaMallocAsync(&work, q8 + k8 + 4 * floats + 64, s), "cudaMallocAsync (SALE estimation)", error);
+    if (st != ATTN4J_STATUS_OK) return st;
+    e.q8 = static_cast<int8_t *>(work);
+    e.k8 = e.q8 + q8;
+    e.qs = reinterpret_cast<float *>((reinterpret_cast<uintptr_t>(e.k8 + k8) + 15) & ~uintptr_t(15));
+    e.ks = e.qs + static_cast<size_t>(bh_q) * e.len_q;
+    e.mean = e.ks + static_cast<size_t>(bh_kv) * e.k_blocks;
+    key_mean<T><<<dim3(static_cast<unsigned>(bh_kv), D), 256, 0, s>>>(e);
+    quantize_keys<T><<<dim3(static_cast<unsigned>(e.k_blocks), static_cast<unsigned>(bh_kv)), kThreads, 0, s>>>(e);
+    quantize_queries<T><<<dim3(static_cast<unsigned>((e.len_q + 7) / 8), static_cast<unsigned>(bh_q)), 256, 0, s>>>(e);
+    const size_t row_smem = (static_cast<size_t>(e.row_bytes) + 3) / 4 * 4;
+    estimate_rows<D><<<dim3(static_cast<unsigned>(e.q_blocks), static_cast<unsigned>(bh_q)), kThreads, row_smem, s>>>(e);
+    st = status_of(cudaGetLastError(), "SALE estimation kernel launch", error);
+    const int32_t freed = status_of(cudaFreeAsync(work, s), "cudaFreeAsync", error);
+    return st != ATTN4J_STATUS_OK ? st : freed;
+}
+
+}  // namespace
+
+int32_t sale_estimate(const cpu::FlashProblem &p, const float *tau, int64_t sinks, int64_t locals, uint8_t *mask,
+                      int64_t row_bytes, int32_t device, void *stream, std::string &error) {
+    if (const int32_t st = use_device(device, error); st != ATTN4J_STATUS_OK) return st;
+    EstParams e{};
+    e.q = p.q;
+    e.k = p.k;
+    for (int i = 0; i < 4; ++i) {
+        e.sq[i] = p.sq[i];
+        e.sk[i] = p.sk[i];
+    }
+    e.heads_q = static_cast<int>(p.heads_q);
+    e.group = static_cast<int>(p.heads_q / p.heads_kv);
+    e.len_q = static_cast<int>(p.len_q);
+    e.len_k = static_cast<int>(p.len_k);
+    e.dim = static_cast<int>(p.dim);
+    e.mask = mask;
+    e.row_bytes = row_bytes;
+    e.q_blocks = static_cast<int>((p.len_q + kBlock - 1) / kBlock);
+    e.k_blocks = static_cast<int>((p.len_k + kBlock - 1) / kBlock);
+    e.sinks = static_cast<int>(sinks);
+    e.locals = static_cast<int>(locals);
+    e.causal = p.window_right == 0;
+    e.scale = p.scale;
+    for (int64_t h = 0; h < p.heads_q; ++h) e.log_tau[h] = tau[h] > 0.0f ? logf(tau[h]) : -INFINITY;
+    const auto s = static_cast<cudaStream_t>(stream);
+    const int64_t bq = p.batch * p.heads_q, bk = p.batch * p.heads_kv;
+    const bool bf16 = p.in_dtype == cpu::DType::BF16;
+    if (p.dim == 64) return bf16 ? run<__nv_bfloat16, 64>(e, bq, bk, s, error) : run<__half, 64>(e, bq, bk, s, error);
+    return bf16 ? run<__nv_bfloat16, 128>(e, bq, bk, s, error) : run<__half, 128>(e, bq, bk, s, error);
+}
+
+}  // namespace attn4j::cuda

@@ -1,0 +1,154 @@
+// SALE and block-sparse FlashAttention on CUDA devices: attn4j_block_sparse_forward with device tensors
+// and a device mask against the fp64 reference under the same mask; attn4j_sale_forward's GPU mask
+// against the CPU mask on the same structured inputs, and its output against the reference under the
+// GPU's mask. Skips (visibly) without a device.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <utility>
+
+#include "attn4j.h"
+#include "cpu/reference/flash_reference.h"
+#include "cpu/sale/sale.h"
+#include "common/bf16.h"
+#include "cuda_test_support.h"
+#include "flash_problem.h"
+#include "test_support.h"
+
+namespace attn4j::test {
+namespace {
+
+class CudaBlockSparse : public ::testing::TestWithParam<std::tuple<int64_t, bool>> {
+protected:
+    void SetUp() override {
+        if (attn4j_cuda_device_count() == 0)
+            GTEST_SKIP() << "no CUDA device (cuda available in this build: " << attn4j_cuda_available() << ")";
+    }
+};
+
+TEST_P(CudaBlockSparse, MatchesTheMaskedReference) {
+    const auto [d, causal] = GetParam();
+    const int64_t B = 1, Hq = 4, Hkv = 2, N = 700;
+    const uint64_t seed = run_seed();
+    SCOPED_TRACE("ATTN4J_SEED=" + std::to_string(seed));
+    std::mt19937_64 rng(seed);
+    DeviceTensor q(ATTN4J_DTYPE_BF16, B, Hq, N, d, false), k(ATTN4J_DTYPE_BF16, B, Hkv, N, d, false);
+    DeviceTensor v(ATTN4J_DTYPE_BF16, B, Hkv, N, d, false), out(ATTN4J_DTYPE_F32, B, Hq, N, d, false);
+    q.fill_normal(rng, 1.0f);
+    k.fill_normal(rng, 1.0f);
+    v.fill_normal(rng, 1.0f);
+    out.poison();
+    attn4j_sale_params p{};
+    p.causal = causal ? 1 : 0;
+    int64_t bytes = 0;
+    ASSERT_EQ(attn4j_sale_mask_bytes(&q.t, &k.t, &p, &bytes), ATTN4J_STATUS_OK);
+    std::vector<uint8_t> bits(static_cast<size_t>(bytes));
+    for (auto &x : bits) x = static_cast<uint8_t>(rng());
+    void *dmask = nullptr;
+    ASSERT_EQ(attn4j_cuda_malloc(0, bytes, &dmask), ATTN4J_STATUS_OK);
+    ASSERT_EQ(attn4j_cuda_memcpy(dmask, bits.data(), bytes, ATTN4J_COPY_HOST_TO_DEVICE), ATTN4J_STATUS_OK);
+    double density = 0.0;
+    ASSERT_EQ(attn4j_block_sparse_forward(&q.t, &k.t, &v.t, &out.t, nullptr, &p, static_cast<uint8_t *>(dmask), bytes,
+                                          &density),
+              ATTN4J_STATUS_OK)
+        << attn4j_last_error();
+    ASSERT_EQ(attn4j_cuda_synchronize(0), ATTN4J_STATUS_OK);
+    EXPECT_TRUE(std::isnan(density)) << "a device mask's density is not read back";
+    out.download();
+    attn4j_cuda_free(0, dmask);
+
+    cpu::FlashProblem fp = make_flash_problem(&q.host.t, &k.host.t, &v.host.t, &out.host.t, nullptr,
+                                              {0.0f, 0.0f, p.causal, -1, -1, 0, nullptr});
+    const cpu::BlockMask m = cpu::sale_mask_layout(fp, 64, 64, bits.data());
+    fp.mask = &m;
+    std::vector<double> ref, lse;
+    cpu::flash_reference(fp, ref, lse);
+    EXPECT_LE(rel_l2(out.host, ref), 1e-2);
+}
+
+INSTANTIATE_TEST_SUITE_P(Dims, CudaBlockSparse,
+                         ::testing::Combine(::testing::Values<int64_t>(64, 128), ::testing::Bool()));
+
+// The GPU's mask agrees with the CPU's on the same inputs (the two quantize with different rounding
+// order, so a few borderline blocks may differ), keeps sinks, diagonals and causality, and the output
+// is attention over the GPU's own mask.
+TEST(CudaSale, MaskMatchesTheCpuAndOutputMatchesTheMaskedReference) {
+    if (attn4j_cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device";
+    const int64_t B = 1, Hq = 4, Hkv = 2, N = 2048, d = 128;
+    HostTensor hq(ATTN4J_DTYPE_BF16, B, Hq, N, d), hk(ATTN4J_DTYPE_BF16, B, Hkv, N, d), hv(ATTN4J_DTYPE_BF16, B, Hkv, N, d);
+    ASSERT_EQ(attn4j_structured_qkv(ATTN4J_PATTERN_MIXED, run_seed(), &hq.t, &hk.t, &hv.t), ATTN4J_STATUS_OK);
+    DeviceTensor q(ATTN4J_DTYPE_BF16, B, Hq, N, d, false), k(ATTN4J_DTYPE_BF16, B, Hkv, N, d, false);
+    DeviceTensor v(ATTN4J_DTYPE_BF16, B, Hkv, N, d, false), out(ATTN4J_DTYPE_F32, B, Hq, N, d, false);
+    for (auto [dev, host] : {std::pair<DeviceTensor *, HostTensor *>{&q, &hq}, {&k, &hk}, {&v, &hv}}) {
+        ASSERT_EQ(attn4j_cuda_memcpy(dev->ptr, host->bytes.data(), dev->bytes, ATTN4J_COPY_HOST_TO_DEVICE), ATTN4J_STATUS_OK);
+        for (int64_t x = 0; x < static_cast<int64_t>(host->bytes.size() / 2); ++x)
+            reinterpret_cast<float *>(dev->host.bytes.data())[x] = bf16_to_f32(reinterpret_cast<const uint16_t *>(host->bytes.data())[x]);
+    }
+    out.poison();
+    for (float tau : {0.01f, 0.0f}) {
+        SCOPED_TRACE("tau " + std::to_string(tau) + ", ATTN4J_SEED=" + std::to_string(run_seed()));
+        attn4j_sale_params p{};
+        p.causal = 1;
+        p.thresholds = &tau;
+        p.num_thresholds = 1;
+        int64_t bytes = 0;
+        ASSERT_EQ(attn4j_sale_mask_bytes(&q.t, &k.t, &p, &bytes), ATTN4J_STATUS_OK);
+        std::vector<uint8_t> cpu_bits(static_cast<size_t>(bytes)), gpu_bits(static_cast<size_t>(bytes));
+        HostTensor cpu_out(ATTN4J_DTYPE_F32, B, Hq, N, d);
+        ASSERT_EQ(attn4j_sale_forward(&hq.t, &hk.t, &hv.t, &cpu_out.t, nullptr, &p, cpu_bits.data(), bytes, nullptr),
+                  ATTN4J_STATUS_OK);
+        void *dmask = nullptr;
+        ASSERT_EQ(attn4j_cuda_malloc(0, bytes, &dmask), ATTN4J_STATUS_OK);
+        ASSERT_EQ(attn4j_sale_forward(&q.t, &k.t, &v.t, &out.t, nullptr, &p, static_cast<uint8_t *>(dmask), bytes, nullptr),
+                  ATTN4J_STATUS_OK)
+            << attn4j_last_error();
+        ASSERT_EQ(attn4j_cuda_synchronize(0), ATTN4J_STATUS_OK);
+        ASSERT_EQ(attn4j_cuda_memcpy(gpu_bits.data(), dmask, bytes, ATTN4J_COPY_DEVICE_TO_HOST), ATTN4J_STATUS_OK);
+        attn4j_cuda_free(0, dmask);
+        out.download();
+        cpu::FlashProblem fp = make_flash_problem(&q.host.t, &k.host.t, &v.host.t, &out.host.t, nullptr,
+                                                  {0.0f, 0.0f, 1, -1, -1, 0, nullptr});
+        const cpu::BlockMask m = cpu::sale_mask_layout(fp, 64, 64, gpu_bits.data());
+        int64_t same = 0, total = 0, kept = 0;
+        for (int64_t row = 0; row < B * Hq * m.q_blocks; ++row) {
+            const int64_t end = cpu::sale_visible_blocks(fp, m, row % m.q_blocks), qb = row % m.q_blocks;
+            for (int64_t kb = 0; kb < m.row_bytes * 8; ++kb) {
+                const bool g = cpu::BlockMask::test(gpu_bits.data() + row * m.row_bytes, kb);
+                const bool c = cpu::BlockMask::test(cpu_bits.data() + row * m.row_bytes, kb);
+                if (kb >= end) {
+                    ASSERT_FALSE(g) << "row " << row << " block " << kb << " is past the diagonal";
+                    continue;
+                }
+                if (kb == 0 || kb == qb || (kb == qb - 1 && kb >= 0) || tau == 0.0f) ASSERT_TRUE(g) << "row " << row << " block " << kb;
+                same += g == c;
+                kept += g;
+                ++total;
+            }
+        }
+        EXPECT_GE(static_cast<double>(same) / total, 0.99) << same << " of " << total << " blocks agree";
+        if (tau > 0.0f) EXPECT_LT(static_cast<double>(kept) / total, 0.6);
+        fp.mask = &m;
+        std::vector<double> ref, lse;
+        cpu::flash_reference(fp, ref, lse);
+        EXPECT_LE(rel_l2(out.host, ref), 1e-2);
+    }
+}
+
+TEST(CudaBlockSparseErrors, EstimationAndOtherBlockSizesAreNamed) {
+    if (attn4j_cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device";
+    DeviceTensor q(ATTN4J_DTYPE_BF16, 1, 1, 64, 64, false), out(ATTN4J_DTYPE_BF16, 1, 1, 64, 64, false);
+    uint8_t *mask = nullptr;
+    ASSERT_EQ(attn4j_cuda_malloc(0, 16, reinterpret_cast<void **>(&mask)), ATTN4J_STATUS_OK);
+    attn4j_sale_params p{};
+    p.block_q = 32;
+    EXPECT_EQ(attn4j_sale_forward(&q.t, &q.t, &q.t, &out.t, nullptr, &p, nullptr, 0, nullptr), ATTN4J_STATUS_UNSUPPORTED);
+    EXPECT_NE(std::string(attn4j_last_error()).find("64 x 64 blocks"), std::string::npos) << attn4j_last_error();
+    float tau_out[1];
+    EXPECT_EQ(attn4j_sale_calibrate(&q.t, &q.t, &q.t, 0.02f, nullptr, tau_out, 1), ATTN4J_STATUS_UNSUPPORTED);
+    EXPECT_EQ(attn4j_block_sparse_forward(&q.t, &q.t, &q.t, &out.t, nullptr, &p, mask, 16, nullptr), ATTN4J_STATUS_UNSUPPORTED);
+    EXPECT_NE(std::string(attn4j_last_error()).find("64 x 64 blocks"), std::string::npos) << attn4j_last_error();
+    attn4j_cuda_free(0, mask);
+}
+
+}  // namespace
+}  // namespace attn4j::test
