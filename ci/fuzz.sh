@@ -21,7 +21,7 @@ for h in fuzz_flash_forward fuzz_lightning_forward fuzz_sale_forward; do
   mkdir -p "build-fuzz/corpus/$h"
   # Inputs that once found a bug are always replayed first.
   cp native/fuzz/regressions/* "build-fuzz/corpus/$h/" 2>/dev/null || true
-  (cd build-fuzz && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  (cd build-fuzz && ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
      "./native/fuzz/$h" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=4096 -print_final_stats=1 \
      "corpus/$h" >"$h.log" 2>&1) || { tail -n 60 "build-fuzz/$h.log" >&2; echo "attn4j: $h found a problem" >&2; exit 1; }
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "build-fuzz/$h.log")

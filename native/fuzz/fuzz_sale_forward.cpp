@@ -75,7 +75,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         st = attn4j_block_sparse_forward(q.arg(), k.arg(), v.arg(), out.arg(), with_lse ? lse.arg() : nullptr, pp,
                                          mask_ptr, mask_bytes, &density);
     } else if (mode == 2) {
-        float tau_out[9];
+        float tau_out[64];  // num_thresholds_out below is at most 39 or Hq (<= 9), or a negative or huge value
         st = attn4j_sale_calibrate(q.arg(), k.arg(), v.arg(), in.flag(4) ? in.float_value() : 0.05f, pp,
                                    in.flag(16) ? nullptr : tau_out, in.flag(4) ? in.int_value() : static_cast<int32_t>(Hq));
     } else {

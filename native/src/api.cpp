@@ -127,7 +127,8 @@ int32_t lightning_forward(const attn4j_tensor *q, const attn4j_tensor *k, const 
                     static_cast<long long>(cpu::kLightningMaxBlock));
     if (pr.num_threads < 0)
         return fail(ATTN4J_STATUS_INVALID_PARAM, "params.num_threads = %d must be >= 0 (0 = default)", pr.num_threads);
-    if (B == 0 || Hq == 0) return ATTN4J_STATUS_OK;
+    // Nothing to write, nothing to do: an empty output beside a huge head count must not loop over the heads.
+    if (element_count(out) == 0 && (state_out == nullptr || element_count(state_out) == 0)) return ATTN4J_STATUS_OK;
 
     const cpu::LightningProblem p = make_lightning_problem(q, k, v, out, state_in, state_out, pr);
     if (gpu) return lightning_forward_cuda(q, k, v, out, state_in, state_out, p, pr);

@@ -1,5 +1,6 @@
 // Lightning Attention-2: one case table, every ISA, against the fp64 quadratic reference; the state
 // handed between calls (chunked prefill, prefill then decode) against one long call; bad arguments.
+#include <chrono>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -230,6 +231,21 @@ TEST(LightningErrorsNull, DecodeNeedsAState) {
     LightningRun r = make_run(c, 1);
     EXPECT_EQ(attn4j_lightning_decode(&r.q.t, &r.k.t, &r.v.t, &r.out.t, nullptr, &r.params), ATTN4J_STATUS_NULL_ARGUMENT);
     EXPECT_STREQ(attn4j_last_error(), "state is NULL");
+}
+
+// Zero tokens and no state out: nothing to write, so a head count that only zero strides can describe
+// returns at once instead of visiting every head.
+TEST(LightningEmpty, NothingToWriteReturnsWithoutVisitingHeads) {
+    const int64_t heads = int64_t(1) << 40;
+    float one = 1.0f;
+    const attn4j_tensor q{&one, ATTN4J_DTYPE_F32, ATTN4J_DEVICE_HOST, {1, heads, 0, 4}, {0, 0, 4, 1}};
+    const attn4j_tensor kv{&one, ATTN4J_DTYPE_F32, ATTN4J_DEVICE_HOST, {1, heads, 0, 4}, {0, 0, 4, 1}};
+    const attn4j_tensor out{&one, ATTN4J_DTYPE_F32, ATTN4J_DEVICE_HOST, {1, heads, 0, 4}, {0, 0, 4, 1}};
+    const auto start = std::chrono::steady_clock::now();
+    ASSERT_EQ(attn4j_lightning_forward(&q, &kv, &kv, &out, nullptr, nullptr, nullptr), ATTN4J_STATUS_OK)
+        << attn4j_last_error();
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+    EXPECT_EQ(one, 1.0f);
 }
 
 }  // namespace
