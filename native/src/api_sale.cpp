@@ -66,6 +66,8 @@ int32_t check_host(const attn4j_tensor *q) {
                 q->device);
 }
 
+bool empty_problem(const cpu::FlashProblem &p) { return p.batch == 0 || p.heads_q == 0 || p.len_q == 0; }
+
 // The checks every SALE-family call shares; fills `call`. Calibration has no out (out_required false).
 int32_t prepare(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v, const attn4j_tensor *out,
                 const attn4j_tensor *lse, const attn4j_sale_params *params, SaleCall &call, bool out_required = true,
@@ -93,11 +95,14 @@ int32_t prepare(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_ten
     // Small calls run on the caller's thread: estimation and the sparse pass would each wait for
     // sleeping workers longer than the work takes.
     if (2.0 * p.batch * p.heads_q * p.len_q * p.len_k * (p.dim + p.dim_v) < cpu::kMinParallelFlops) p.threads = 1;
+    call.config = cpu::SaleConfig{nullptr, pr.block_q != 0 ? pr.block_q : 64, pr.block_k != 0 ? pr.block_k : 64,
+                                  pr.sink_blocks != 0 ? pr.sink_blocks : 1, pr.local_blocks != 0 ? pr.local_blocks : 2};
+    // Empty problems return before any per-head work; their head count need not fit in memory.
+    if (empty_problem(p)) return ATTN4J_STATUS_OK;
     call.tau.assign(static_cast<size_t>(Hq), kDefaultTau);
     for (int64_t h = 0; h < Hq && pr.thresholds != nullptr; ++h)
         call.tau[h] = pr.thresholds[pr.num_thresholds == 1 ? 0 : h];
-    call.config = cpu::SaleConfig{call.tau.data(), pr.block_q != 0 ? pr.block_q : 64, pr.block_k != 0 ? pr.block_k : 64,
-                                  pr.sink_blocks != 0 ? pr.sink_blocks : 1, pr.local_blocks != 0 ? pr.local_blocks : 2};
+    call.config.tau = call.tau.data();
     return ATTN4J_STATUS_OK;
 }
 
@@ -166,7 +171,6 @@ int32_t sale_forward_cuda(SaleCall &call, const attn4j_tensor *q, const attn4j_t
     return st;
 }
 
-bool empty_problem(const cpu::FlashProblem &p) { return p.batch == 0 || p.heads_q == 0 || p.len_q == 0; }
 
 inputs::Target target(const attn4j_tensor *t) {
     inputs::Target x{t->data, static_cast<cpu::DType>(t->dtype), {}, {}};
@@ -212,9 +216,6 @@ int32_t attn4j_sale_forward(const attn4j_tensor *q, const attn4j_tensor *k, cons
         CHECK(check_mask(call, mask, mask_bytes, false));
         if (density != nullptr) *density = 1.0;
         if (empty_problem(call.problem)) return ATTN4J_STATUS_OK;
-        // Nothing asked for (an empty out, no lse, mask or density): no estimation over a huge head count.
-        if (element_count(out) == 0 && (lse == nullptr || element_count(lse) == 0) && mask == nullptr && density == nullptr)
-            return ATTN4J_STATUS_OK;
         if (q->device != ATTN4J_DEVICE_HOST) return sale_forward_cuda(call, q, k, v, out, lse, params, mask, density);
         const cpu::BlockMask layout = cpu::sale_mask_layout(call.problem, call.config.block_q, call.config.block_k, nullptr);
         std::vector<uint8_t> own;

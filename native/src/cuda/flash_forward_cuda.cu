@@ -1,8 +1,11 @@
 // FlashAttention forward on NVIDIA GPUs (sm_80 and newer): bf16/fp16 storage, fp32 accumulation,
 // mma.sync m16n8k16 tensor-core tiles, the online softmax kept in registers (FlashAttention-2).
 //
-// A block of 4 warps owns 64 query rows of one (batch, head); each warp owns 16 of them. For every
-// 64-key tile that some row of the block can see (masked tiles are skipped):
+// A block of 4 warps owns 64 Mt query rows of one (batch, head); each warp owns Mt m-tiles of 16 rows
+// (Mt = 2 for dense attention: every K/V fragment read from shared memory feeds two mma; Mt = 1 for
+// block-sparse attention, whose mask has 64-row blocks, for short queries and unaligned rows). For every 64-key
+// tile that some row of the block can see (masked tiles are skipped; only tiles that cross a mask
+// edge pay for the per-element test):
 //   S = Q K^T (registers)  ->  scale, soft-cap, mask  ->  m' = max(m, rowmax S), P = exp2(S - m')
 //   l = 2^(m - m') l + rowsum P;  O = 2^(m - m') O + P V   (P reused from S's registers as the A operand)
 // then O / l and LSE = (m + log2 l) ln 2. Scores live in log2 units (scale * log2 e folded in).
@@ -12,6 +15,7 @@
 
 #include <cstdint>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include "attn4j.h"
@@ -23,9 +27,8 @@ namespace attn4j::cuda {
 
 namespace {
 
-constexpr int kRows = 64;     // query rows per block
+constexpr int kThreads = 128;  // 4 warps
 constexpr int kKeys = 64;     // keys per tile
-constexpr int kThreads = 128;
 constexpr int kPad = 8;       // shared-memory row padding (elements): conflict-free fragment loads
 
 struct Params {
@@ -39,13 +42,13 @@ struct Params {
     float scale;
     int64_t window_left, window_right;
     bool out_f32;
-    // Block-sparse (64 x 64 blocks): bit kb of this tile's row says key tile kb is computed; null: all.
+    // Block-sparse (64 x 64 blocks): bit kb of a query tile's row says key tile kb is computed; null: all.
     const uint8_t *mask;
     int64_t mask_row_bytes;
 };
 
 // The first key tile at or after j (tiles start at multiples of kKeys from lo) that the block mask
-// keeps for this query tile, or hi.
+// keeps for this query tile, or hi; every tile when there is no mask.
 __device__ __forceinline__ int64_t next_tile(const uint8_t *row, int64_t j, int64_t hi) {
     if (row == nullptr) return j;
     for (; j < hi; j += 64)
@@ -64,8 +67,9 @@ __device__ __forceinline__ int64_t key_hi(const Params &p, int64_t i) {
     return hi > p.len_k ? p.len_k : (hi < 0 ? 0 : hi);
 }
 
-template <typename T, int D, bool Vec>
+template <typename T, int D, bool Vec, int Mt>
 __global__ void __launch_bounds__(kThreads) flash_forward_kernel(const Params p) {
+    constexpr int kRows = 64 * Mt;
     extern __shared__ __align__(16) unsigned char smem[];
     constexpr int ldq = D + kPad;
     T *sq = reinterpret_cast<T *>(smem);  // [kRows][ldq]
@@ -86,33 +90,36 @@ __global__ void __launch_bounds__(kThreads) flash_forward_kernel(const Params p)
     load_rows<T, D, kThreads, Vec>(sq, ldq, q, p.sq[2], i0, kRows, p.len_q, tid);
     __syncthreads();
 
-    // This warp's Q rows as mma A fragments, kept in registers for the whole key loop.
-    const int r0 = warp * 16;
-    uint32_t qa[D / 16][4];
+    // This warp's rows: m-tile mt covers r0 + 16 mt .. + 15. A fragments of Q by ldmatrix (rows lane % 16,
+    // columns 8 (lane / 16) of a 16 x 16 step); with one m-tile they stay in registers for the whole key
+    // loop, with two they are re-read per tile (registers go to the second tile's accumulators).
+    const int r0 = warp * 16 * Mt;
+    auto load_q = [&](uint32_t (&a)[4], int mt, int kk) {
+        ldmatrix_x4(a, &sq[(r0 + mt * 16 + lane % 16) * ldq + kk * 16 + (lane / 16) * 8]);
+    };
+    uint32_t qa[Mt == 1 ? D / 16 : 1][4];
+    if constexpr (Mt == 1) {
 #pragma unroll
-    for (int kk = 0; kk < D / 16; ++kk) {
-        qa[kk][0] = ld32(&sq[(r0 + g) * ldq + kk * 16 + t4 * 2]);
-        qa[kk][1] = ld32(&sq[(r0 + g + 8) * ldq + kk * 16 + t4 * 2]);
-        qa[kk][2] = ld32(&sq[(r0 + g) * ldq + kk * 16 + t4 * 2 + 8]);
-        qa[kk][3] = ld32(&sq[(r0 + g + 8) * ldq + kk * 16 + t4 * 2 + 8]);
+        for (int kk = 0; kk < D / 16; ++kk) load_q(qa[kk], 0, kk);
     }
 
     const int64_t last = (i0 + kRows < p.len_q ? i0 + kRows : p.len_q) - 1;
     const int64_t lo = key_lo(p, i0), hi = key_hi(p, last);
-    const int64_t rows_abs[2] = {i0 + r0 + g, i0 + r0 + g + 8};
-    int64_t rlo[2], rhi[2];
-    for (int s = 0; s < 2; ++s) {
-        rlo[s] = key_lo(p, rows_abs[s]);
-        rhi[s] = key_hi(p, rows_abs[s]);
+    // Tiles inside [lo_all, hi_all) are visible to every row of the block: no per-element mask there.
+    const int64_t lo_all = key_lo(p, last), hi_all = key_hi(p, i0);
+    auto row_of = [&](int mt, int half) { return i0 + r0 + mt * 16 + g + 8 * half; };
+
+    float m[Mt][2], l[Mt][2], acc[Mt][D / 8][4];
+#pragma unroll
+    for (int mt = 0; mt < Mt; ++mt) {
+        m[mt][0] = m[mt][1] = -INFINITY;
+        l[mt][0] = l[mt][1] = 0.0f;
+#pragma unroll
+        for (int dt = 0; dt < D / 8; ++dt)
+            for (int c = 0; c < 4; ++c) acc[mt][dt][c] = 0.0f;
     }
 
-    float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f};
-    float acc[D / 8][4];
-#pragma unroll
-    for (int dt = 0; dt < D / 8; ++dt)
-        for (int c = 0; c < 4; ++c) acc[dt][c] = 0.0f;
-
-    // Block-sparse calls walk only the kept key tiles (lo is 0 there: no left window).
+    // Block-sparse calls (64-row blocks, Mt = 1) walk only the kept key tiles (lo is 0 there: no left window).
     const uint8_t *mrow = p.mask != nullptr ? p.mask + (static_cast<int64_t>(bh) * gridDim.x + tile) * p.mask_row_bytes : nullptr;
     const int64_t first = next_tile(mrow, lo, hi);
     if constexpr (Vec) {
@@ -143,78 +150,121 @@ __global__ void __launch_bounds__(kThreads) flash_forward_kernel(const Params p)
             __syncthreads();
         }
 
-        float s[kKeys / 8][4];
+        // S = Q K^T, 16 head dims at a time; one ldmatrix.x4 of K gives the B fragments of 2 x 8 keys,
+        // used by every m-tile.
+        float s[Mt][kKeys / 8][4];
 #pragma unroll
-        for (int nt = 0; nt < kKeys / 8; ++nt) {
-            for (int c = 0; c < 4; ++c) s[nt][c] = 0.0f;
+        for (int mt = 0; mt < Mt; ++mt)
 #pragma unroll
-            for (int kk = 0; kk < D / 16; ++kk)
-                mma<T>(s[nt], qa[kk], ld32(&sk[(nt * 8 + g) * ldq + kk * 16 + t4 * 2]),
-                       ld32(&sk[(nt * 8 + g) * ldq + kk * 16 + t4 * 2 + 8]));
+            for (int nt = 0; nt < kKeys / 8; ++nt)
+                for (int c = 0; c < 4; ++c) s[mt][nt][c] = 0.0f;
+#pragma unroll
+        for (int kk = 0; kk < D / 16; ++kk) {
+            uint32_t a[Mt][4];
+#pragma unroll
+            for (int mt = 0; mt < Mt; ++mt) {
+                if constexpr (Mt == 1) {
+                    for (int c = 0; c < 4; ++c) a[mt][c] = qa[kk][c];
+                } else {
+                    load_q(a[mt], mt, kk);
+                }
+            }
+#pragma unroll
+            for (int nt = 0; nt < kKeys / 8; nt += 2) {
+                uint32_t kb[4];
+                ldmatrix_x4(kb, &sk[(nt * 8 + lane % 8 + (lane / 16) * 8) * ldq + kk * 16 + ((lane / 8) % 2) * 8]);
+#pragma unroll
+                for (int mt = 0; mt < Mt; ++mt) {
+                    mma<T>(s[mt][nt], a[mt], kb[0], kb[1]);
+                    mma<T>(s[mt][nt + 1], a[mt], kb[2], kb[3]);
+                }
+            }
         }
 
-        // Scale, soft-cap and mask in place; then the row maxima (over the 4 threads of a row).
-        float mx[2] = {-INFINITY, -INFINITY};
+        // Scale, soft-cap and mask in place, the row maxima (over the 4 threads of a row), then
+        // P = exp2(S - m'), the row sums and the rescaled accumulators.
+        const bool edge = j0 < lo_all || j0 + kKeys > hi_all;
 #pragma unroll
-        for (int nt = 0; nt < kKeys / 8; ++nt)
+        for (int mt = 0; mt < Mt; ++mt) {
+            float mx[2] = {-INFINITY, -INFINITY};
+            auto scale_mask = [&](auto masked) {
 #pragma unroll
-            for (int c = 0; c < 4; ++c) {
-                const int half = c / 2;
-                const int64_t j = j0 + nt * 8 + t4 * 2 + (c & 1);
-                float x;
-                if (p.softcap > 0.0f) {
-                    x = p.softcap * tanhf(s[nt][c] * p.scale / p.softcap) * 1.4426950408889634f;
-                } else {
-                    x = s[nt][c] * p.scale_log2;
+                for (int nt = 0; nt < kKeys / 8; ++nt)
+#pragma unroll
+                    for (int c = 0; c < 4; ++c) {
+                        const int half = c / 2;
+                        float x;
+                        if (p.softcap > 0.0f) {
+                            x = p.softcap * tanhf(s[mt][nt][c] * p.scale / p.softcap) * 1.4426950408889634f;
+                        } else {
+                            x = s[mt][nt][c] * p.scale_log2;
+                        }
+                        if constexpr (decltype(masked)::value) {
+                            const int64_t j = j0 + nt * 8 + t4 * 2 + (c & 1), i = row_of(mt, half);
+                            if (j < key_lo(p, i) || j >= key_hi(p, i)) x = -INFINITY;
+                        }
+                        s[mt][nt][c] = x;
+                        mx[half] = fmaxf(mx[half], x);
+                    }
+            };
+            if (edge) {
+                scale_mask(std::true_type{});
+            } else {
+                scale_mask(std::false_type{});
+            }
+            float alpha[2];
+#pragma unroll
+            for (int half = 0; half < 2; ++half) {
+                mx[half] = fmaxf(mx[half], __shfl_xor_sync(0xffffffffu, mx[half], 1));
+                mx[half] = fmaxf(mx[half], __shfl_xor_sync(0xffffffffu, mx[half], 2));
+                const float m_new = fmaxf(m[mt][half], mx[half]);
+                const float m_use = m_new == -INFINITY ? 0.0f : m_new;  // a row that sees nothing yet
+                alpha[half] = exp2f(m[mt][half] - m_use);
+                m[mt][half] = m_new;
+                mx[half] = m_use;
+            }
+            float rowsum[2] = {0.0f, 0.0f};
+#pragma unroll
+            for (int nt = 0; nt < kKeys / 8; ++nt)
+#pragma unroll
+                for (int c = 0; c < 4; ++c) {
+                    const float e = exp2f(s[mt][nt][c] - mx[c / 2]);
+                    s[mt][nt][c] = e;
+                    rowsum[c / 2] += e;
                 }
-                if (j < rlo[half] || j >= rhi[half]) x = -INFINITY;
-                s[nt][c] = x;
-                mx[half] = fmaxf(mx[half], x);
+#pragma unroll
+            for (int half = 0; half < 2; ++half) l[mt][half] = l[mt][half] * alpha[half] + rowsum[half];
+#pragma unroll
+            for (int dt = 0; dt < D / 8; ++dt) {
+                acc[mt][dt][0] *= alpha[0];
+                acc[mt][dt][1] *= alpha[0];
+                acc[mt][dt][2] *= alpha[1];
+                acc[mt][dt][3] *= alpha[1];
             }
-        float alpha[2];
-#pragma unroll
-        for (int half = 0; half < 2; ++half) {
-            mx[half] = fmaxf(mx[half], __shfl_xor_sync(0xffffffffu, mx[half], 1));
-            mx[half] = fmaxf(mx[half], __shfl_xor_sync(0xffffffffu, mx[half], 2));
-            const float m_new = fmaxf(m[half], mx[half]);
-            const float m_use = m_new == -INFINITY ? 0.0f : m_new;  // a row that sees nothing yet
-            alpha[half] = exp2f(m[half] - m_use);
-            m[half] = m_new;
-            mx[half] = m_use;
-        }
-        float rowsum[2] = {0.0f, 0.0f};
-#pragma unroll
-        for (int nt = 0; nt < kKeys / 8; ++nt)
-#pragma unroll
-            for (int c = 0; c < 4; ++c) {
-                const float e = exp2f(s[nt][c] - mx[c / 2]);
-                s[nt][c] = e;
-                rowsum[c / 2] += e;
-            }
-#pragma unroll
-        for (int half = 0; half < 2; ++half) l[half] = l[half] * alpha[half] + rowsum[half];
-#pragma unroll
-        for (int dt = 0; dt < D / 8; ++dt) {
-            acc[dt][0] *= alpha[0];
-            acc[dt][1] *= alpha[0];
-            acc[dt][2] *= alpha[1];
-            acc[dt][3] *= alpha[1];
         }
 
         // O += P V, with P (the S accumulators) rearranged into A fragments 16 keys at a time.
 #pragma unroll
         for (int kc = 0; kc < kKeys / 16; ++kc) {
-            const uint32_t pa[4] = {pack2<T>(s[2 * kc][0], s[2 * kc][1]), pack2<T>(s[2 * kc][2], s[2 * kc][3]),
-                                    pack2<T>(s[2 * kc + 1][0], s[2 * kc + 1][1]),
-                                    pack2<T>(s[2 * kc + 1][2], s[2 * kc + 1][3])};
+            uint32_t pa[Mt][4];
+#pragma unroll
+            for (int mt = 0; mt < Mt; ++mt) {
+                pa[mt][0] = pack2<T>(s[mt][2 * kc][0], s[mt][2 * kc][1]);
+                pa[mt][1] = pack2<T>(s[mt][2 * kc][2], s[mt][2 * kc][3]);
+                pa[mt][2] = pack2<T>(s[mt][2 * kc + 1][0], s[mt][2 * kc + 1][1]);
+                pa[mt][3] = pack2<T>(s[mt][2 * kc + 1][2], s[mt][2 * kc + 1][3]);
+            }
             // Lanes 0-15 address keys kc*16 + lane of head-dim tile dt, lanes 16-31 those of tile dt + 1.
             const int vrow = kc * 16 + (lane % 16), vcol = (lane / 16) * 8;
 #pragma unroll
             for (int dt = 0; dt < D / 8; dt += 2) {
-                uint32_t b[4];
-                ldmatrix_x4_trans(b, &sv[vrow * ldq + dt * 8 + vcol]);
-                mma<T>(acc[dt], pa, b[0], b[1]);
-                mma<T>(acc[dt + 1], pa, b[2], b[3]);
+                uint32_t vb[4];
+                ldmatrix_x4_trans(vb, &sv[vrow * ldq + dt * 8 + vcol]);
+#pragma unroll
+                for (int mt = 0; mt < Mt; ++mt) {
+                    mma<T>(acc[mt][dt], pa[mt], vb[0], vb[1]);
+                    mma<T>(acc[mt][dt + 1], pa[mt], vb[2], vb[3]);
+                }
             }
         }
         if constexpr (Vec) __syncthreads();  // this buffer is refilled two tiles from now
@@ -222,40 +272,41 @@ __global__ void __launch_bounds__(kThreads) flash_forward_kernel(const Params p)
 
     // Finish the row sums across the 4 threads of a row, normalize and write.
 #pragma unroll
-    for (int half = 0; half < 2; ++half) {
-        l[half] += __shfl_xor_sync(0xffffffffu, l[half], 1);
-        l[half] += __shfl_xor_sync(0xffffffffu, l[half], 2);
-    }
+    for (int mt = 0; mt < Mt; ++mt)
 #pragma unroll
-    for (int half = 0; half < 2; ++half) {
-        const int64_t i = rows_abs[half];
-        if (i >= p.len_q) continue;
-        const float inv = l[half] > 0.0f ? 1.0f / l[half] : 0.0f;
-        const int64_t base = b * p.so[0] + h * p.so[1] + i * p.so[2];
+        for (int half = 0; half < 2; ++half) {
+            float sum = l[mt][half];
+            sum += __shfl_xor_sync(0xffffffffu, sum, 1);
+            sum += __shfl_xor_sync(0xffffffffu, sum, 2);
+            const int64_t i = row_of(mt, half);
+            if (i >= p.len_q) continue;
+            const float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
+            const int64_t base = b * p.so[0] + h * p.so[1] + i * p.so[2];
 #pragma unroll
-        for (int dt = 0; dt < D / 8; ++dt) {
-            const int c = dt * 8 + t4 * 2;
-            const float o0 = acc[dt][2 * half] * inv, o1 = acc[dt][2 * half + 1] * inv;
-            if (p.out_f32) {
-                float *o = static_cast<float *>(p.out) + base;
-                o[c] = o0;
-                o[c + 1] = o1;
-            } else {
-                T *o = static_cast<T *>(p.out) + base;
-                o[c] = from_float<T>(o0);
-                o[c + 1] = from_float<T>(o1);
+            for (int dt = 0; dt < D / 8; ++dt) {
+                const int c = dt * 8 + t4 * 2;
+                const float o0 = acc[mt][dt][2 * half] * inv, o1 = acc[mt][dt][2 * half + 1] * inv;
+                if (p.out_f32) {
+                    float *o = static_cast<float *>(p.out) + base;
+                    o[c] = o0;
+                    o[c + 1] = o1;
+                } else {
+                    T *o = static_cast<T *>(p.out) + base;
+                    o[c] = from_float<T>(o0);
+                    o[c + 1] = from_float<T>(o1);
+                }
             }
+            if (p.lse != nullptr && t4 == 0)
+                p.lse[b * p.sl[0] + h * p.sl[1] + i * p.sl[2]] =
+                    sum > 0.0f ? (m[mt][half] + log2f(sum)) * 0.6931471805599453f : -INFINITY;
         }
-        if (p.lse != nullptr && t4 == 0)
-            p.lse[b * p.sl[0] + h * p.sl[1] + i * p.sl[2]] =
-                l[half] > 0.0f ? (m[half] + log2f(l[half])) * 0.6931471805599453f : -INFINITY;
-    }
 }
 
-template <typename T, int D, bool Vec>
+template <typename T, int D, bool Vec, int Mt>
 int32_t launch(const Params &params, int64_t batch_heads, int64_t len_q, cudaStream_t stream, std::string &error) {
+    constexpr int kRows = 64 * Mt;
     const size_t smem = sizeof(T) * (kRows + (Vec ? 4 : 2) * kKeys) * (D + kPad);
-    auto kernel = flash_forward_kernel<T, D, Vec>;
+    auto kernel = flash_forward_kernel<T, D, Vec, Mt>;
     cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
     if (e != cudaSuccess) {
         error = std::string("cudaFuncSetAttribute: ") + cudaGetErrorString(e);
@@ -269,6 +320,17 @@ int32_t launch(const Params &params, int64_t batch_heads, int64_t len_q, cudaStr
         return ATTN4J_STATUS_INTERNAL;
     }
     return ATTN4J_STATUS_OK;
+}
+
+// 128-row blocks for dense attention with aligned rows and more than one 64-row tile; 64-row blocks
+// for block-sparse masks (a 128-row block would walk the union of two mask rows), short queries
+// (decode) and unaligned rows.
+template <typename T, int D>
+int32_t launch_for(const Params &params, int64_t batch_heads, int64_t len_q, bool vec, cudaStream_t stream,
+                   std::string &error) {
+    if (!vec) return launch<T, D, false, 1>(params, batch_heads, len_q, stream, error);
+    if (params.mask == nullptr && len_q > 64) return launch<T, D, true, 2>(params, batch_heads, len_q, stream, error);
+    return launch<T, D, true, 1>(params, batch_heads, len_q, stream, error);
 }
 
 }  // namespace
@@ -303,7 +365,7 @@ int32_t flash_forward(const cpu::FlashProblem &p, int32_t device, void *stream, 
     k.window_right = p.window_right;
     k.out_f32 = p.out_dtype == cpu::DType::F32;
     if (p.mask != nullptr) {
-        if (p.mask->block_q != kRows || p.mask->block_k != kKeys) {
+        if (p.mask->block_q != 64 || p.mask->block_k != kKeys) {
             error = "params.block_q = " + std::to_string(p.mask->block_q) + ", params.block_k = " +
                     std::to_string(p.mask->block_k) + ": block-sparse attention on CUDA uses 64 x 64 blocks";
             return ATTN4J_STATUS_UNSUPPORTED;
@@ -316,12 +378,9 @@ int32_t flash_forward(const cpu::FlashProblem &p, int32_t device, void *stream, 
     const bool bf16 = p.in_dtype == cpu::DType::BF16;
     // 16-byte loads need every row of q, k and v to start 16-byte aligned.
     const bool vec = rows_aligned16({{p.q, p.sq}, {p.k, p.sk}, {p.v, p.sv}});
-    if (p.dim == 64) {
-        if (bf16) return vec ? launch<__nv_bfloat16, 64, true>(k, bh, p.len_q, s, error) : launch<__nv_bfloat16, 64, false>(k, bh, p.len_q, s, error);
-        return vec ? launch<__half, 64, true>(k, bh, p.len_q, s, error) : launch<__half, 64, false>(k, bh, p.len_q, s, error);
-    }
-    if (bf16) return vec ? launch<__nv_bfloat16, 128, true>(k, bh, p.len_q, s, error) : launch<__nv_bfloat16, 128, false>(k, bh, p.len_q, s, error);
-    return vec ? launch<__half, 128, true>(k, bh, p.len_q, s, error) : launch<__half, 128, false>(k, bh, p.len_q, s, error);
+    if (p.dim == 64)
+        return bf16 ? launch_for<__nv_bfloat16, 64>(k, bh, p.len_q, vec, s, error) : launch_for<__half, 64>(k, bh, p.len_q, vec, s, error);
+    return bf16 ? launch_for<__nv_bfloat16, 128>(k, bh, p.len_q, vec, s, error) : launch_for<__half, 128>(k, bh, p.len_q, vec, s, error);
 }
 
 }  // namespace attn4j::cuda

@@ -46,6 +46,14 @@ __device__ __forceinline__ __half from_float<__half>(float x) { return __float2h
 
 __device__ __forceinline__ uint32_t ld32(const void *p) { return *reinterpret_cast<const uint32_t *>(p); }
 
+// Four 8x8 b16 matrices from shared memory; lanes 8m .. 8m + 7 address the rows of matrix m.
+__device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const void *row_address) {
+    const uint32_t a = static_cast<uint32_t>(__cvta_generic_to_shared(row_address));
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(a));
+}
+
 // Two B fragments (head-dim tiles dt and dt + 1) of V for keys [k0, k0 + 16), straight from V's
 // row-major tile in shared memory: ldmatrix.trans delivers them already transposed.
 __device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], const void *row_address) {
@@ -55,8 +63,6 @@ __device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], const void *
                  : "r"(a));
 }
 
-// Copies rows [r0, r0 + rows) of a [len][D] slice (row stride ld elements) into shared memory, zero
-// past `len`; 16-byte vectors when the caller checked alignment (Vec), else element by element.
 // Copies rows [r0, r0 + rows) of a [len][D] slice (row stride ld elements) into shared memory, zero
 // past `len`; 16-byte vectors when the caller checked alignment (Vec), else element by element.
 template <typename T, int D, int Threads, bool Vec>
