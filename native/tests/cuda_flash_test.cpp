@@ -1,5 +1,6 @@
 // FlashAttention on CUDA devices against the fp64 reference: bf16 and f16, head dims 64 and 128,
 // every mask option, GQA, LSE, q_len != kv_len, poisoned outputs. Skips (visibly) without a device.
+#include <cstdlib>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -55,8 +56,12 @@ protected:
 
 TEST_P(CudaFlash, MatchesFp64Reference) {
     const CudaCase &c = GetParam();
+    // Both kernels where both exist: the wgmma kernel (Hopper, d = 128, default) and the mma.sync one.
+    for (const char *wgmma : {"1", "0"})
     for (int32_t dtype : {ATTN4J_DTYPE_BF16, ATTN4J_DTYPE_F16}) {
-        SCOPED_TRACE(std::string(dtype == ATTN4J_DTYPE_BF16 ? "bf16" : "f16") + ", seed " + std::to_string(run_seed()));
+        setenv("ATTN4J_CUDA_WGMMA", wgmma, 1);
+        SCOPED_TRACE(std::string(dtype == ATTN4J_DTYPE_BF16 ? "bf16" : "f16") + ", ATTN4J_CUDA_WGMMA=" + wgmma +
+                     ", seed " + std::to_string(run_seed()));
         std::mt19937_64 rng(run_seed() ^ std::hash<std::string>{}(c.name));
         DeviceTensor q(dtype, c.batch, c.heads_q, c.len_q, c.dim, c.bnhd), k(dtype, c.batch, c.heads_kv, c.len_k, c.dim, c.bnhd);
         DeviceTensor v(dtype, c.batch, c.heads_kv, c.len_k, c.dim, c.bnhd);
@@ -84,6 +89,7 @@ TEST_P(CudaFlash, MatchesFp64Reference) {
                     else ASSERT_NEAR(got, want, 2e-2 * (1.0 + std::fabs(want))) << "lse row " << i;
                 }
     }
+    unsetenv("ATTN4J_CUDA_WGMMA");
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, CudaFlash, ::testing::ValuesIn(cuda_cases()),

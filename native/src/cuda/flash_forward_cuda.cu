@@ -20,6 +20,7 @@
 
 #include "attn4j.h"
 #include "cuda/cuda_backend.h"
+#include "cuda/flash_params.cuh"
 #include "cuda/launch.h"
 #include "cuda/mma.cuh"
 
@@ -27,25 +28,13 @@ namespace attn4j::cuda {
 
 namespace {
 
+using flash::key_hi;
+using flash::key_lo;
+using flash::Params;
+
 constexpr int kThreads = 128;  // 4 warps
 constexpr int kKeys = 64;     // keys per tile
 constexpr int kPad = 8;       // shared-memory row padding (elements): conflict-free fragment loads
-
-struct Params {
-    const void *q, *k, *v;
-    void *out;
-    float *lse;
-    int64_t sq[4], sk[4], sv[4], so[4], sl[4];
-    int heads_q, group, len_q, len_k;
-    float scale_log2;  // scale * log2(e)
-    float softcap;     // 0: off (applied to scale * q.k, before the log2 conversion)
-    float scale;
-    int64_t window_left, window_right;
-    bool out_f32;
-    // Block-sparse (64 x 64 blocks): bit kb of a query tile's row says key tile kb is computed; null: all.
-    const uint8_t *mask;
-    int64_t mask_row_bytes;
-};
 
 // The first key tile at or after j (tiles start at multiples of kKeys from lo) that the block mask
 // keeps for this query tile, or hi; every tile when there is no mask.
@@ -54,17 +43,6 @@ __device__ __forceinline__ int64_t next_tile(const uint8_t *row, int64_t j, int6
     for (; j < hi; j += 64)
         if ((row[j / 64 / 8] >> ((j / 64) % 8)) & 1) return j;
     return hi;
-}
-
-__device__ __forceinline__ int64_t key_lo(const Params &p, int64_t i) {
-    if (p.window_left < 0) return 0;
-    const int64_t lo = i + p.len_k - p.len_q - p.window_left;
-    return lo < 0 ? 0 : lo;
-}
-__device__ __forceinline__ int64_t key_hi(const Params &p, int64_t i) {
-    if (p.window_right < 0) return p.len_k;
-    const int64_t hi = i + p.len_k - p.len_q + p.window_right + 1;
-    return hi > p.len_k ? p.len_k : (hi < 0 ? 0 : hi);
 }
 
 template <typename T, int D, bool Vec, int Mt>
@@ -378,6 +356,7 @@ int32_t flash_forward(const cpu::FlashProblem &p, int32_t device, void *stream, 
     const bool bf16 = p.in_dtype == cpu::DType::BF16;
     // 16-byte loads need every row of q, k and v to start 16-byte aligned.
     const bool vec = rows_aligned16({{p.q, p.sq}, {p.k, p.sk}, {p.v, p.sv}});
+    if (vec && flash::sm90_applies(k, static_cast<int>(p.dim), device)) return flash::launch_sm90(k, bf16, bh, s, error);
     if (p.dim == 64)
         return bf16 ? launch_for<__nv_bfloat16, 64>(k, bh, p.len_q, vec, s, error) : launch_for<__half, 64>(k, bh, p.len_q, vec, s, error);
     return bf16 ? launch_for<__nv_bfloat16, 128>(k, bh, p.len_q, vec, s, error) : launch_for<__half, 128>(k, bh, p.len_q, vec, s, error);
