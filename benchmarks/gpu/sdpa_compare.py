@@ -117,6 +117,7 @@ def main():
         ("gqa causal", 1, 32, 8, 1000, 1000, 128, dict(causal=True)),
         ("window", 1, 4, 4, 1500, 1500, 64, dict(window=(256, 0))),
         ("decode", 4, 32, 8, 1, 4096, 128, dict(causal=True)),
+        ("decode, split keys", 1, 8, 2, 3, 20000, 64, dict()),
         ("chunked prefill", 1, 8, 8, 300, 2300, 64, dict(causal=True)),
         ("softcap", 1, 4, 4, 777, 777, 128, dict(softcap=30.0, scale=0.2)),
     ]
@@ -160,6 +161,21 @@ def main():
             print(f"| {n} | {'causal' if causal else 'full'} | {t_ours * 1e3:.3f} | {tf(t_ours):.1f} | "
                   f"{tf(res[SDPBackend.FLASH_ATTENTION]):.1f} | {tf(res[SDPBackend.CUDNN_ATTENTION]):.1f} | "
                   f"{res[SDPBackend.FLASH_ATTENTION] / t_ours:.2f}x |")
+
+    print("\n## Decode (Nq = 1, B=1, H=32, d=128, bf16; GB/s = K and V bytes read / t)\n")
+    print("| Nk | attn4j us | attn4j GB/s | SDPA flash us | SDPA flash GB/s | attn4j / flash |")
+    print("|---|---|---|---|---|---|")
+    for nk in ([8192] if quick else [8192, 32768, 131072]):
+        q = torch.randn(1, 32, 1, 128, device="cuda", dtype=torch.bfloat16)
+        k = torch.randn(1, 32, nk, 128, device="cuda", dtype=torch.bfloat16)
+        v = torch.randn_like(k)
+        out = torch.empty_like(q)
+        t_ours = timed(lambda: lib.flash(q, k, v, out=out), iters=50)
+        with sdpa_kernel(SDPBackend.FLASH_ATTENTION):
+            t_flash = timed(lambda: F.scaled_dot_product_attention(q, k, v), iters=50)
+        gbs = lambda t: 2 * k.numel() * 2 / t / 1e9
+        print(f"| {nk} | {t_ours * 1e6:.1f} | {gbs(t_ours):.0f} | {t_flash * 1e6:.1f} | {gbs(t_flash):.0f} | "
+              f"{t_flash / t_ours:.2f}x |")
     sys.exit(1 if failures else 0)
 
 

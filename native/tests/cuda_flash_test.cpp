@@ -37,6 +37,8 @@ std::vector<CudaCase> cuda_cases() {
         c.push_back({"gqa" + s, 1, 8, 2, 300, 300, d, true});
         c.push_back({"window" + s, 1, 2, 2, 500, 500, d, false, 64, 0});
         c.push_back({"decode" + s, 2, 4, 1, 1, 3000, d, true});
+        c.push_back({"decode_split_keys" + s, 1, 8, 2, 4, 20000, d});
+        c.push_back({"decode_window" + s, 1, 4, 2, 2, 5000, d, false, 700, 0});
         c.push_back({"chunk" + s, 1, 2, 2, 100, 1300, d, true});
         c.push_back({"masked_rows" + s, 1, 2, 2, 100, 30, d, true});
         c.push_back({"softcap_scale" + s, 1, 2, 2, 257, 257, d, false, -1, -1, 20.0f, 0.3f});

@@ -13,6 +13,7 @@
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <type_traits>
@@ -82,7 +83,12 @@ __global__ void __launch_bounds__(kThreads) flash_forward_kernel(const Params p)
     }
 
     const int64_t last = (i0 + kRows < p.len_q ? i0 + kRows : p.len_q) - 1;
-    const int64_t lo = key_lo(p, i0), hi = key_hi(p, last);
+    int64_t lo = key_lo(p, i0), hi = key_hi(p, last);
+    if (p.kv_splits > 1) {  // this block's share of the keys
+        const int64_t s_lo = blockIdx.z * p.split_keys, s_hi = s_lo + p.split_keys;
+        lo = lo > s_lo ? lo : s_lo;
+        hi = hi < s_hi ? hi : s_hi;
+    }
     // Tiles inside [lo_all, hi_all) are visible to every row of the block: no per-element mask there.
     const int64_t lo_all = key_lo(p, last), hi_all = key_hi(p, i0);
     auto row_of = [&](int mt, int half) { return i0 + r0 + mt * 16 + g + 8 * half; };
@@ -259,6 +265,17 @@ __global__ void __launch_bounds__(kThreads) flash_forward_kernel(const Params p)
             const int64_t i = row_of(mt, half);
             if (i >= p.len_q) continue;
             const float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
+            if (p.kv_splits > 1) {  // a partial result for merge_splits
+                const int64_t row = (static_cast<int64_t>(blockIdx.z) * gridDim.y + bh) * p.len_q + i;
+#pragma unroll
+                for (int dt = 0; dt < D / 8; ++dt) {
+                    const int c = dt * 8 + t4 * 2;
+                    p.part_o[row * D + c] = acc[mt][dt][2 * half] * inv;
+                    p.part_o[row * D + c + 1] = acc[mt][dt][2 * half + 1] * inv;
+                }
+                if (t4 == 0) p.part_lse[row] = sum > 0.0f ? m[mt][half] + log2f(sum) : -INFINITY;
+                continue;
+            }
             const int64_t base = b * p.so[0] + h * p.so[1] + i * p.so[2];
 #pragma unroll
             for (int dt = 0; dt < D / 8; ++dt) {
@@ -280,6 +297,38 @@ __global__ void __launch_bounds__(kThreads) flash_forward_kernel(const Params p)
         }
 }
 
+// Combines the key splits of each row: O = sum_s w_s O_s / sum_s w_s with w_s = 2^(lse_s - max lse),
+// LSE = (max + log2 sum_s w_s) ln 2. One block per (row, batch x head), one thread per column.
+template <typename T, int D>
+__global__ void __launch_bounds__(D) merge_splits(const Params p) {
+    const int64_t i = blockIdx.x, bh = blockIdx.y, b = bh / p.heads_q, h = bh % p.heads_q;
+    const int64_t rows = static_cast<int64_t>(gridDim.y) * p.len_q, row = bh * p.len_q + i;
+    float mx = -INFINITY;
+    for (int s = 0; s < p.kv_splits; ++s) mx = fmaxf(mx, p.part_lse[s * rows + row]);
+    float wsum = 0.0f, o = 0.0f;
+    if (mx > -INFINITY)
+        for (int s = 0; s < p.kv_splits; ++s) {
+            const float w = exp2f(p.part_lse[s * rows + row] - mx);
+            wsum += w;
+            o += w * p.part_o[(s * rows + row) * D + threadIdx.x];
+        }
+    o = wsum > 0.0f ? o / wsum : 0.0f;
+    const int64_t at = b * p.so[0] + h * p.so[1] + i * p.so[2] + threadIdx.x;
+    if (p.out_f32) {
+        static_cast<float *>(p.out)[at] = o;
+    } else {
+        static_cast<T *>(p.out)[at] = from_float<T>(o);
+    }
+    if (p.lse != nullptr && threadIdx.x == 0)
+        p.lse[b * p.sl[0] + h * p.sl[1] + i * p.sl[2]] = wsum > 0.0f ? (mx + log2f(wsum)) * 0.6931471805599453f : -INFINITY;
+}
+
+int32_t status_of(cudaError_t e, const char *what, std::string &error) {
+    if (e == cudaSuccess) return ATTN4J_STATUS_OK;
+    error = std::string(what) + ": " + cudaGetErrorString(e);
+    return e == cudaErrorMemoryAllocation ? ATTN4J_STATUS_OUT_OF_MEMORY : ATTN4J_STATUS_INTERNAL;
+}
+
 template <typename T, int D, bool Vec, int Mt>
 int32_t launch(const Params &params, int64_t batch_heads, int64_t len_q, cudaStream_t stream, std::string &error) {
     constexpr int kRows = 64 * Mt;
@@ -290,14 +339,28 @@ int32_t launch(const Params &params, int64_t batch_heads, int64_t len_q, cudaStr
         error = std::string("cudaFuncSetAttribute: ") + cudaGetErrorString(e);
         return ATTN4J_STATUS_INTERNAL;
     }
-    const dim3 grid(static_cast<unsigned>((len_q + kRows - 1) / kRows), static_cast<unsigned>(batch_heads));
-    kernel<<<grid, kThreads, smem, stream>>>(params);
-    e = cudaGetLastError();
-    if (e != cudaSuccess) {
-        error = std::string("FlashAttention kernel launch: ") + cudaGetErrorString(e);
-        return ATTN4J_STATUS_INTERNAL;
+    const dim3 grid(static_cast<unsigned>((len_q + kRows - 1) / kRows), static_cast<unsigned>(batch_heads),
+                    static_cast<unsigned>(params.kv_splits));
+    if (params.kv_splits == 1) {
+        kernel<<<grid, kThreads, smem, stream>>>(params);
+        return status_of(cudaGetLastError(), "FlashAttention kernel launch", error);
     }
-    return ATTN4J_STATUS_OK;
+    // Key splits: partial results in stream-ordered scratch memory, then the merge.
+    Params split = params;
+    const size_t rows = static_cast<size_t>(params.kv_splits) * batch_heads * len_q;
+    void *work = nullptr;
+    int32_t st = status_of(cudaMallocAsync(&work, rows * (D + 1) * sizeof(float), stream), "cudaMallocAsync (key splits)", error);
+    if (st != ATTN4J_STATUS_OK) return st;
+    split.part_o = static_cast<float *>(work);
+    split.part_lse = split.part_o + rows * D;
+    kernel<<<grid, kThreads, smem, stream>>>(split);
+    st = status_of(cudaGetLastError(), "FlashAttention kernel launch", error);
+    if (st == ATTN4J_STATUS_OK) {
+        merge_splits<T, D><<<dim3(static_cast<unsigned>(len_q), static_cast<unsigned>(batch_heads)), D, 0, stream>>>(split);
+        st = status_of(cudaGetLastError(), "FlashAttention split merge launch", error);
+    }
+    const int32_t freed = status_of(cudaFreeAsync(work, stream), "cudaFreeAsync", error);
+    return st != ATTN4J_STATUS_OK ? st : freed;
 }
 
 // 128-row blocks for dense attention with aligned rows and more than one 64-row tile; 64-row blocks
@@ -356,7 +419,23 @@ int32_t flash_forward(const cpu::FlashProblem &p, int32_t device, void *stream, 
     const bool bf16 = p.in_dtype == cpu::DType::BF16;
     // 16-byte loads need every row of q, k and v to start 16-byte aligned.
     const bool vec = rows_aligned16({{p.q, p.sq}, {p.k, p.sk}, {p.v, p.sv}});
+    k.kv_splits = 1;
+    k.split_keys = p.len_k;
     if (vec && flash::sm90_applies(k, static_cast<int>(p.dim), device)) return flash::launch_sm90(k, bf16, bh, s, error);
+    // Decode-like calls (at most 64 query rows) that cannot fill the GPU split the keys (flash-decoding):
+    // about two blocks per SM, each split at least 512 keys, at most 64 splits. Key tiles start at 0
+    // there (no left window), so no tile crosses a split boundary.
+    int sms = 0;
+    if (p.mask == nullptr && p.window_left < 0 && p.len_q <= 64 && p.len_k >= 1024 &&
+        cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) == cudaSuccess && bh < sms) {
+        int64_t splits = (2 * sms + bh - 1) / bh;
+        splits = std::min<int64_t>({splits, p.len_k / 512, 64});
+        if (splits > 1) {
+            k.split_keys = (p.len_k + splits - 1) / splits;
+            k.split_keys = (k.split_keys + kKeys - 1) / kKeys * kKeys;
+            k.kv_splits = static_cast<int>((p.len_k + k.split_keys - 1) / k.split_keys);
+        }
+    }
     if (p.dim == 64)
         return bf16 ? launch_for<__nv_bfloat16, 64>(k, bh, p.len_q, vec, s, error) : launch_for<__half, 64>(k, bh, p.len_q, vec, s, error);
     return bf16 ? launch_for<__nv_bfloat16, 128>(k, bh, p.len_q, vec, s, error) : launch_for<__half, 128>(k, bh, p.len_q, vec, s, error);

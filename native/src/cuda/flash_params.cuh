@@ -22,6 +22,12 @@ struct Params {
     // Block-sparse (64 x 64 blocks): bit kb of a query tile's row says key tile kb is computed; null: all.
     const uint8_t *mask;
     int64_t mask_row_bytes;
+    // Split keys (decode): block z covers keys [z * split_keys, (z + 1) * split_keys) and writes its
+    // normalized partial output and log2-sum-exp to part_o [splits][B * Hq][len_q][D] and part_lse
+    // [splits][B * Hq][len_q] (fp32) for merge_splits; kv_splits = 1: no split.
+    int kv_splits;
+    int64_t split_keys;
+    float *part_o, *part_lse;
 };
 
 __device__ __forceinline__ int64_t key_lo(const Params &p, int64_t i) {
