@@ -323,22 +323,14 @@ __global__ void __launch_bounds__(D) merge_splits(const Params p) {
         p.lse[b * p.sl[0] + h * p.sl[1] + i * p.sl[2]] = wsum > 0.0f ? (mx + log2f(wsum)) * 0.6931471805599453f : -INFINITY;
 }
 
-int32_t status_of(cudaError_t e, const char *what, std::string &error) {
-    if (e == cudaSuccess) return ATTN4J_STATUS_OK;
-    error = std::string(what) + ": " + cudaGetErrorString(e);
-    return e == cudaErrorMemoryAllocation ? ATTN4J_STATUS_OUT_OF_MEMORY : ATTN4J_STATUS_INTERNAL;
-}
-
 template <typename T, int D, bool Vec, int Mt>
 int32_t launch(const Params &params, int64_t batch_heads, int64_t len_q, cudaStream_t stream, std::string &error) {
     constexpr int kRows = 64 * Mt;
     const size_t smem = sizeof(T) * (kRows + (Vec ? 4 : 2) * kKeys) * (D + kPad);
     auto kernel = flash_forward_kernel<T, D, Vec, Mt>;
-    cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
-    if (e != cudaSuccess) {
-        error = std::string("cudaFuncSetAttribute: ") + cudaGetErrorString(e);
-        return ATTN4J_STATUS_INTERNAL;
-    }
+    if (const int32_t st = status_of(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                                         static_cast<int>(smem)), "cudaFuncSetAttribute", error))
+        return st;
     const dim3 grid(static_cast<unsigned>((len_q + kRows - 1) / kRows), static_cast<unsigned>(batch_heads),
                     static_cast<unsigned>(params.kv_splits));
     if (params.kv_splits == 1) {

@@ -20,6 +20,7 @@
 
 #include "attn4j.h"
 #include "cuda/flash_params.cuh"
+#include "cuda/launch.h"
 #include "cuda/mma.cuh"
 #include "cuda/wgmma.cuh"
 
@@ -260,19 +261,12 @@ __global__ void __launch_bounds__(kThreads, 1) flash_forward_sm90_kernel(const P
 template <typename T>
 int32_t launch(const Params &p, int64_t batch_heads, cudaStream_t stream, std::string &error) {
     auto kernel = p.softcap > 0.0f ? flash_forward_sm90_kernel<T, true> : flash_forward_sm90_kernel<T, false>;
-    cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(kSmemBytes));
-    if (e != cudaSuccess) {
-        error = std::string("cudaFuncSetAttribute: ") + cudaGetErrorString(e);
-        return ATTN4J_STATUS_INTERNAL;
-    }
+    if (const int32_t st = status_of(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                                         static_cast<int>(kSmemBytes)), "cudaFuncSetAttribute", error))
+        return st;
     const dim3 grid(static_cast<unsigned>((p.len_q + kRows - 1) / kRows), static_cast<unsigned>(batch_heads));
     kernel<<<grid, kThreads, kSmemBytes, stream>>>(p);
-    e = cudaGetLastError();
-    if (e != cudaSuccess) {
-        error = std::string("FlashAttention (sm_90a) kernel launch: ") + cudaGetErrorString(e);
-        return ATTN4J_STATUS_INTERNAL;
-    }
-    return ATTN4J_STATUS_OK;
+    return status_of(cudaGetLastError(), "FlashAttention (sm_90a) kernel launch", error);
 }
 
 }  // namespace

@@ -260,12 +260,6 @@ __global__ void __launch_bounds__(kOutThreads) chunk_outputs(const Params p) {
     }
 }
 
-int32_t check(cudaError_t e, const char *what, std::string &error) {
-    if (e == cudaSuccess) return ATTN4J_STATUS_OK;
-    error = std::string(what) + ": " + cudaGetErrorString(e);
-    return e == cudaErrorMemoryAllocation ? ATTN4J_STATUS_OUT_OF_MEMORY : ATTN4J_STATUS_INTERNAL;
-}
-
 // The chunk states live in a memory pool of the library's own per device, which keeps up to
 // kPoolKeep bytes between calls: the default pool hands its memory back at every synchronization,
 // and mapping a segment's 1-2 GB of states anew costs milliseconds per call.
@@ -300,7 +294,7 @@ int32_t pool_for(int device, cudaMemPool_t &pool, std::string &error) {
 
 #define CUDA_CHECK(expr, what)                          \
     do {                                                \
-        const int32_t st_ = check((expr), what, error); \
+        const int32_t st_ = status_of((expr), what, error); \
         if (st_ != ATTN4J_STATUS_OK) return st_;        \
     } while (0)
 
@@ -331,7 +325,7 @@ int32_t run(const cpu::LightningProblem &lp, Params &p, int device, cudaStream_t
     if (lp.state_in != nullptr) {
         for (int64_t x = 0; x < lp.batch && status == ATTN4J_STATUS_OK; ++x)
             for (int64_t y = 0; y < lp.heads_q && status == ATTN4J_STATUS_OK; ++y)
-                status = check(cudaMemcpy2DAsync(carry0 + (x * lp.heads_q + y) * D * D, D * sizeof(float),
+                status = status_of(cudaMemcpy2DAsync(carry0 + (x * lp.heads_q + y) * D * D, D * sizeof(float),
                                                  lp.state_in + x * lp.ssi[0] + y * lp.ssi[1], lp.ssi[2] * sizeof(float),
                                                  D * sizeof(float), D, cudaMemcpyDeviceToDevice, stream),
                                "copying state_in", error);
@@ -349,24 +343,24 @@ int32_t run(const cpu::LightningProblem &lp, Params &p, int device, cudaStream_t
         chunk_states<T, D, Vec><<<grid, kStateThreads, smem_states, stream>>>(p);
         scan_chunks<T, D><<<dim3((D * D + 255) / 256, static_cast<unsigned>(bh)), 256, 0, stream>>>(p, n_chunks);
         chunk_outputs<T, D, Vec><<<grid, kOutThreads, smem_out, stream>>>(p);
-        status = check(cudaGetLastError(), "Lightning kernel launch", error);
+        status = status_of(cudaGetLastError(), "Lightning kernel launch", error);
         in = next;
         next = next == carry1 ? carry0 : carry1;
     }
     if (status == ATTN4J_STATUS_OK && lp.state_out != nullptr) {
         const float *final_state = in;  // the carry the last segment wrote
         if (final_state == nullptr) {   // no tokens: the state is state_in (or zero)
-            status = check(cudaMemsetAsync(carry1, 0, carry * sizeof(float), stream), "cudaMemsetAsync", error);
+            status = status_of(cudaMemsetAsync(carry1, 0, carry * sizeof(float), stream), "cudaMemsetAsync", error);
             final_state = lp.state_in != nullptr ? carry0 : carry1;
         }
         for (int64_t x = 0; x < lp.batch && status == ATTN4J_STATUS_OK; ++x)
             for (int64_t y = 0; y < lp.heads_q && status == ATTN4J_STATUS_OK; ++y)
-                status = check(cudaMemcpy2DAsync(lp.state_out + x * lp.sso[0] + y * lp.sso[1], lp.sso[2] * sizeof(float),
+                status = status_of(cudaMemcpy2DAsync(lp.state_out + x * lp.sso[0] + y * lp.sso[1], lp.sso[2] * sizeof(float),
                                                  final_state + (x * lp.heads_q + y) * D * D, D * sizeof(float),
                                                  D * sizeof(float), D, cudaMemcpyDeviceToDevice, stream),
                                "copying state_out", error);
     }
-    const int32_t freed = check(cudaFreeAsync(work, stream), "cudaFreeAsync", error);
+    const int32_t freed = status_of(cudaFreeAsync(work, stream), "cudaFreeAsync", error);
     return status != ATTN4J_STATUS_OK ? status : freed;
 }
 

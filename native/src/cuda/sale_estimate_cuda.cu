@@ -227,12 +227,6 @@ __global__ void __launch_bounds__(kThreads) estimate_rows(const EstParams p) {
     for (int x = tid; x < p.row_bytes; x += kThreads) out[x] = row_bits[x];
 }
 
-int32_t status_of(cudaError_t e, const char *what, std::string &error) {
-    if (e == cudaSuccess) return ATTN4J_STATUS_OK;
-    error = std::string(what) + ": " + cudaGetErrorString(e);
-    return e == cudaErrorMemoryAllocation ? ATTN4J_STATUS_OUT_OF_MEMORY : ATTN4J_STATUS_INTERNAL;
-}
-
 template <typename T, int D>
 int32_t run(EstParams &e, int64_t bh_q, int64_t bh_kv, cudaStream_t s, std::string &error) {
     const size_t q8 = static_cast<size_t>(bh_q) * e.len_q * D, k8 = static_cast<size_t>(bh_kv) * e.k_blocks * kBlock * D;
