@@ -81,7 +81,7 @@ void run(benchmark::State &state, const Shape &s, int32_t isa, int threads, cons
         }
     }
     attn4j_set_cpu_isa(attn4j_cpu_isa_best());
-    cpu::set_bf16_dot(false);
+    cpu::set_bf16_dot(cpu::bf16_dot_default());
     const double per_call = seconds / static_cast<double>(state.iterations());
     if (decode) {
         const double bytes = 2.0 * s.batch * s.heads_kv * s.len_k * s.dim * (s.dtype == ATTN4J_DTYPE_F32 ? 4 : 2);

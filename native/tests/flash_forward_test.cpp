@@ -72,7 +72,7 @@ TEST_P(FlashForward, MatchesFp64ReferenceOnEveryIsa) {
                 }
     }
     attn4j_set_cpu_isa(saved);
-    cpu::set_bf16_dot(false);
+    cpu::set_bf16_dot(cpu::bf16_dot_default());
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, FlashForward, ::testing::ValuesIn(flash_cases()),

@@ -11,9 +11,11 @@ Isa current_isa();   // in use now
 bool set_isa(Isa isa);  // false if isa is above best_isa()
 const char *isa_name(int32_t isa);
 // Whether the AVX-512 kernels multiply bf16 storage as bf16 pairs (vdpbf16ps) instead of widening it
-// to fp32. Off by default: on the Sapphire Rapids we measured, vdpbf16ps peaks at half the fp32 FMA
-// rate, so widening is faster. ATTN4J_BF16_DOT=1 turns it on where the CPU has AVX512_BF16.
+// to fp32. By default where it is faster, measured once per process: on AMD Zen 4 vdpbf16ps runs at
+// the fp32 FMA rate with twice the work (pairs win), on Sapphire Rapids at half (widening wins).
+// ATTN4J_BF16_DOT=1 or 0 forces it on (where the CPU has AVX512_BF16) or off.
 bool bf16_dot();
+bool bf16_dot_default();  // the choice above, before any set_bf16_dot
 bool bf16_dot_supported();
 void set_bf16_dot(bool on);  // for tests and benchmarks; ignored when unsupported
 // Whether SALE's estimation may use AMX int8 tiles (tdpbusd) under the AVX-512 kernels: the CPU has
