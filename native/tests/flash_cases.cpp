@@ -51,6 +51,9 @@ std::vector<FlashCase> build() {
     { FlashCase x = mha("f32_in_bf16_out", 100, 64); x.out_dtype = ATTN4J_DTYPE_BF16; c.push_back(x); }
     { FlashCase x{"bf16_gqa_window", 1, 4, 2, 120, 160, 64, 64}; x.dtype = ATTN4J_DTYPE_BF16; x.window_left = 30; x.causal = true; c.push_back(x); }
     { FlashCase x{"bnhd", 2, 4, 2, 65, 65, 64, 64}; x.bnhd = true; c.push_back(x); }
+    // Several query tiles and no left window: K^T packed once per head (a partial last key tile).
+    { FlashCase x{"prefill_bf16_gqa_packed_once", 2, 4, 2, 200, 333, 64, 96}; x.dtype = ATTN4J_DTYPE_BF16; c.push_back(x); }
+    { FlashCase x{"prefill_bnhd_causal_packed_once", 1, 2, 2, 150, 170, 48, 48}; x.bnhd = true; x.causal = true; c.push_back(x); }
     { FlashCase x{"bnhd_causal_bf16", 1, 4, 4, 65, 80, 64, 64}; x.bnhd = true; x.causal = true; x.dtype = ATTN4J_DTYPE_BF16; c.push_back(x); }
     { FlashCase x = mha("no_lse", 70, 64); x.lse = false; c.push_back(x); }
     { FlashCase x{"single_thread", 3, 2, 2, 100, 100, 64, 64}; x.threads = 1; x.causal = true; c.push_back(x); }

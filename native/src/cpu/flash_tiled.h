@@ -5,7 +5,8 @@
 // Per task: one query tile Qi (kFlashTileRows rows of one (batch, head)) against one key range.
 //   Q' = scale * Qi                                   (packed once, fp32)
 //   for each key tile j (T::BK keys, only those some row of the tile can see):
-//     Kt = Kj^T packed, V = Vj packed (fp32, bf16 widened while packing)
+//     Kt = Kj^T packed (for dense prefill once per head, before the query tiles, since every query
+//     tile reads every K tile), V = Vj packed (fp32, bf16 widened while packing)
 //     S = Q' Kt                                        (register-blocked micro-kernel)
 //     softcap, mask (only on tiles that straddle a mask edge)
 //     m' = max(m, rowmax S);  P = exp2(log2e * (S - m'))
@@ -17,6 +18,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <vector>
 
 #include "common/bf16.h"
 #include "common/thread_pool.h"
@@ -78,7 +80,32 @@ struct FlashTiled {
         const FlashProblem *p;
         const FlashPlan *plan;
         int64_t tiles;
+        const float *kt_all;  // K^T of every key tile, [B][Hkv][key tiles][d][BK]; null: packed per tile
     };
+
+    // Prefill without a left window or a block mask walks key tiles at multiples of BK from 0, every
+    // query tile all of them: K^T is packed once per (batch, kv head), not once per query tile.
+    static bool pack_once(const FlashProblem &p, const FlashPlan &plan, int64_t query_tiles) {
+        const bool pairs = T::kBf16Dot && plan.bf16_dot && p.in_dtype == DType::BF16;
+        return p.mask == nullptr && p.window_left < 0 && plan.splits == 1 && !pairs && query_tiles > 1 &&
+               p.len_q > kDirectRows && p.len_k > 0;
+    }
+
+    struct PackTask {
+        const FlashProblem *p;
+        float *kt_all;
+        int64_t key_tiles;
+    };
+
+    static void pack_task(void *ctx, int64_t t) {
+        const PackTask &task = *static_cast<const PackTask *>(ctx);
+        const FlashProblem &p = *task.p;
+        const int64_t tile = t % task.key_tiles, bh = t / task.key_tiles;
+        const int64_t b = bh / p.heads_kv, hk = bh % p.heads_kv;
+        const int64_t j0 = tile * BK, cols = BK < p.len_k - j0 ? BK : p.len_k - j0;
+        const void *ktile = G::advance(p.k, p.in_dtype, b * p.sk[0] + hk * p.sk[1] + j0 * p.sk[2]);
+        G::pack_kt(ktile, p.in_dtype, cols, G::round_up(cols, W), p.dim, p.sk[2], p.sk[3], task.kt_all + t * p.dim * BK, BK);
+    }
 
     static void run_task(void *ctx, int64_t t) {
         const Task &task = *static_cast<const Task *>(ctx);
@@ -87,7 +114,7 @@ struct FlashTiled {
         if (p.mask != nullptr) {  // block-sparse: the mask's order (never split)
             const int64_t id = p.mask->order != nullptr ? p.mask->order[t] : t;
             const int64_t bh = id / task.tiles;
-            query_tile(p, *task.plan, bh / p.heads_q, bh % p.heads_q, (id % task.tiles) * p.mask->block_q, 0);
+            query_tile(p, *task.plan, bh / p.heads_q, bh % p.heads_q, (id % task.tiles) * p.mask->block_q, 0, nullptr);
             return;
         }
         const int64_t bh_count = p.batch * p.heads_q;
@@ -96,11 +123,18 @@ struct FlashTiled {
         const int64_t rest = t / splits;
         const int64_t bh = rest % bh_count;
         const int64_t tile = task.tiles - 1 - rest / bh_count;
-        query_tile(p, *task.plan, bh / p.heads_q, bh % p.heads_q, tile * BQ, split);
+        const int64_t b = bh / p.heads_q, hq = bh % p.heads_q;
+        const float *kt_head = nullptr;
+        if (task.kt_all != nullptr) {
+            const int64_t key_tiles = (p.len_k + BK - 1) / BK, hk = hq / (p.heads_q / p.heads_kv);
+            kt_head = task.kt_all + (b * p.heads_kv + hk) * key_tiles * p.dim * BK;
+        }
+        query_tile(p, *task.plan, b, hq, tile * BQ, split, kt_head);
     }
 
+    // kt_head: this head's K^T tiles packed beforehand (tiles at multiples of BK), or null.
     static void query_tile(const FlashProblem &p, const FlashPlan &plan, int64_t b, int64_t hq, int64_t i0,
-                           int64_t split) {
+                           int64_t split, const float *kt_head) {
         const int64_t d = p.dim, dv = p.dim_v, dvp = G::round_up(dv, W);
         const int64_t hk = hq / (p.heads_q / p.heads_kv);
         const int64_t tq = tile_rows(p, BQ);  // <= BQ: the scratch holds BQ rows
@@ -157,6 +191,8 @@ struct FlashTiled {
                 G::gemm_pairs(rows, cols_pad, dp, q16, dp, kt16, BK, s, BK, false);
             } else if (rows <= kDirectRows && p.sk[3] == 1) {
                 scores_direct(q, rows, d, ktile, p.in_dtype, p.sk[2], cols, cols_pad, s);
+            } else if (kt_head != nullptr) {  // columns past cols hold real keys here, masked below
+                G::gemm(rows, cols_pad, d, q, d, kt_head + (j0 / BK) * d * BK, BK, s, BK, false);
             } else {
                 G::pack_kt(ktile, p.in_dtype, cols, cols_pad, d, p.sk[2], p.sk[3], kt, BK);
                 G::gemm(rows, cols_pad, d, q, d, kt, BK, s, BK, false);
@@ -246,7 +282,15 @@ struct FlashTiled {
 
     static bool run(const FlashProblem &p, const FlashPlan &plan) {
         const int64_t tq = tile_rows(p, BQ);
-        Task task{&p, &plan, (p.len_q + tq - 1) / tq};
+        Task task{&p, &plan, (p.len_q + tq - 1) / tq, nullptr};
+        std::vector<float> kt_all;
+        if (pack_once(p, plan, task.tiles)) {
+            const int64_t key_tiles = (p.len_k + BK - 1) / BK;
+            kt_all.resize(static_cast<size_t>(p.batch * p.heads_kv * key_tiles * p.dim * BK));
+            PackTask pack{&p, kt_all.data(), key_tiles};
+            if (!parallel_for(p.batch * p.heads_kv * key_tiles, p.threads, &pack_task, &pack)) return false;
+            task.kt_all = kt_all.data();
+        }
         const int64_t tasks = task.tiles * p.batch * p.heads_q * plan.splits;
         return parallel_for(tasks, p.threads, &run_task, &task);
     }
