@@ -104,18 +104,13 @@ struct LightningTiled {
             G::gemm(n, ewp, d, q, d, kv, ldkv, o, ewp, true);
             write_rows(p, b, h, t0, n, e0, ew, o, ewp);
 
-            // update: KV = lambda^n KV + (K^T diag(lambda^(n-1-j))) V.
-            if (pw[n] != 1.0f) {
-                const V fn = T::set1(pw[n]);
-                for (int64_t e = 0; e < d; ++e)
-                    for (int64_t x = 0; x < ewp; x += W) T::store(kv + e * ldkv + x, T::mul(T::load(kv + e * ldkv + x), fn));
-            }
+            // update: KV = lambda^n KV + (K^T diag(lambda^(n-1-j))) V, KV decayed inside the product.
             for (int64_t e = 0; e < d; ++e) {
                 float *ke = kt + e * ldk;
                 const float *dj = rv + (n_max - n + 1);  // dj[j] = lambda^(n-1-j)
                 for (int64_t j = 0; j < n; ++j) ke[j] *= dj[j];
             }
-            G::gemm(d, ewp, n, kt, ldk, vt, ewp, kv, ldkv, true);
+            G::gemm(d, ewp, n, kt, ldk, vt, ewp, kv, ldkv, true, pw[n]);
         }
 
         if (p.state_out != nullptr && !in_place)

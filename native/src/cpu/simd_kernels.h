@@ -20,13 +20,15 @@ struct SimdKernels {
     using V = typename T::V;
     static constexpr int W = T::W;
 
-    // C[M x N] (+)= A[M x K] B[K x N]; N a multiple of W; rows of A broadcast element by element.
+    // C[M x N] = (accumulate ? c_scale C : 0) + A[M x K] B[K x N]; N a multiple of W; rows of A
+    // broadcast element by element. c_scale lets a caller decay C in the same pass (Lightning's state).
     template <int MR, int NV>
     static inline void micro(int64_t K, const float *A, int64_t lda, const float *B, int64_t ldb, float *C,
-                             int64_t ldc, bool accumulate) {
+                             int64_t ldc, bool accumulate, float c_scale = 1.0f) {
         V c[MR][NV];
+        const V cs = T::set1(c_scale);
         for (int i = 0; i < MR; ++i)
-            for (int v = 0; v < NV; ++v) c[i][v] = accumulate ? T::load(C + i * ldc + v * W) : T::zero();
+            for (int v = 0; v < NV; ++v) c[i][v] = accumulate ? T::mul(T::load(C + i * ldc + v * W), cs) : T::zero();
 #pragma GCC unroll 4
         for (int64_t k = 0; k < K; ++k) {
             V b[NV];
@@ -42,27 +44,27 @@ struct SimdKernels {
 
     template <int NV, int R = T::MR>
     static inline void micro_rows(int rows, int64_t K, const float *A, int64_t lda, const float *B, int64_t ldb,
-                                  float *C, int64_t ldc, bool accumulate) {
+                                  float *C, int64_t ldc, bool accumulate, float c_scale) {
         if constexpr (R >= 1) {
             if (rows == R) {
-                micro<R, NV>(K, A, lda, B, ldb, C, ldc, accumulate);
+                micro<R, NV>(K, A, lda, B, ldb, C, ldc, accumulate, c_scale);
             } else {
-                micro_rows<NV, R - 1>(rows, K, A, lda, B, ldb, C, ldc, accumulate);
+                micro_rows<NV, R - 1>(rows, K, A, lda, B, ldb, C, ldc, accumulate, c_scale);
             }
         }
     }
 
     static void gemm(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B, int64_t ldb,
-                     float *C, int64_t ldc, bool accumulate) {
+                     float *C, int64_t ldc, bool accumulate, float c_scale = 1.0f) {
         int64_t j = 0;
         for (; j + T::NV * W <= N; j += T::NV * W)
             for (int64_t i = 0; i < M; i += T::MR)
                 micro_rows<T::NV>(static_cast<int>(M - i < T::MR ? M - i : T::MR), K, A + i * lda, lda, B + j, ldb,
-                                  C + i * ldc + j, ldc, accumulate);
+                                  C + i * ldc + j, ldc, accumulate, c_scale);
         for (; j < N; j += W)
             for (int64_t i = 0; i < M; i += T::MR)
                 micro_rows<1>(static_cast<int>(M - i < T::MR ? M - i : T::MR), K, A + i * lda, lda, B + j, ldb,
-                              C + i * ldc + j, ldc, accumulate);
+                              C + i * ldc + j, ldc, accumulate, c_scale);
     }
 
     // The same on bf16 pairs: C[M x N] (+)= sum over K pairs of A2[i][k] . B2[k][j], each entry a
