@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "cpu/sale/sale.h"
+#include "cpu/sale/unpack_keys.h"
 
 namespace attn4j::cpu {
 
@@ -39,19 +40,7 @@ void configure_tiles() {
 
 void sale_rowmax_amx(const uint8_t *qu, int64_t rows, int64_t dp, const uint8_t *kpacked, int8_t *kt, int64_t cols,
                      const int32_t *corr, const int32_t *valid, int32_t *rowmax) {
-    // Nibbles to signed bytes (as in the AVX-512 kernel).
-    const int64_t half = dp * cols / 2;
-    const __m512i low = _mm512_set1_epi8(15), eight = _mm512_set1_epi8(8);
-    int64_t t = 0;
-    for (; t + 64 <= half; t += 64) {
-        const __m512i x = _mm512_loadu_si512(kpacked + t);
-        _mm512_storeu_si512(kt + t, _mm512_sub_epi8(_mm512_and_si512(x, low), eight));
-        _mm512_storeu_si512(kt + half + t, _mm512_sub_epi8(_mm512_and_si512(_mm512_srli_epi16(x, 4), low), eight));
-    }
-    for (; t < half; ++t) {
-        kt[t] = static_cast<int8_t>((kpacked[t] & 15) - 8);
-        kt[t + half] = static_cast<int8_t>((kpacked[t] >> 4) - 8);
-    }
+    unpack_keys(kpacked, dp * cols / 2, kt);
     configure_tiles();
 
     alignas(64) int32_t c[32][32];

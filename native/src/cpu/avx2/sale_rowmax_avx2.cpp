@@ -7,6 +7,7 @@
 #include <climits>
 
 #include "cpu/sale/sale.h"
+#include "cpu/sale/unpack_keys.h"
 
 namespace attn4j::cpu {
 
@@ -60,15 +61,7 @@ void tile(const uint8_t *qu, int64_t dp, const int8_t *kt, int64_t cols, const i
 
 void sale_rowmax_avx2(const uint8_t *qu, int64_t rows, int64_t dp, const uint8_t *kpacked, int8_t *kt, int64_t cols,
                       const int32_t *corr, const int32_t *valid, int32_t *rowmax) {
-    // Nibbles to signed bytes, 64 keys' values per step (half is a multiple of 32: cols % 16 == 0, dp % 4 == 0).
-    const int64_t half = dp * cols / 2;
-    const __m256i low = _mm256_set1_epi8(15), eight = _mm256_set1_epi8(8);
-    for (int64_t t = 0; t < half; t += 32) {
-        const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(kpacked + t));
-        _mm256_storeu_si256(reinterpret_cast<__m256i *>(kt + t), _mm256_sub_epi8(_mm256_and_si256(x, low), eight));
-        _mm256_storeu_si256(reinterpret_cast<__m256i *>(kt + half + t),
-                            _mm256_sub_epi8(_mm256_and_si256(_mm256_srli_epi16(x, 4), low), eight));
-    }
+    unpack_keys(kpacked, dp * cols / 2, kt);
     int64_t r = 0;
     for (; r + kRows <= rows; r += kRows) tile<kRows>(qu + r * dp, dp, kt, cols, corr, valid + r, rowmax + r);
     for (; r < rows; ++r) tile<1>(qu + r * dp, dp, kt, cols, corr, valid + r, rowmax + r);
