@@ -413,7 +413,10 @@ int32_t flash_forward(const cpu::FlashProblem &p, int32_t device, void *stream, 
     const bool vec = rows_aligned16({{p.q, p.sq}, {p.k, p.sk}, {p.v, p.sv}});
     k.kv_splits = 1;
     k.split_keys = p.len_k;
-    if (vec && flash::sm90_applies(k, static_cast<int>(p.dim), device)) return flash::launch_sm90(k, bf16, bh, s, error);
+    int32_t status = ATTN4J_STATUS_OK;
+    if (vec && flash::sm90_applies(k, static_cast<int>(p.dim), device) &&
+        flash::launch_sm90(k, bf16, p.batch, p.heads_kv, s, status, error))
+        return status;
     // Decode-like calls (at most 64 query rows) that cannot fill the GPU split the keys (flash-decoding):
     // about two blocks per SM, each split at least 512 keys, at most 64 splits. Key tiles start at 0
     // there (no left window), so no tile crosses a split boundary.

@@ -3,18 +3,23 @@
 //   S = Q K^T                         wgmma m64n128k16, Q and K read from shared memory
 //   m' = max(m, rowmax S), P = exp2(S - m'), l = 2^(m - m') l + rowsum P
 //   O = 2^(m - m') O + P V            wgmma m64n128k16, P from registers, V read transposed
-// A block of 2 warpgroups owns 128 query rows of one (batch, head), 64 per warpgroup. K and V tiles of
-// 128 keys stream in with cp.async (the next tile loads while this one computes), all tiles stored in
-// the 128-byte-swizzled layout of wgmma.cuh. The second warpgroup runs half a step behind: it issues
-// P V of the previous tile together with S of this one, so that one warpgroup's softmax overlaps the
-// other's matrix products on the tensor cores (V keeps three buffers for it, K two).
+// A block of 3 warpgroups owns 128 query rows of one (batch, head). Warpgroup 0 is the producer: one
+// thread loads Q and the K and V tiles of 128 keys with TMA (the tensor memory accelerator writes them
+// in the 128-byte-swizzled layout of wgmma.cuh) into a pipeline of shared-memory stages guarded by
+// mbarriers (K: 2 stages, V: 3), and the warpgroup gives its registers to the consumers. Warpgroups 1
+// and 2 own 64 rows each; the second runs half a step behind: it issues P V of the previous tile
+// together with S of this one, so that one warpgroup's softmax overlaps the other's matrix products on
+// the tensor cores.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
+#include <cuda.h>
+#include <cudaTypedefs.h>
 #include <cuda_runtime.h>
 
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <string>
 #include <type_traits>
 
@@ -22,75 +27,111 @@
 #include "cuda/flash_params.cuh"
 #include "cuda/launch.h"
 #include "cuda/mma.cuh"
+#include "cuda/tma.cuh"
 #include "cuda/wgmma.cuh"
 
 namespace attn4j::cuda::flash {
 
 namespace {
 
-constexpr int kDim = 128, kRows = 128, kThreads = 256;
+constexpr int kDim = 128, kRows = 128, kThreads = 384;  // a producer and two consumer warpgroups
 [[maybe_unused]] constexpr int kKeys = 128;  // keys per tile (used by sm_90a code only)
 constexpr int kBlockBytes = 128 * 128;      // one [128 rows][64] column block of 16-bit elements
 constexpr int kTileBytes = 2 * kBlockBytes;  // a [128][128] tile: two column blocks
-constexpr size_t kSmemBytes = 6 * kTileBytes + 1024;  // Q, two K and three V tiles, 1024-byte alignment
+constexpr int kKStages = 2, kVStages = 3;
+// Q, the K and V stages, 1024-byte alignment, then the mbarriers (full and empty per stage, Q).
+constexpr size_t kSmemBytes = (1 + kKStages + kVStages) * kTileBytes + 1024 + 8 * (2 * (kKStages + kVStages) + 1);
 
-// Rows [r0, r0 + 128) of a [len][128] slice into a swizzled tile, zero past len. Thread t copies the
-// 16-byte chunk t % 16 of rows t / 16 + 16 i: its swizzled column (chunk ^ row % 8) is the same for
-// every i.
-template <typename T>
-__device__ __forceinline__ void load_tile(unsigned char *dst, const T *src, int64_t ld, int64_t r0, int64_t len,
-                                          int tid) {
-    const int row = tid / 16, chunk = tid % 16;
-    unsigned char *d = dst + (chunk / 8) * kBlockBytes + row * 128 + (((chunk % 8) ^ (row % 8)) << 4);
-    const T *s = src + (r0 + row) * ld + chunk * 8;
-#pragma unroll
-    for (int i = 0; i < kRows / 16; ++i) {
-        const bool in = r0 + row + 16 * i < len;
-        cp_async16(d + i * 16 * 128, in ? s + 16 * i * ld : src, in);
-    }
-}
+// The three TMA descriptors of a launch (q, k, v as [batch][heads][rows][128]; boxes of 128 rows x 64).
+struct Maps {
+    CUtensorMap q, k, v;
+};
 
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-// A barrier for all 256 threads, reached from each warpgroup's own copy of the loop.
-__device__ __forceinline__ void block_sync() { asm volatile("bar.sync 1, %0;\n" ::"n"(kThreads) : "memory"); }
+// A [128][128] tile: its two column blocks.
+__device__ __forceinline__ void tma_tile(unsigned char *dst, const CUtensorMap *map, int64_t row, int head, int batch,
+                                         uint64_t *bar) {
+    tma::load_box(dst, map, 0, row, head, batch, bar);
+    tma::load_box(dst + kBlockBytes, map, 64, row, head, batch, bar);
+}
+
 #endif
 
 // Softcap: a separate kernel, since a branch around code that feeds wgmma registers serializes them.
+// Blocks run in the order of blockIdx.x; group (0, or a number of heads) picks which (tile, head) each
+// one takes: see launch.
 template <typename T, bool Softcap>
-__global__ void __launch_bounds__(kThreads, 1) flash_forward_sm90_kernel(const Params p) {
+__global__ void __launch_bounds__(kThreads, 1) flash_forward_sm90_kernel(const Params p, const __grid_constant__ Maps maps, int group) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
     extern __shared__ unsigned char smem_raw[];
     unsigned char *const smem =
         reinterpret_cast<unsigned char *>((reinterpret_cast<uintptr_t>(smem_raw) + 1023) & ~static_cast<uintptr_t>(1023));
     unsigned char *const sq = smem;
-    auto sk = [&](int64_t t) { return smem + (1 + t % 2) * kTileBytes; };  // tile number t = (j0 - lo) / 128
-    auto sv = [&](int64_t t) { return smem + (3 + t % 3) * kTileBytes; };
+    auto sk = [&](int64_t t) { return smem + (1 + t % kKStages) * kTileBytes; };  // tile number t = (j0 - lo) / 128
+    auto sv = [&](int64_t t) { return smem + (1 + kKStages + t % kVStages) * kTileBytes; };
+    uint64_t *const bars = reinterpret_cast<uint64_t *>(smem + (1 + kKStages + kVStages) * kTileBytes);
+    uint64_t *const full_k = bars, *const empty_k = bars + kKStages, *const full_v = bars + 2 * kKStages;
+    uint64_t *const empty_v = full_v + kVStages, *const full_q = empty_v + kVStages;
     // Descriptors: the start address field (bits 0-13, 16-byte units) advances with the byte offset.
     const uint64_t kmajor = wgmma::descriptor(smem, 16, 1024), vmajor = wgmma::descriptor(smem, kBlockBytes, 1024);
     auto at = [](uint64_t desc, const unsigned char *base, const unsigned char *p) { return desc + ((p - base) >> 4); };
 
-    const int tile = gridDim.x - 1 - blockIdx.x;  // heaviest (causal) tiles first
-    const int bh = blockIdx.y, b = bh / p.heads_q, h = bh % p.heads_q, hk = h / p.group;
+    const int n_tiles = (p.len_q + kRows - 1) / kRows, n_bh = gridDim.x / n_tiles, L = blockIdx.x;
+    int tile, bh;
+    if (group == 0) {
+        bh = L / n_tiles;
+        tile = n_tiles - 1 - L % n_tiles;
+    } else {
+        const int grp = L / (group * n_tiles), gsz = min(group, n_bh - grp * group), r = L - grp * group * n_tiles;
+        tile = n_tiles - 1 - r / gsz;
+        bh = grp * group + r % gsz;
+    }
+    const int b = bh / p.heads_q, h = bh % p.heads_q, hk = h / p.group;
     const int64_t i0 = static_cast<int64_t>(tile) * kRows;
-    const int tid = threadIdx.x, wg = tid / 128, warp = (tid % 128) / 32, lane = tid % 32, g = lane / 4, t4 = lane % 4;
-
-    const T *q = static_cast<const T *>(p.q) + b * p.sq[0] + h * p.sq[1];
-    const T *k = static_cast<const T *>(p.k) + b * p.sk[0] + hk * p.sk[1];
-    const T *v = static_cast<const T *>(p.v) + b * p.sv[0] + hk * p.sv[1];
+    const int tid = threadIdx.x, wg = tid / 128 - 1, warp = (tid % 128) / 32, lane = tid % 32, g = lane / 4, t4 = lane % 4;
 
     const int64_t last = (i0 + kRows < p.len_q ? i0 + kRows : p.len_q) - 1;
     const int64_t lo = key_lo(p, i0), hi = key_hi(p, last);
+    const int64_t tiles = lo < hi ? (hi - lo + kKeys - 1) / kKeys : 0;
     // Tiles inside [lo_all, hi_all) are visible to every row of the block: no per-element mask there.
     const int64_t lo_all = key_lo(p, last), hi_all = key_hi(p, i0);
+
+    if (tid == 0) {
+        for (int s = 0; s < kKStages; ++s) {
+            tma::bar_init(&full_k[s], 1);
+            tma::bar_init(&empty_k[s], 256);
+        }
+        for (int s = 0; s < kVStages; ++s) {
+            tma::bar_init(&full_v[s], 1);
+            tma::bar_init(&empty_v[s], 256);
+        }
+        tma::bar_init(full_q, 1);
+        asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+    }
+    __syncthreads();
+
+    if (wg < 0) {  // the producer warpgroup
+        asm volatile("setmaxnreg.dec.sync.aligned.u32 24;\n" ::: "memory");
+        if (tid != 0) return;
+        tma::bar_expect(full_q, kTileBytes);
+        tma_tile(sq, &maps.q, i0, h, b, full_q);
+        // Stage s of a pipeline is refilled once both consumer warpgroups released its previous tile
+        // (the first pass finds every stage free: parity 1 of a fresh barrier counts as complete).
+        for (int64_t t = 0; t < tiles; ++t) {
+            const int64_t j0 = lo + t * kKeys;
+            tma::bar_wait(&empty_k[t % kKStages], ((t / kKStages) & 1) ^ 1);
+            tma::bar_expect(&full_k[t % kKStages], kTileBytes);
+            tma_tile(sk(t), &maps.k, j0, hk, b, &full_k[t % kKStages]);
+            tma::bar_wait(&empty_v[t % kVStages], ((t / kVStages) & 1) ^ 1);
+            tma::bar_expect(&full_v[t % kVStages], kTileBytes);
+            tma_tile(sv(t), &maps.v, j0, hk, b, &full_v[t % kVStages]);
+        }
+        return;
+    }
+    asm volatile("setmaxnreg.inc.sync.aligned.u32 240;\n" ::: "memory");
     // This thread's two rows of the accumulator layout (rows g and g + 8 of its warp's 16).
     const int64_t rows[2] = {i0 + wg * 64 + warp * 16 + g, i0 + wg * 64 + warp * 16 + g + 8};
-
-    load_tile<T>(sq, q, p.sq[2], i0, p.len_q, tid);
-    if (lo < hi) {
-        load_tile<T>(sk(0), k, p.sk[2], lo, p.len_k, tid);
-        load_tile<T>(sv(0), v, p.sv[2], lo, p.len_k, tid);
-    }
-    cp_async_commit();
+    tma::bar_wait(full_q, 0);
 
     float o[64], m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f};
 #pragma unroll
@@ -104,33 +145,22 @@ __global__ void __launch_bounds__(kThreads, 1) flash_forward_sm90_kernel(const P
             wgmma::mma_rs<T>(o, pa[kc], at(vmajor, smem, sv(t) + kc * 16 * 128), 1);
     };
 
-    // The second warpgroup issues P V of tile t - 1 with S of tile t; at t = 0 that is P = 0 times a
-    // zeroed V buffer (the one tile 2 later loads into), so its wgmma sequence has no branch in it.
+    // The second warpgroup issues P V of tile t - 1 with S of tile t; at t = 0 that is P = 0 times tile
+    // 0's V, whose result is dropped, so that its wgmma sequence has no branch in it.
     if (wg == 1) {
-        for (int x = tid - 128; x < kTileBytes / 16; x += 128)
-            reinterpret_cast<uint4 *>(sv(2))[x] = make_uint4(0, 0, 0, 0);
 #pragma unroll
         for (int kc = 0; kc < kKeys / 16; ++kc)
             for (int r = 0; r < 4; ++r) pa[kc][r] = 0u;
     }
-    wgmma::fence_proxy_async();
-    block_sync();
 
     // One copy of the loop per warpgroup role, so that no wgmma sits on a branch.
     auto run = [&](auto behind_tag) {
         constexpr bool behind = decltype(behind_tag)::value;
         int64_t t = 0;
         for (int64_t j0 = lo; j0 < hi; j0 += kKeys, ++t) {
-            if (j0 + kKeys < hi) {  // start the next tile, then wait for this one
-                load_tile<T>(sk(t + 1), k, p.sk[2], j0 + kKeys, p.len_k, tid);
-                load_tile<T>(sv(t + 1), v, p.sv[2], j0 + kKeys, p.len_k, tid);
-                cp_async_commit();
-                cp_async_wait<1>();
-            } else {
-                cp_async_wait<0>();
-            }
-            wgmma::fence_proxy_async();
-            block_sync();
+            const int64_t prev = t > 0 ? t - 1 : 0;  // the behind warpgroup's P V tile
+            tma::bar_wait(&full_k[t % kKStages], (t / kKStages) & 1);
+            if constexpr (behind) tma::bar_wait(&full_v[prev % kVStages], (prev / kVStages) & 1);
 
             // (second warpgroup: P V of the previous tile first), then S = Q K^T over the 128 head dims,
             // 16 at a time (the start address walks 32 bytes along a swizzled row, then on to the second
@@ -139,7 +169,7 @@ __global__ void __launch_bounds__(kThreads, 1) flash_forward_sm90_kernel(const P
 #pragma unroll
             for (int i = 0; i < 64; ++i) s[i] = 0.0f;
             wgmma::fence();
-            if constexpr (behind) issue_pv(t + 2);  // (t + 2) % 3 == (t - 1) % 3
+            if constexpr (behind) issue_pv(prev);
 #pragma unroll
             for (int ks = 0; ks < kDim / 16; ++ks) {
                 const int off = (ks / 4) * kBlockBytes + (ks % 4) * 32;
@@ -149,6 +179,13 @@ __global__ void __launch_bounds__(kThreads, 1) flash_forward_sm90_kernel(const P
             wgmma::wait<0>();
             wgmma::fence_operands(s);
             wgmma::fence_operands(o);
+            tma::bar_arrive(&empty_k[t % kKStages]);  // K tile t is no longer read
+            if constexpr (behind) {
+                if (t > 0) tma::bar_arrive(&empty_v[prev % kVStages]);
+                // At t = 0 that product was 0 times tile 0's V: drop it (a non-finite V would leak in).
+#pragma unroll
+                for (int i = 0; i < 64; ++i) o[i] = t > 0 ? o[i] : 0.0f;
+            }
 
             // Scale (and soft-cap), mask tiles that cross a mask edge, row maxima over the 4 threads of a
             // row. Each loop is short and branch-free: the kernel's code stays small.
@@ -204,20 +241,25 @@ __global__ void __launch_bounds__(kThreads, 1) flash_forward_sm90_kernel(const P
 #pragma unroll
                 for (int r = 0; r < 4; ++r) pa[kc][r] = pack2<T>(s[8 * kc + 2 * r], s[8 * kc + 2 * r + 1]);
             if constexpr (!behind) {  // O += P V now
+                tma::bar_wait(&full_v[t % kVStages], (t / kVStages) & 1);
                 wgmma::fence();
                 issue_pv(t);
                 wgmma::commit();
                 wgmma::wait<0>();
                 wgmma::fence_operands(o);
+                tma::bar_arrive(&empty_v[t % kVStages]);
             }
-            block_sync();  // K tile t and V tile t - 1 are no longer read: the next loads may refill them
         }
-        if constexpr (behind) {  // the last tile's P V (P = 0 when there was none)
-            wgmma::fence();
-            issue_pv(t + 2);
-            wgmma::commit();
-            wgmma::wait<0>();
-            wgmma::fence_operands(o);
+        if constexpr (behind) {  // the last tile's P V
+            if (t > 0) {
+                tma::bar_wait(&full_v[(t - 1) % kVStages], ((t - 1) / kVStages) & 1);
+                wgmma::fence();
+                issue_pv(t - 1);
+                wgmma::commit();
+                wgmma::wait<0>();
+                wgmma::fence_operands(o);
+                tma::bar_arrive(&empty_v[(t - 1) % kVStages]);
+            }
         }
     };
     if (wg == 1) {
@@ -225,7 +267,6 @@ __global__ void __launch_bounds__(kThreads, 1) flash_forward_sm90_kernel(const P
     } else {
         run(std::false_type{});
     }
-    cp_async_wait<0>();
 
     // Finish the row sums across the 4 threads of a row, normalize and write.
 #pragma unroll
@@ -258,14 +299,45 @@ __global__ void __launch_bounds__(kThreads, 1) flash_forward_sm90_kernel(const P
 #endif
 }
 
+// cuTensorMapEncodeTiled from the driver, through the runtime (no link against libcuda).
+PFN_cuTensorMapEncodeTiled_v12000 encoder() {
+    static PFN_cuTensorMapEncodeTiled_v12000 fn = nullptr;
+    static std::once_flag once;
+    std::call_once(once, [] {
+        void *f = nullptr;
+        cudaDriverEntryPointQueryResult found{};
+        if (cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &f, 12000, cudaEnableDefault, &found) == cudaSuccess &&
+            found == cudaDriverEntryPointSuccess)
+            fn = reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(f);
+    });
+    return fn;
+}
+
+// A [batch][heads][rows][128] tensor (element strides st) as a TMA map with 128-row x 64-column boxes.
+bool encode(CUtensorMap &map, const void *base, const int64_t *st, int64_t batch, int64_t heads, int64_t rows, bool bf16) {
+    const auto fn = encoder();
+    if (fn == nullptr) return false;
+    const cuuint64_t dims[4] = {static_cast<cuuint64_t>(kDim), static_cast<cuuint64_t>(rows), static_cast<cuuint64_t>(heads),
+                                static_cast<cuuint64_t>(batch)};
+    const cuuint64_t strides[3] = {static_cast<cuuint64_t>(st[2]) * 2, static_cast<cuuint64_t>(st[1]) * 2,
+                                   static_cast<cuuint64_t>(st[0]) * 2};
+    const cuuint32_t box[4] = {64, kRows, 1, 1}, unit[4] = {1, 1, 1, 1};
+    return fn(&map, bf16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 4, const_cast<void *>(base),
+              dims, strides, box, unit, CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
+              CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE) == CUDA_SUCCESS;
+}
+
 template <typename T>
-int32_t launch(const Params &p, int64_t batch_heads, cudaStream_t stream, std::string &error) {
+int32_t launch(const Params &p, const Maps &maps, int64_t batch_heads, cudaStream_t stream, std::string &error) {
     auto kernel = p.softcap > 0.0f ? flash_forward_sm90_kernel<T, true> : flash_forward_sm90_kernel<T, false>;
     if (const int32_t st = status_of(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                                          static_cast<int>(kSmemBytes)), "cudaFuncSetAttribute", error))
         return st;
-    const dim3 grid(static_cast<unsigned>((p.len_q + kRows - 1) / kRows), static_cast<unsigned>(batch_heads));
-    kernel<<<grid, kThreads, kSmemBytes, stream>>>(p);
+    const dim3 grid(static_cast<unsigned>((p.len_q + kRows - 1) / kRows * batch_heads));
+    // With a mask the blocks' work differs: the heaviest blocks of 8 heads at a time go first (a wave
+    // then spans few heads, whose keys stay in L2). Without one, all blocks of a head run together.
+    const int group = p.window_left >= 0 || p.window_right >= 0 ? 8 : 0;
+    kernel<<<grid, kThreads, kSmemBytes, stream>>>(p, maps, group);
     return status_of(cudaGetLastError(), "FlashAttention (sm_90a) kernel launch", error);
 }
 
@@ -283,8 +355,15 @@ bool sm90_applies(const Params &p, int dim, int device) {
     return major == 9 && minor == 0;
 }
 
-int32_t launch_sm90(const Params &p, bool bf16, int64_t batch_heads, cudaStream_t stream, std::string &error) {
-    return bf16 ? launch<__nv_bfloat16>(p, batch_heads, stream, error) : launch<__half>(p, batch_heads, stream, error);
+bool launch_sm90(const Params &p, bool bf16, int64_t batch, int64_t heads_kv, cudaStream_t stream, int32_t &status,
+                 std::string &error) {
+    Maps maps{};
+    if (!encode(maps.q, p.q, p.sq, batch, p.heads_q, p.len_q, bf16) || !encode(maps.k, p.k, p.sk, batch, heads_kv, p.len_k, bf16) ||
+        !encode(maps.v, p.v, p.sv, batch, heads_kv, p.len_k, bf16))
+        return false;  // strides TMA cannot describe (e.g. broadcast heads): the caller's other kernel
+    const int64_t bh = batch * p.heads_q;
+    status = bf16 ? launch<__nv_bfloat16>(p, maps, bh, stream, error) : launch<__half>(p, maps, bh, stream, error);
+    return true;
 }
 
 }  // namespace attn4j::cuda::flash

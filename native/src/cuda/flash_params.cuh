@@ -41,10 +41,13 @@ __device__ __forceinline__ int64_t key_hi(const Params &p, int64_t i) {
     return hi > p.len_k ? p.len_k : (hi < 0 ? 0 : hi);
 }
 
-// The Hopper kernel (flash_forward_sm90.cu): wgmma with 128 x 128 tiles, for head dim 128, dense
-// attention, 16-byte aligned rows, on sm_90 devices. Returns false (and launches nothing) where it
-// does not apply: another device, a build without sm_90a code, or a problem outside those bounds.
+// The Hopper kernel (flash_forward_sm90.cu): wgmma with 128 x 128 tiles loaded by TMA, for head dim
+// 128, dense attention, 16-byte aligned rows, on sm_90 devices. sm90_applies is false where it does not
+// apply (another device, a build without sm_90a code, a problem outside those bounds); launch_sm90
+// returns false (and launches nothing) when TMA cannot describe the tensors, else launches and sets
+// status.
 bool sm90_applies(const Params &p, int dim, int device);
-int32_t launch_sm90(const Params &p, bool bf16, int64_t batch_heads, cudaStream_t stream, std::string &error);
+bool launch_sm90(const Params &p, bool bf16, int64_t batch, int64_t heads_kv, cudaStream_t stream, int32_t &status,
+                 std::string &error);
 
 }  // namespace attn4j::cuda::flash

@@ -155,12 +155,13 @@ __global__ void scan_chunks(const Params p, int n_chunks) {
     p.state_out[static_cast<int64_t>(bh) * D * D + x] = run;
 }
 
-// 3. Outputs of one chunk: warp w owns tokens [16w, 16w + 16).
+// 3. Outputs of one chunk: warp w owns tokens [16w, 16w + 16). Q goes to registers first and KV_c then
+//    takes its place in shared memory: three [128][D] buffers, so that two blocks share an SM.
 template <typename T, int D, bool Vec>
-__global__ void __launch_bounds__(kOutThreads) chunk_outputs(const Params p) {
+__global__ void __launch_bounds__(kOutThreads, 2) chunk_outputs(const Params p) {
     extern __shared__ __align__(16) unsigned char smem[];
     constexpr int ld = D + kPad;
-    T *sq = reinterpret_cast<T *>(smem), *sk = sq + kChunk * ld, *sv = sk + kChunk * ld, *skv = sv + kChunk * ld;
+    T *sq = reinterpret_cast<T *>(smem), *sk = sq + kChunk * ld, *sv = sk + kChunk * ld, *skv = sq;
     const int c = blockIdx.x, bh = blockIdx.y, b = bh / p.heads_q, h = bh % p.heads_q, hk = h / p.group;
     const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32, g = lane / 4, t4 = lane % 4;
     const int64_t c0 = static_cast<int64_t>(c) * kChunk;
@@ -170,8 +171,6 @@ __global__ void __launch_bounds__(kOutThreads) chunk_outputs(const Params p) {
     load_rows<T, D, kOutThreads, Vec>(sq, ld, q, p.sq[2], c0, kChunk, p.len, tid);
     load_rows<T, D, kOutThreads, Vec>(sk, ld, k, p.sk[2], c0, kChunk, p.len, tid);
     load_rows<T, D, kOutThreads, Vec>(sv, ld, v, p.sv[2], c0, kChunk, p.len, tid);
-    const T *kv = static_cast<const T *>(p.before) + (static_cast<int64_t>(bh) * gridDim.x + c) * D * D;
-    load_rows<T, D, kOutThreads, true>(skv, ld, kv, D, 0, D, D, tid);
     __syncthreads();
 
     const int r0 = warp * 16;
@@ -183,6 +182,11 @@ __global__ void __launch_bounds__(kOutThreads) chunk_outputs(const Params p) {
         qa[kk][2] = ld32(&sq[(r0 + g) * ld + kk * 16 + t4 * 2 + 8]);
         qa[kk][3] = ld32(&sq[(r0 + g + 8) * ld + kk * 16 + t4 * 2 + 8]);
     }
+    __syncthreads();
+    const T *kv = static_cast<const T *>(p.before) + (static_cast<int64_t>(bh) * gridDim.x + c) * D * D;
+    load_rows<T, D, kOutThreads, true>(skv, ld, kv, D, 0, D, D, tid);
+    __syncthreads();
+
     // inter: O = diag(lambda^(t+1)) Q KV_c
     float acc[D / 8][4];
 #pragma unroll
@@ -210,33 +214,39 @@ __global__ void __launch_bounds__(kOutThreads) chunk_outputs(const Params p) {
         acc[dt][2] *= f_hi;
         acc[dt][3] *= f_hi;
     }
-    // intra: S = Q K^T with the decay mask lambda^(t-s) (s <= t), then O += S V.
-    float s[kChunk / 8][4];
+    // intra: S = Q K^T with the decay mask lambda^(t-s) (s <= t), then O += S V, 32 keys at a time. Key
+    // blocks past the warp's last token are all masked: skipped (a branch the whole warp takes alike).
 #pragma unroll
-    for (int nt = 0; nt < kChunk / 8; ++nt) {
+    for (int kq = 0; kq < kChunk / 32; ++kq) {
+        if (kq * 32 > r0 + 15) continue;
+        float s[4][4];
 #pragma unroll
-        for (int x = 0; x < 4; ++x) s[nt][x] = 0.0f;
+        for (int nt = 0; nt < 4; ++nt) {
+            const int n0 = kq * 32 + nt * 8;
 #pragma unroll
-        for (int kk = 0; kk < D / 16; ++kk)
-            mma<T>(s[nt], qa[kk], ld32(&sk[(nt * 8 + g) * ld + kk * 16 + t4 * 2]),
-                   ld32(&sk[(nt * 8 + g) * ld + kk * 16 + t4 * 2 + 8]));
+            for (int x = 0; x < 4; ++x) s[nt][x] = 0.0f;
 #pragma unroll
-        for (int x = 0; x < 4; ++x) {
-            const int t = x < 2 ? t_lo : t_hi, j = nt * 8 + t4 * 2 + (x & 1);
-            s[nt][x] = j <= t ? s[nt][x] * decay(sl, static_cast<float>(t - j)) : 0.0f;
+            for (int kk = 0; kk < D / 16; ++kk)
+                mma<T>(s[nt], qa[kk], ld32(&sk[(n0 + g) * ld + kk * 16 + t4 * 2]),
+                       ld32(&sk[(n0 + g) * ld + kk * 16 + t4 * 2 + 8]));
+#pragma unroll
+            for (int x = 0; x < 4; ++x) {
+                const int t = x < 2 ? t_lo : t_hi, j = n0 + t4 * 2 + (x & 1);
+                s[nt][x] = j <= t ? s[nt][x] * decay(sl, static_cast<float>(t - j)) : 0.0f;
+            }
         }
-    }
 #pragma unroll
-    for (int kc = 0; kc < kChunk / 16; ++kc) {
-        const uint32_t pa[4] = {pack2<T>(s[2 * kc][0], s[2 * kc][1]), pack2<T>(s[2 * kc][2], s[2 * kc][3]),
-                                pack2<T>(s[2 * kc + 1][0], s[2 * kc + 1][1]), pack2<T>(s[2 * kc + 1][2], s[2 * kc + 1][3])};
-        const int vrow = kc * 16 + (lane % 16), vcol = (lane / 16) * 8;
+        for (int kh = 0; kh < 2; ++kh) {
+            const uint32_t pa[4] = {pack2<T>(s[2 * kh][0], s[2 * kh][1]), pack2<T>(s[2 * kh][2], s[2 * kh][3]),
+                                    pack2<T>(s[2 * kh + 1][0], s[2 * kh + 1][1]), pack2<T>(s[2 * kh + 1][2], s[2 * kh + 1][3])};
+            const int vrow = kq * 32 + kh * 16 + (lane % 16), vcol = (lane / 16) * 8;
 #pragma unroll
-        for (int dt = 0; dt < D / 8; dt += 2) {
-            uint32_t bf[4];
-            ldmatrix_x4_trans(bf, &sv[vrow * ld + dt * 8 + vcol]);
-            mma<T>(acc[dt], pa, bf[0], bf[1]);
-            mma<T>(acc[dt + 1], pa, bf[2], bf[3]);
+            for (int dt = 0; dt < D / 8; dt += 2) {
+                uint32_t bf[4];
+                ldmatrix_x4_trans(bf, &sv[vrow * ld + dt * 8 + vcol]);
+                mma<T>(acc[dt], pa, bf[0], bf[1]);
+                mma<T>(acc[dt + 1], pa, bf[2], bf[3]);
+            }
         }
     }
 #pragma unroll
@@ -303,7 +313,7 @@ int32_t run(const cpu::LightningProblem &lp, Params &p, int device, cudaStream_t
     const int64_t bh = lp.batch * lp.heads_q;
     const int64_t seg = lp.len < kSegment ? lp.len : kSegment, max_chunks = (seg + kChunk - 1) / kChunk;
     const size_t smem_states = sizeof(T) * 2 * kChunk * (D + kPad);
-    const size_t smem_out = sizeof(T) * (3 * kChunk + D) * (D + kPad);  // 139 KiB at D = 128
+    const size_t smem_out = sizeof(T) * 3 * kChunk * (D + kPad);  // 102 KiB at D = 128: two blocks per SM
     CUDA_CHECK(cudaFuncSetAttribute(chunk_states<T, D, Vec>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                     static_cast<int>(smem_states)), "cudaFuncSetAttribute");
     CUDA_CHECK(cudaFuncSetAttribute(chunk_outputs<T, D, Vec>, cudaFuncAttributeMaxDynamicSharedMemorySize,

@@ -1,0 +1,43 @@
+// Hopper (sm_90a) asynchronous copies: mbarriers (arrive, expected transaction bytes, phase waits) and
+// TMA tensor loads (cp.async.bulk.tensor) that complete on them. Only compiled into sm_90a code.
+#pragma once
+#include <cuda.h>
+
+#include <cstdint>
+
+namespace attn4j::cuda::tma {
+
+__device__ __forceinline__ uint32_t smem_addr(const void *p) { return static_cast<uint32_t>(__cvta_generic_to_shared(p)); }
+
+__device__ __forceinline__ void bar_init(uint64_t *bar, int count) {
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(smem_addr(bar)), "r"(count) : "memory");
+}
+__device__ __forceinline__ void bar_arrive(uint64_t *bar) {
+    asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" ::"r"(smem_addr(bar)) : "memory");
+}
+// Arrives and announces the bytes the TMA loads of this phase will deliver.
+__device__ __forceinline__ void bar_expect(uint64_t *bar, uint32_t bytes) {
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(smem_addr(bar)), "r"(bytes) : "memory");
+}
+__device__ __forceinline__ void bar_wait(uint64_t *bar, uint32_t parity) {
+    asm volatile(
+        "{\n.reg .pred done;\n"
+        "WAIT_%=:\n"
+        "mbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1;\n"
+        "@!done bra WAIT_%=;\n}\n" ::"r"(smem_addr(bar)),
+        "r"(parity)
+        : "memory");
+}
+
+// One box of a 4-d tensor map (coordinates innermost first) into shared memory, completing on bar.
+__device__ __forceinline__ void load_box(void *dst, const CUtensorMap *map, int col, int64_t row, int head, int batch,
+                                         uint64_t *bar) {
+    asm volatile(
+        "cp.async.bulk.tensor.4d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3, %4, %5}], [%6];\n" ::"r"(
+            smem_addr(dst)),
+        "l"(reinterpret_cast<uint64_t>(map)), "r"(col), "r"(static_cast<int>(row)), "r"(head), "r"(batch),
+        "r"(smem_addr(bar))
+        : "memory");
+}
+
+}  // namespace attn4j::cuda::tma
