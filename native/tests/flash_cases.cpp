@@ -23,6 +23,7 @@ std::vector<FlashCase> build() {
     { FlashCase x{"chunked_prefill_causal", 1, 4, 4, 17, 300, 64, 64}; x.causal = true; c.push_back(x); }
     { FlashCase x{"decode_causal", 2, 4, 2, 1, 1000, 128, 128}; x.causal = true; c.push_back(x); }
     { FlashCase x{"decode_few", 1, 8, 1, 5, 777, 64, 64}; x.causal = true; c.push_back(x); }
+    { FlashCase x{"decode_dv96_bf16", 1, 2, 1, 2, 333, 32, 96}; x.dtype = ATTN4J_DTYPE_BF16; c.push_back(x); }
     { FlashCase x{"more_q_than_k_causal", 1, 2, 2, 40, 20, 64, 64}; x.causal = true; c.push_back(x); }
     { FlashCase x{"more_q_than_k", 1, 2, 2, 40, 20, 64, 64}; c.push_back(x); }
     // Decode shapes that split the keys across threads and merge by LSE (flash-decoding); large

@@ -76,6 +76,36 @@ struct FlashTiled {
             for (int64_t c = cols; c < cols_pad; ++c) s[r * BK + c] = 0.0f;
     }
 
+    // acc[r] += sum over c < cols of s[r][c] V[c], V rows read where they are (element stride 1, dv a
+    // multiple of W), NV vectors of a row at a time: each V row is read once per query row, in order.
+    template <int NV>
+    static void pv_direct_block(const float *s, int64_t rows, int64_t cols, const void *vtile, DType t, int64_t rs,
+                                int64_t e0, float *acc, int64_t dvp) {
+        for (int64_t r = 0; r < rows; ++r) {
+            V a[NV];
+            for (int v = 0; v < NV; ++v) a[v] = T::load(acc + r * dvp + e0 + v * W);
+            for (int64_t c = 0; c < cols; ++c) {
+                const V pc = T::set1(s[r * BK + c]);
+                if (t == DType::F32) {
+                    const float *vr = static_cast<const float *>(vtile) + c * rs + e0;
+                    for (int v = 0; v < NV; ++v) a[v] = T::fmadd(pc, T::load(vr + v * W), a[v]);
+                } else {
+                    const uint16_t *vr = static_cast<const uint16_t *>(vtile) + c * rs + e0;
+                    for (int v = 0; v < NV; ++v) a[v] = T::fmadd(pc, T::load_bf16(vr + v * W), a[v]);
+                }
+            }
+            for (int v = 0; v < NV; ++v) T::store(acc + r * dvp + e0 + v * W, a[v]);
+        }
+    }
+
+    static void pv_direct(const float *s, int64_t rows, int64_t cols, const void *vtile, DType t, int64_t rs,
+                          int64_t dv, float *acc, int64_t dvp) {
+        int64_t e0 = 0;
+        for (; e0 + 8 * W <= dv; e0 += 8 * W) pv_direct_block<8>(s, rows, cols, vtile, t, rs, e0, acc, dvp);
+        for (; e0 + 4 * W <= dv; e0 += 4 * W) pv_direct_block<4>(s, rows, cols, vtile, t, rs, e0, acc, dvp);
+        for (; e0 < dv; e0 += W) pv_direct_block<1>(s, rows, cols, vtile, t, rs, e0, acc, dvp);
+    }
+
     struct Task {
         const FlashProblem *p;
         const FlashPlan *plan;
@@ -185,11 +215,14 @@ struct FlashTiled {
             const int64_t cols_pad = G::round_up(cols, W);
             const void *ktile = G::advance(kbase, p.in_dtype, j0 * p.sk[2]);
             const void *vtile = G::advance(vbase, p.in_dtype, j0 * p.sv[2]);
-            prefetch_tile(p, kbase, vbase, j0 + BK, hi);
+            // (Decode-shaped tiles stream K and V once, in order: the hardware prefetchers do better there
+            // alone, measured.)
+            const bool direct = rows <= kDirectRows;
+            if (!direct) prefetch_tile(p, kbase, vbase, j0 + BK, hi);
             if (pairs) {
                 G::pack_kt_pairs(static_cast<const uint16_t *>(ktile), cols, cols_pad, d, p.sk[2], p.sk[3], kt16, BK);
                 G::gemm_pairs(rows, cols_pad, dp, q16, dp, kt16, BK, s, BK, false);
-            } else if (rows <= kDirectRows && p.sk[3] == 1) {
+            } else if (direct && p.sk[3] == 1) {
                 scores_direct(q, rows, d, ktile, p.in_dtype, p.sk[2], cols, cols_pad, s);
             } else if (kt_head != nullptr) {  // columns past cols hold real keys here, masked below
                 G::gemm(rows, cols_pad, d, q, d, kt_head + (j0 / BK) * d * BK, BK, s, BK, false);
@@ -245,6 +278,8 @@ struct FlashTiled {
                 const int64_t cp = (cols + 1) / 2;
                 G::pack_v_pairs(static_cast<const uint16_t *>(vtile), cols, dv, dvp, p.sv[2], p.sv[3], vt16);
                 G::gemm_pairs(rows, dvp, cp, p16, BK / 2, vt16, dvp, acc, dvp, true);
+            } else if (direct && p.sv[3] == 1 && dv % W == 0) {
+                pv_direct(s, rows, cols, vtile, p.in_dtype, p.sv[2], dv, acc, dvp);
             } else if (v_in_place) {
                 // fp32 V rows that are already dense vectors are read where they are.
                 G::gemm(rows, dvp, cols, s, BK, static_cast<const float *>(vtile), p.sv[2], acc, dvp, true);
