@@ -120,6 +120,8 @@ def main():
         ("decode, split keys", 1, 8, 2, 3, 20000, 64, dict()),
         ("chunked prefill", 1, 8, 8, 300, 2300, 64, dict(causal=True)),
         ("softcap", 1, 4, 4, 777, 777, 128, dict(softcap=30.0, scale=0.2)),
+        ("d=256 causal", 1, 8, 4, 1000, 1000, 256, dict(causal=True)),
+        ("d=256 decode", 2, 8, 2, 1, 5000, 256, dict()),
     ]
     for name, b, hq, hkv, nq, nk, d, opts in cases:
         for dtype in (torch.bfloat16, torch.float16):
@@ -161,6 +163,20 @@ def main():
             print(f"| {n} | {'causal' if causal else 'full'} | {t_ours * 1e3:.3f} | {tf(t_ours):.1f} | "
                   f"{tf(res[SDPBackend.FLASH_ATTENTION]):.1f} | {tf(res[SDPBackend.CUDNN_ATTENTION]):.1f} | "
                   f"{res[SDPBackend.FLASH_ATTENTION] / t_ours:.2f}x |")
+
+    print("\n## Head dim 256 (B=1, H=16, bf16, mma.sync kernel)\n")
+    print("| N | mask | attn4j TFLOP/s | SDPA flash TFLOP/s | attn4j / flash |\n|---|---|---|---|---|")
+    for n in ([4096] if quick else [4096, 16384]):
+        for causal in (False, True):
+            q = torch.randn(1, 16, n, 256, device="cuda", dtype=torch.bfloat16)
+            k, v = torch.randn_like(q), torch.randn_like(q)
+            out = torch.empty_like(q)
+            flops = 4 * 16 * n * n * 256 / (2 if causal else 1)
+            t_ours = timed(lambda: lib.flash(q, k, v, causal=causal, out=out))
+            with sdpa_kernel(SDPBackend.FLASH_ATTENTION):
+                t_flash = timed(lambda: F.scaled_dot_product_attention(q, k, v, is_causal=causal))
+            print(f"| {n} | {'causal' if causal else 'full'} | {flops / t_ours / 1e12:.1f} | {flops / t_flash / 1e12:.1f} | "
+                  f"{t_flash / t_ours:.2f}x |")
 
     print("\n## Decode (Nq = 1, B=1, H=32, d=128, bf16; GB/s = K and V bytes read / t)\n")
     print("| Nk | attn4j us | attn4j GB/s | SDPA flash us | SDPA flash GB/s | attn4j / flash |")

@@ -45,8 +45,9 @@ int32_t check_output(const char *name, const attn4j_tensor *t, unsigned dtypes, 
                      const char *const (&what)[4], const attn4j_tensor *q, const attn4j_tensor *k,
                      const attn4j_tensor *v);
 
-// The head dims every CUDA kernel instantiates: d = dv in {64, 128}.
-int32_t check_cuda_head_dims(int64_t d, int64_t dv);
+// The head dims the CUDA kernels instantiate: d = dv in {64, 128}, and 256 for FlashAttention
+// (with_256).
+int32_t check_cuda_head_dims(int64_t d, int64_t dv, bool with_256 = false);
 
 // FlashAttention (dense or block-sparse through p.mask) on the CUDA device of q, after the checks the
 // CUDA kernel adds to the shared ones (head dims, unit strides, lengths).

@@ -1,4 +1,4 @@
-// FlashAttention on CUDA devices against the fp64 reference: bf16 and f16, head dims 64 and 128,
+// FlashAttention on CUDA devices against the fp64 reference: bf16 and f16, head dims 64, 128 and 256,
 // every mask option, GQA, LSE, q_len != kv_len, poisoned outputs. Skips (visibly) without a device.
 #include <cstdlib>
 #include <gtest/gtest.h>
@@ -45,6 +45,11 @@ std::vector<CudaCase> cuda_cases() {
         c.push_back({"f32_out_bnhd" + s, 2, 2, 2, 65, 129, d, false, -1, -1, 0.0f, 0.0f, true, true});
         c.push_back({"tiny" + s, 1, 1, 1, 1, 1, d});
     }
+    // d = 256 (mma.sync kernel only): dense, causal with GQA, split-key decode, f32 output.
+    c.push_back({"full_d256", 1, 2, 2, 300, 300, 256});
+    c.push_back({"gqa_causal_d256", 1, 4, 2, 333, 333, 256, true});
+    c.push_back({"decode_split_keys_d256", 1, 4, 1, 2, 9000, 256});
+    c.push_back({"f32_out_bnhd_d256", 1, 2, 2, 65, 129, 256, false, -1, -1, 0.0f, 0.0f, true, true});
     return c;
 }
 
@@ -102,7 +107,7 @@ TEST(CudaFlashErrors, UnsupportedShapesAndDevicesAreNamed) {
     DeviceTensor q(ATTN4J_DTYPE_BF16, 1, 2, 8, 96, false), k(ATTN4J_DTYPE_BF16, 1, 2, 8, 96, false);
     DeviceTensor v(ATTN4J_DTYPE_BF16, 1, 2, 8, 96, false), out(ATTN4J_DTYPE_BF16, 1, 2, 8, 96, false);
     EXPECT_EQ(attn4j_flash_forward(&q.t, &k.t, &v.t, &out.t, nullptr, nullptr), ATTN4J_STATUS_UNSUPPORTED);
-    EXPECT_NE(std::string(attn4j_last_error()).find("head dims 64 and 128"), std::string::npos) << attn4j_last_error();
+    EXPECT_NE(std::string(attn4j_last_error()).find("head dims 64, 128 and 256"), std::string::npos) << attn4j_last_error();
     DeviceTensor f(ATTN4J_DTYPE_F32, 1, 2, 8, 64, false);
     EXPECT_EQ(attn4j_flash_forward(&f.t, &f.t, &f.t, &out.t, nullptr, nullptr), ATTN4J_STATUS_INVALID_DTYPE);
     EXPECT_NE(std::string(attn4j_last_error()).find("q.dtype = f32"), std::string::npos) << attn4j_last_error();

@@ -49,6 +49,9 @@ __device__ __forceinline__ int64_t next_tile(const uint8_t *row, int64_t j, int6
 template <typename T, int D, bool Vec, int Mt>
 __global__ void __launch_bounds__(kThreads) flash_forward_kernel(const Params p) {
     constexpr int kRows = 64 * Mt;
+    // One m-tile keeps its Q fragments in registers for the whole key loop, unless d = 256 needs them
+    // for the accumulators.
+    constexpr bool kQRegs = Mt == 1 && D <= 128;
     extern __shared__ __align__(16) unsigned char smem[];
     constexpr int ldq = D + kPad;
     T *sq = reinterpret_cast<T *>(smem);  // [kRows][ldq]
@@ -76,8 +79,8 @@ __global__ void __launch_bounds__(kThreads) flash_forward_kernel(const Params p)
     auto load_q = [&](uint32_t (&a)[4], int mt, int kk) {
         ldmatrix_x4(a, &sq[(r0 + mt * 16 + lane % 16) * ldq + kk * 16 + (lane / 16) * 8]);
     };
-    uint32_t qa[Mt == 1 ? D / 16 : 1][4];
-    if constexpr (Mt == 1) {
+    uint32_t qa[kQRegs ? D / 16 : 1][4];
+    if constexpr (kQRegs) {
 #pragma unroll
         for (int kk = 0; kk < D / 16; ++kk) load_q(qa[kk], 0, kk);
     }
@@ -147,7 +150,7 @@ __global__ void __launch_bounds__(kThreads) flash_forward_kernel(const Params p)
             uint32_t a[Mt][4];
 #pragma unroll
             for (int mt = 0; mt < Mt; ++mt) {
-                if constexpr (Mt == 1) {
+                if constexpr (kQRegs) {
                     for (int c = 0; c < 4; ++c) a[mt][c] = qa[kk][c];
                 } else {
                     load_q(a[mt], mt, kk);
@@ -362,7 +365,9 @@ template <typename T, int D>
 int32_t launch_for(const Params &params, int64_t batch_heads, int64_t len_q, bool vec, cudaStream_t stream,
                    std::string &error) {
     if (!vec) return launch<T, D, false, 1>(params, batch_heads, len_q, stream, error);
-    if (params.mask == nullptr && len_q > 64) return launch<T, D, true, 2>(params, batch_heads, len_q, stream, error);
+    // (d = 256: one m-tile, whose 128 accumulator registers per thread leave no room for a second)
+    if constexpr (D <= 128)
+        if (params.mask == nullptr && len_q > 64) return launch<T, D, true, 2>(params, batch_heads, len_q, stream, error);
     return launch<T, D, true, 1>(params, batch_heads, len_q, stream, error);
 }
 
@@ -433,6 +438,8 @@ int32_t flash_forward(const cpu::FlashProblem &p, int32_t device, void *stream, 
     }
     if (p.dim == 64)
         return bf16 ? launch_for<__nv_bfloat16, 64>(k, bh, p.len_q, vec, s, error) : launch_for<__half, 64>(k, bh, p.len_q, vec, s, error);
+    if (p.dim == 256)
+        return bf16 ? launch_for<__nv_bfloat16, 256>(k, bh, p.len_q, vec, s, error) : launch_for<__half, 256>(k, bh, p.len_q, vec, s, error);
     return bf16 ? launch_for<__nv_bfloat16, 128>(k, bh, p.len_q, vec, s, error) : launch_for<__half, 128>(k, bh, p.len_q, vec, s, error);
 }
 
