@@ -110,21 +110,29 @@ struct FlashTiled {
         const FlashProblem *p;
         const FlashPlan *plan;
         int64_t tiles;
-        const float *kt_all;  // K^T of every key tile, [B][Hkv][key tiles][d][BK]; null: packed per tile
+        // K^T of every key tile, [B][Hkv][key tiles][d][BK] fp32 or [(d + 1) / 2][BK] bf16 pairs (as
+        // uint32); null: packed per tile
+        const float *kt_all;
     };
+
+    // Elements (4 bytes each) of one packed K^T tile.
+    static int64_t kt_tile_elems(const FlashProblem &p, bool pairs) { return (pairs ? (p.dim + 1) / 2 : p.dim) * BK; }
+    static bool uses_pairs(const FlashProblem &p, const FlashPlan &plan) {
+        return T::kBf16Dot && plan.bf16_dot && p.in_dtype == DType::BF16;
+    }
 
     // Prefill without a left window or a block mask walks key tiles at multiples of BK from 0, every
     // query tile all of them: K^T is packed once per (batch, kv head), not once per query tile.
     static bool pack_once(const FlashProblem &p, const FlashPlan &plan, int64_t query_tiles) {
-        const bool pairs = T::kBf16Dot && plan.bf16_dot && p.in_dtype == DType::BF16;
-        return p.mask == nullptr && p.window_left < 0 && plan.splits == 1 && !pairs && query_tiles > 1 &&
-               p.len_q > kDirectRows && p.len_k > 0;
+        return p.mask == nullptr && p.window_left < 0 && plan.splits == 1 && query_tiles > 1 && p.len_q > kDirectRows &&
+               p.len_k > 0;
     }
 
     struct PackTask {
         const FlashProblem *p;
         float *kt_all;
         int64_t key_tiles;
+        bool pairs;
     };
 
     static void pack_task(void *ctx, int64_t t) {
@@ -134,7 +142,13 @@ struct FlashTiled {
         const int64_t b = bh / p.heads_kv, hk = bh % p.heads_kv;
         const int64_t j0 = tile * BK, cols = BK < p.len_k - j0 ? BK : p.len_k - j0;
         const void *ktile = G::advance(p.k, p.in_dtype, b * p.sk[0] + hk * p.sk[1] + j0 * p.sk[2]);
-        G::pack_kt(ktile, p.in_dtype, cols, G::round_up(cols, W), p.dim, p.sk[2], p.sk[3], task.kt_all + t * p.dim * BK, BK);
+        float *dst = task.kt_all + t * kt_tile_elems(p, task.pairs);
+        if (task.pairs) {
+            G::pack_kt_pairs(static_cast<const uint16_t *>(ktile), cols, G::round_up(cols, W), p.dim, p.sk[2], p.sk[3],
+                             reinterpret_cast<uint32_t *>(dst), BK);
+        } else {
+            G::pack_kt(ktile, p.in_dtype, cols, G::round_up(cols, W), p.dim, p.sk[2], p.sk[3], dst, BK);
+        }
     }
 
     static void run_task(void *ctx, int64_t t) {
@@ -157,7 +171,7 @@ struct FlashTiled {
         const float *kt_head = nullptr;
         if (task.kt_all != nullptr) {
             const int64_t key_tiles = (p.len_k + BK - 1) / BK, hk = hq / (p.heads_q / p.heads_kv);
-            kt_head = task.kt_all + (b * p.heads_kv + hk) * key_tiles * p.dim * BK;
+            kt_head = task.kt_all + (b * p.heads_kv + hk) * key_tiles * kt_tile_elems(p, uses_pairs(p, *task.plan));
         }
         query_tile(p, *task.plan, b, hq, tile * BQ, split, kt_head);
     }
@@ -171,7 +185,7 @@ struct FlashTiled {
         const int64_t rows = tq < p.len_q - i0 ? tq : p.len_q - i0;
         const float neg_inf = -std::numeric_limits<float>::infinity();
         // bf16 storage on an ISA with a bf16 dot product: both products run on bf16 pairs.
-        const bool pairs = T::kBf16Dot && plan.bf16_dot && p.in_dtype == DType::BF16;
+        const bool pairs = uses_pairs(p, plan);
         const int64_t dp = (d + 1) / 2;  // pairs along the head dim
 
         // Keys any row of this tile can see, cut to this task's share when keys are split.
@@ -220,8 +234,13 @@ struct FlashTiled {
             const bool direct = rows <= kDirectRows;
             if (!direct) prefetch_tile(p, kbase, vbase, j0 + BK, hi);
             if (pairs) {
-                G::pack_kt_pairs(static_cast<const uint16_t *>(ktile), cols, cols_pad, d, p.sk[2], p.sk[3], kt16, BK);
-                G::gemm_pairs(rows, cols_pad, dp, q16, dp, kt16, BK, s, BK, false);
+                const uint32_t *kt_pairs = kt16;
+                if (kt_head != nullptr) {  // columns past cols hold real keys here, masked below
+                    kt_pairs = reinterpret_cast<const uint32_t *>(kt_head) + (j0 / BK) * dp * BK;
+                } else {
+                    G::pack_kt_pairs(static_cast<const uint16_t *>(ktile), cols, cols_pad, d, p.sk[2], p.sk[3], kt16, BK);
+                }
+                G::gemm_pairs(rows, cols_pad, dp, q16, dp, kt_pairs, BK, s, BK, false);
             } else if (direct && p.sk[3] == 1) {
                 scores_direct(q, rows, d, ktile, p.in_dtype, p.sk[2], cols, cols_pad, s);
             } else if (kt_head != nullptr) {  // columns past cols hold real keys here, masked below
@@ -321,8 +340,9 @@ struct FlashTiled {
         std::vector<float> kt_all;
         if (pack_once(p, plan, task.tiles)) {
             const int64_t key_tiles = (p.len_k + BK - 1) / BK;
-            kt_all.resize(static_cast<size_t>(p.batch * p.heads_kv * key_tiles * p.dim * BK));
-            PackTask pack{&p, kt_all.data(), key_tiles};
+            const bool pairs = uses_pairs(p, plan);
+            kt_all.resize(static_cast<size_t>(p.batch * p.heads_kv * key_tiles * kt_tile_elems(p, pairs)));
+            PackTask pack{&p, kt_all.data(), key_tiles, pairs};
             if (!parallel_for(p.batch * p.heads_kv * key_tiles, p.threads, &pack_task, &pack)) return false;
             task.kt_all = kt_all.data();
         }
