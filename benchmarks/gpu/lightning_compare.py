@@ -80,7 +80,8 @@ def main():
     print(f"device: {torch.cuda.get_device_name(0)}, torch {torch.__version__}")
 
     worst = 0.0
-    for (b, h, n, d) in [(1, 4, 1000, 64), (2, 8, 3000, 128), (1, 2, 70000, 64)]:
+    # (the last two: enough chunks per head and heads that a block walks a run of several chunks)
+    for (b, h, n, d) in [(1, 4, 1000, 64), (2, 8, 3000, 128), (1, 2, 70000, 64), (2, 32, 5000, 128), (1, 32, 100000, 64)]:
         q = (torch.randn(b, h, n, d, device=dev) * d ** -0.25).bfloat16()
         k = (torch.randn(b, h, n, d, device=dev) * d ** -0.25).bfloat16()
         v = torch.randn(b, h, n, d, device=dev).bfloat16()

@@ -35,6 +35,10 @@ std::vector<LightningGpuCase> cases() {
         c.push_back({"tiny" + s, 1, 1, 1, 1, d, 1, true});
     }
     c.push_back({"two_segments_d64", 1, 2, 2, 70000, 64, 1, true});
+    // Enough heads and chunks that each block walks a run of several chunks (about eight blocks per SM
+    // on an H100: runs of 3 and 2 chunks here, the last one shorter).
+    c.push_back({"runs_of_chunks_gqa_d64", 2, 8, 4, 20000, 64, 1, true});
+    c.push_back({"runs_of_chunks_heavy_d128", 1, 16, 16, 12000, 128, 2, true, true});
     return c;
 }
 

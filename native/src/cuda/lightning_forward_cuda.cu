@@ -1,18 +1,22 @@
-// Lightning Attention-2 forward on NVIDIA GPUs: chunks in parallel, not one after another.
-// Per (batch, head) with lambda = exp(-slope), chunks of C = 128 tokens (the last may be shorter, n_c):
-//   1. chunk states, all chunks at once:  S_c = sum_{t < n_c} lambda^(n_c - 1 - t) k_t^T v_t   (K^T V on
-//      tensor cores, fp32)
-//   2. a scan over chunks, per state element:  KV_0 = S0,  KV_{c+1} = lambda^(n_c) KV_c + S_c
-//      (KV_c: the state before chunk c, kept in fp32 and written in the storage type for step 3; the
-//      last one is the final state)
-//   3. outputs, all chunks at once, token t of chunk c:
-//      o_t = lambda^(t+1) q_t KV_c + sum_{s <= t} lambda^(t-s) (q_t . k_s) v_s   (tensor cores)
-// Long sequences run in segments of at most kSegment tokens, the state carried between them, so the
-// chunk states need at most kSegment / C x d x dv floats per head.
+// Lightning Attention-2 forward on NVIDIA GPUs: runs of chunks in parallel, each run's state kept on
+// chip. Per (batch, head) with lambda = exp(-slope), chunks of C = 128 tokens (the last may be shorter,
+// n_c) grouped into runs of R chunks (n_r tokens):
+//   1. run states, all runs at once:  S_r = sum over the run's tokens t of lambda^(end_r - 1 - t) k_t^T v_t
+//      (a block walks its run's chunks: S = lambda^(n_c) S + K_c^T diag(lambda^(n_c - 1 - t)) V_c, fp32
+//      accumulators in registers, tensor cores)
+//   2. a scan over runs, per state element:  KV_0 = state_in,  KV_{r+1} = lambda^(n_r) KV_r + S_r  (fp32;
+//      the last one is the final state)
+//   3. outputs, all runs at once: a block starts from KV_r and walks its run's chunks, token t of chunk c:
+//      o_t = lambda^(t+1) q_t KV + sum_{s <= t} lambda^(t-s) (q_t . k_s) v_s,  then (but after the run's
+//      last chunk) KV = lambda^C KV + K^T diag(lambda^(C - 1 - t)) V, KV staying in registers.
+// Only one d x dv state per run of R chunks goes through memory (the three-pass design before wrote,
+// scanned and read one per chunk). R is chosen so that there are about eight blocks per SM.
+// Long sequences run in segments of at most kSegment tokens, the state carried between them.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -28,8 +32,7 @@ namespace attn4j::cuda {
 namespace {
 
 constexpr int kChunk = 128;
-constexpr int kStateThreads = 128;   // 4 warps: a quarter of the state rows each
-constexpr int kOutThreads = 256;     // 8 warps: 16 tokens each
+constexpr int kThreads = 256;  // 8 warps: 16 tokens of a chunk each, and a 16-row slice of the state
 constexpr int kPad = 8;
 constexpr int64_t kSegment = 65536;
 constexpr float kLog2e = 1.4426950408889634f;
@@ -40,8 +43,9 @@ struct Params {
     int64_t sq[4], sk[4], sv[4], so[4];
     int heads_q, group;
     int64_t t0, len;          // this segment's first token and length
-    float *chunks;            // [B*Hq][n_chunks][D][D] chunk states (fp32)
-    void *before;             // [B*Hq][n_chunks][D][D] states before each chunk, in the storage type
+    int run_chunks;           // R: chunks per run
+    float *runs;              // [B*Hq][n_runs][D][D] run states S_r (fp32)
+    float *before;            // [B*Hq][n_runs][D][D] the state before each run, KV_r (fp32)
     const float *state_in;    // [B*Hq][D][D] contiguous carry in (null = zero)
     float *state_out;         // carry out
     bool out_f32;
@@ -58,221 +62,302 @@ __device__ __forceinline__ void ldmatrix_x4_trans_a(uint32_t (&r)[4], const void
     ldmatrix_x4_trans(r, p);
 }
 
-// 1. S_c = K_c^T diag(lambda^(n_c - 1 - t)) V_c for one chunk of one head. Warp w computes state rows
-//    [w * D / 4, (w + 1) * D / 4), all D columns in two halves.
+// x (two values of the storage type) times (a, b), rounded back.
+template <typename T>
+__device__ __forceinline__ uint32_t scale2(uint32_t x, float a, float b);
+template <>
+__device__ __forceinline__ uint32_t scale2<__nv_bfloat16>(uint32_t x, float a, float b) {
+    const float2 f = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162 *>(&x));
+    return pack2<__nv_bfloat16>(f.x * a, f.y * b);
+}
+template <>
+__device__ __forceinline__ uint32_t scale2<__half>(uint32_t x, float a, float b) {
+    const float2 f = __half22float2(*reinterpret_cast<const __half2 *>(&x));
+    return pack2<__half>(f.x * a, f.y * b);
+}
+
+// The d x dv state in registers, spread over the 8 warps: warp w holds rows [16 (w % (D / 16)), + 16)
+// and kCols columns from (w / (D / 16)) kCols, in the mma accumulator layout (rows g and g + 8,
+// columns 8 nt + 2 t4 and + 1).
+template <int D>
+struct StateTile {
+    static constexpr int kRowTiles = D / 16, kSplit = 8 / kRowTiles, kCols = D / kSplit;
+    float kv[kCols / 8][4];
+    int r0, c0;
+    __device__ __forceinline__ StateTile(int warp) : r0(16 * (warp % kRowTiles)), c0(kCols * (warp / kRowTiles)) {}
+
+    __device__ __forceinline__ void zero() {
+#pragma unroll
+        for (int nt = 0; nt < kCols / 8; ++nt)
+#pragma unroll
+            for (int x = 0; x < 4; ++x) kv[nt][x] = 0.0f;
+    }
+    // this = lambda^(n_c) this + K^T diag(lambda^(n_c - 1 - t)) V over one chunk of n_c tokens (rows
+    // past n_c zero in shared memory); the decay multiplies K^T's fragments in registers.
+    template <typename T>
+    __device__ __forceinline__ void update(const T *sk, const T *sv, int ld, float sl, int64_t n_c, int lane) {
+        const float decay_all = decay(sl, static_cast<float>(n_c));
+#pragma unroll
+        for (int nt = 0; nt < kCols / 8; ++nt)
+#pragma unroll
+            for (int x = 0; x < 4; ++x) kv[nt][x] *= decay_all;
+        auto w = [&](int t) { return t < n_c ? decay(sl, static_cast<float>(n_c - 1 - t)) : 0.0f; };
+#pragma unroll
+        for (int kk = 0; kk < kChunk / 16; ++kk) {
+            uint32_t a[4];
+            ldmatrix_x4_trans_a(a, &sk[(kk * 16) * ld + r0], ld * sizeof(T), lane);
+            // A's columns are tokens: kk * 16 + 2 (lane % 4) (+1) in a[0], a[1], and 8 more in a[2], a[3].
+            const int t = kk * 16 + 2 * (lane % 4);
+            const float w0 = w(t), w1 = w(t + 1), w8 = w(t + 8), w9 = w(t + 9);
+            a[0] = scale2<T>(a[0], w0, w1);
+            a[1] = scale2<T>(a[1], w0, w1);
+            a[2] = scale2<T>(a[2], w8, w9);
+            a[3] = scale2<T>(a[3], w8, w9);
+            const int vrow = kk * 16 + (lane % 16), vcol = (lane / 16) * 8;
+#pragma unroll
+            for (int nt = 0; nt < kCols / 8; nt += 2) {
+                uint32_t bf[4];
+                ldmatrix_x4_trans(bf, &sv[vrow * ld + c0 + nt * 8 + vcol]);
+                mma<T>(kv[nt], a, bf[0], bf[1]);
+                mma<T>(kv[nt + 1], a, bf[2], bf[3]);
+            }
+        }
+    }
+    // fp32 [D][D] in global memory (row stride D) to and from the registers.
+    __device__ __forceinline__ void load(const float *src, int g, int t4) {
+#pragma unroll
+        for (int nt = 0; nt < kCols / 8; ++nt) {
+            const int col = c0 + nt * 8 + t4 * 2;
+            const float2 lo = *reinterpret_cast<const float2 *>(&src[(r0 + g) * D + col]);
+            const float2 hi = *reinterpret_cast<const float2 *>(&src[(r0 + g + 8) * D + col]);
+            kv[nt][0] = lo.x;
+            kv[nt][1] = lo.y;
+            kv[nt][2] = hi.x;
+            kv[nt][3] = hi.y;
+        }
+    }
+    __device__ __forceinline__ void store(float *dst, int g, int t4) const {
+#pragma unroll
+        for (int nt = 0; nt < kCols / 8; ++nt) {
+            const int col = c0 + nt * 8 + t4 * 2;
+            *reinterpret_cast<float2 *>(&dst[(r0 + g) * D + col]) = make_float2(kv[nt][0], kv[nt][1]);
+            *reinterpret_cast<float2 *>(&dst[(r0 + g + 8) * D + col]) = make_float2(kv[nt][2], kv[nt][3]);
+        }
+    }
+    // In the storage type into a [D][ld] shared-memory tile, the B operand of Q KV.
+    template <typename T>
+    __device__ __forceinline__ void store_shared(T *skv, int ld, int g, int t4) const {
+#pragma unroll
+        for (int nt = 0; nt < kCols / 8; ++nt) {
+            const int col = c0 + nt * 8 + t4 * 2;
+            *reinterpret_cast<uint32_t *>(&skv[(r0 + g) * ld + col]) = pack2<T>(kv[nt][0], kv[nt][1]);
+            *reinterpret_cast<uint32_t *>(&skv[(r0 + g + 8) * ld + col]) = pack2<T>(kv[nt][2], kv[nt][3]);
+        }
+    }
+};
+
+// 1. S_r for run r (blockIdx.x) of one head (blockIdx.y).
 template <typename T, int D, bool Vec>
-__global__ void __launch_bounds__(kStateThreads) chunk_states(const Params p) {
+__global__ void __launch_bounds__(kThreads) run_states(const Params p) {
     extern __shared__ __align__(16) unsigned char smem[];
     constexpr int ld = D + kPad;
     T *sk = reinterpret_cast<T *>(smem), *sv = sk + kChunk * ld;
-    const int c = blockIdx.x, bh = blockIdx.y, b = bh / p.heads_q, h = bh % p.heads_q, hk = h / p.group;
+    const int r = blockIdx.x, bh = blockIdx.y, b = bh / p.heads_q, h = bh % p.heads_q, hk = h / p.group;
     const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32, g = lane / 4, t4 = lane % 4;
-    const int64_t c0 = static_cast<int64_t>(c) * kChunk, n_c = p.len - c0 < kChunk ? p.len - c0 : kChunk;
     const T *k = static_cast<const T *>(p.k) + b * p.sk[0] + hk * p.sk[1] + p.t0 * p.sk[2];
     const T *v = static_cast<const T *>(p.v) + b * p.sv[0] + hk * p.sv[1] + p.t0 * p.sv[2];
-    load_rows<T, D, kStateThreads, Vec>(sk, ld, k, p.sk[2], c0, kChunk, p.len, tid);
-    load_rows<T, D, kStateThreads, Vec>(sv, ld, v, p.sv[2], c0, kChunk, p.len, tid);
-    __syncthreads();
-    // Decay each value row by lambda^(n_c - 1 - t) (rows past n_c are zero already).
     const float sl = p.slope_log2[h];
-    if (sl != 0.0f)
-        for (int x = tid; x < kChunk * D / 2; x += kStateThreads) {
-            const int t = (2 * x) / D, e = (2 * x) % D;
-            if (t >= n_c) continue;
-            const float w = decay(sl, static_cast<float>(n_c - 1 - t));
-            *reinterpret_cast<uint32_t *>(&sv[t * ld + e]) =
-                pack2<T>(static_cast<float>(sv[t * ld + e]) * w, static_cast<float>(sv[t * ld + e + 1]) * w);
-        }
-    __syncthreads();
-
-    constexpr int kRowsPerWarp = D / 4, kMTiles = kRowsPerWarp / 16;
-    float *dst = p.chunks + (static_cast<int64_t>(bh) * gridDim.x + c) * D * D;
-#pragma unroll
-    for (int half = 0; half < 2; ++half) {
-        float acc[kMTiles][D / 16][4];
-#pragma unroll
-        for (int mt = 0; mt < kMTiles; ++mt)
-#pragma unroll
-            for (int nt = 0; nt < D / 16; ++nt)
-#pragma unroll
-                for (int x = 0; x < 4; ++x) acc[mt][nt][x] = 0.0f;
-#pragma unroll
-        for (int kk = 0; kk < kChunk / 16; ++kk) {
-            uint32_t a[kMTiles][4];
-#pragma unroll
-            for (int mt = 0; mt < kMTiles; ++mt)
-                ldmatrix_x4_trans_a(a[mt], &sk[(kk * 16) * ld + warp * kRowsPerWarp + mt * 16], ld * sizeof(T), lane);
-            const int vrow = kk * 16 + (lane % 16), vcol = (lane / 16) * 8;
-#pragma unroll
-            for (int nt = 0; nt < D / 16; nt += 2) {
-                uint32_t bf[4];
-                ldmatrix_x4_trans(bf, &sv[vrow * ld + half * (D / 2) + nt * 8 + vcol]);
-#pragma unroll
-                for (int mt = 0; mt < kMTiles; ++mt) {
-                    mma<T>(acc[mt][nt], a[mt], bf[0], bf[1]);
-                    mma<T>(acc[mt][nt + 1], a[mt], bf[2], bf[3]);
-                }
-            }
-        }
-#pragma unroll
-        for (int mt = 0; mt < kMTiles; ++mt)
-#pragma unroll
-            for (int nt = 0; nt < D / 16; ++nt) {
-                const int row = warp * kRowsPerWarp + mt * 16 + g, col = half * (D / 2) + nt * 8 + t4 * 2;
-                *reinterpret_cast<float2 *>(&dst[row * D + col]) = make_float2(acc[mt][nt][0], acc[mt][nt][1]);
-                *reinterpret_cast<float2 *>(&dst[(row + 8) * D + col]) = make_float2(acc[mt][nt][2], acc[mt][nt][3]);
-            }
+    StateTile<D> st(warp);
+    st.zero();
+    const int64_t first = static_cast<int64_t>(r) * p.run_chunks * kChunk;
+    for (int64_t c0 = first; c0 < p.len && c0 < first + static_cast<int64_t>(p.run_chunks) * kChunk; c0 += kChunk) {
+        const int64_t n_c = p.len - c0 < kChunk ? p.len - c0 : kChunk;
+        __syncthreads();  // the previous chunk's K and V are no longer read
+        load_rows<T, D, kThreads, Vec>(sk, ld, k, p.sk[2], c0, kChunk, p.len, tid);
+        load_rows<T, D, kThreads, Vec>(sv, ld, v, p.sv[2], c0, kChunk, p.len, tid);
+        __syncthreads();
+        st.update(sk, sv, ld, sl, n_c, lane);
     }
+    st.store(p.runs + (static_cast<int64_t>(bh) * gridDim.x + r) * D * D, g, t4);
 }
 
-// 2. The scan over chunks, one state element per thread: the states before each chunk (in the storage
-//    type, for step 3); the state after the last one goes to the carry. Loads run a few chunks ahead of
-//    the dependent multiply-adds.
-template <typename T, int D>
-__global__ void scan_chunks(const Params p, int n_chunks) {
+// 2. The scan over runs, one state element per thread: the state before each run (fp32, for step 3)
+//    and after the last one (the carry).
+template <int D>
+__global__ void scan_runs(const Params p, int n_runs) {
     const int bh = blockIdx.y, h = bh % p.heads_q;
     const int x = blockIdx.x * blockDim.x + threadIdx.x;
     if (x >= D * D) return;
     const float sl = p.slope_log2[h];
-    const float full = exp2f(-sl * kChunk);
+    const int64_t run_tokens = static_cast<int64_t>(p.run_chunks) * kChunk;
+    const float full = exp2f(-sl * static_cast<float>(run_tokens));
     float run = p.state_in != nullptr ? p.state_in[static_cast<int64_t>(bh) * D * D + x] : 0.0f;
-    const float *s = p.chunks + static_cast<int64_t>(bh) * n_chunks * D * D + x;
-    T *kv = static_cast<T *>(p.before) + static_cast<int64_t>(bh) * n_chunks * D * D + x;
-    constexpr int kAhead = 8;
-    for (int c0 = 0; c0 < n_chunks; c0 += kAhead) {
-        float sc[kAhead];
-#pragma unroll
-        for (int u = 0; u < kAhead; ++u) sc[u] = c0 + u < n_chunks ? s[static_cast<int64_t>(c0 + u) * D * D] : 0.0f;
-#pragma unroll
-        for (int u = 0; u < kAhead; ++u) {
-            const int c = c0 + u;
-            if (c >= n_chunks) break;
-            kv[static_cast<int64_t>(c) * D * D] = from_float<T>(run);
-            const int64_t n_c = p.len - static_cast<int64_t>(c) * kChunk;
-            run = run * (n_c >= kChunk ? full : exp2f(-sl * static_cast<float>(n_c))) + sc[u];
-        }
+    const float *s = p.runs + static_cast<int64_t>(bh) * n_runs * D * D + x;
+    float *kv = p.before + static_cast<int64_t>(bh) * n_runs * D * D + x;
+    for (int r = 0; r < n_runs; ++r) {
+        kv[static_cast<int64_t>(r) * D * D] = run;
+        const int64_t n_r = p.len - r * run_tokens;
+        run = run * (n_r >= run_tokens ? full : exp2f(-sl * static_cast<float>(n_r))) + s[static_cast<int64_t>(r) * D * D];
     }
     p.state_out[static_cast<int64_t>(bh) * D * D + x] = run;
 }
 
-// 3. Outputs of one chunk: warp w owns tokens [16w, 16w + 16). Q goes to registers first and KV_c then
-//    takes its place in shared memory: three [128][D] buffers, so that two blocks share an SM.
+// Rows [c0, c0 + 128) of a [len][D] slice into shared memory, zero past len: asynchronously where rows
+// are 16-byte aligned (completing at the next cp_async_wait), else at once.
 template <typename T, int D, bool Vec>
-__global__ void __launch_bounds__(kOutThreads, 2) chunk_outputs(const Params p) {
-    extern __shared__ __align__(16) unsigned char smem[];
-    constexpr int ld = D + kPad;
-    T *sq = reinterpret_cast<T *>(smem), *sk = sq + kChunk * ld, *sv = sk + kChunk * ld, *skv = sq;
-    const int c = blockIdx.x, bh = blockIdx.y, b = bh / p.heads_q, h = bh % p.heads_q, hk = h / p.group;
-    const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32, g = lane / 4, t4 = lane % 4;
-    const int64_t c0 = static_cast<int64_t>(c) * kChunk;
-    const T *q = static_cast<const T *>(p.q) + b * p.sq[0] + h * p.sq[1] + p.t0 * p.sq[2];
-    const T *k = static_cast<const T *>(p.k) + b * p.sk[0] + hk * p.sk[1] + p.t0 * p.sk[2];
-    const T *v = static_cast<const T *>(p.v) + b * p.sv[0] + hk * p.sv[1] + p.t0 * p.sv[2];
-    load_rows<T, D, kOutThreads, Vec>(sq, ld, q, p.sq[2], c0, kChunk, p.len, tid);
-    load_rows<T, D, kOutThreads, Vec>(sk, ld, k, p.sk[2], c0, kChunk, p.len, tid);
-    load_rows<T, D, kOutThreads, Vec>(sv, ld, v, p.sv[2], c0, kChunk, p.len, tid);
-    __syncthreads();
-
-    const int r0 = warp * 16;
-    uint32_t qa[D / 16][4];
-#pragma unroll
-    for (int kk = 0; kk < D / 16; ++kk) {
-        qa[kk][0] = ld32(&sq[(r0 + g) * ld + kk * 16 + t4 * 2]);
-        qa[kk][1] = ld32(&sq[(r0 + g + 8) * ld + kk * 16 + t4 * 2]);
-        qa[kk][2] = ld32(&sq[(r0 + g) * ld + kk * 16 + t4 * 2 + 8]);
-        qa[kk][3] = ld32(&sq[(r0 + g + 8) * ld + kk * 16 + t4 * 2 + 8]);
-    }
-    __syncthreads();
-    const T *kv = static_cast<const T *>(p.before) + (static_cast<int64_t>(bh) * gridDim.x + c) * D * D;
-    load_rows<T, D, kOutThreads, true>(skv, ld, kv, D, 0, D, D, tid);
-    __syncthreads();
-
-    // inter: O = diag(lambda^(t+1)) Q KV_c
-    float acc[D / 8][4];
-#pragma unroll
-    for (int dt = 0; dt < D / 8; ++dt)
-#pragma unroll
-        for (int x = 0; x < 4; ++x) acc[dt][x] = 0.0f;
-#pragma unroll
-    for (int kk = 0; kk < D / 16; ++kk) {
-        const int row = kk * 16 + (lane % 16), col = (lane / 16) * 8;
-#pragma unroll
-        for (int dt = 0; dt < D / 8; dt += 2) {
-            uint32_t bf[4];
-            ldmatrix_x4_trans(bf, &skv[row * ld + dt * 8 + col]);
-            mma<T>(acc[dt], qa[kk], bf[0], bf[1]);
-            mma<T>(acc[dt + 1], qa[kk], bf[2], bf[3]);
-        }
-    }
-    const float sl = p.slope_log2[h];
-    const int t_lo = r0 + g, t_hi = r0 + g + 8;
-    const float f_lo = decay(sl, static_cast<float>(t_lo + 1)), f_hi = decay(sl, static_cast<float>(t_hi + 1));
-#pragma unroll
-    for (int dt = 0; dt < D / 8; ++dt) {
-        acc[dt][0] *= f_lo;
-        acc[dt][1] *= f_lo;
-        acc[dt][2] *= f_hi;
-        acc[dt][3] *= f_hi;
-    }
-    // intra: S = Q K^T with the decay mask lambda^(t-s) (s <= t), then O += S V, 32 keys at a time. Key
-    // blocks past the warp's last token are all masked: skipped (a branch the whole warp takes alike).
-#pragma unroll
-    for (int kq = 0; kq < kChunk / 32; ++kq) {
-        if (kq * 32 > r0 + 15) continue;
-        float s[4][4];
-#pragma unroll
-        for (int nt = 0; nt < 4; ++nt) {
-            const int n0 = kq * 32 + nt * 8;
-#pragma unroll
-            for (int x = 0; x < 4; ++x) s[nt][x] = 0.0f;
-#pragma unroll
-            for (int kk = 0; kk < D / 16; ++kk)
-                mma<T>(s[nt], qa[kk], ld32(&sk[(n0 + g) * ld + kk * 16 + t4 * 2]),
-                       ld32(&sk[(n0 + g) * ld + kk * 16 + t4 * 2 + 8]));
-#pragma unroll
-            for (int x = 0; x < 4; ++x) {
-                const int t = x < 2 ? t_lo : t_hi, j = n0 + t4 * 2 + (x & 1);
-                s[nt][x] = j <= t ? s[nt][x] * decay(sl, static_cast<float>(t - j)) : 0.0f;
-            }
-        }
-#pragma unroll
-        for (int kh = 0; kh < 2; ++kh) {
-            const uint32_t pa[4] = {pack2<T>(s[2 * kh][0], s[2 * kh][1]), pack2<T>(s[2 * kh][2], s[2 * kh][3]),
-                                    pack2<T>(s[2 * kh + 1][0], s[2 * kh + 1][1]), pack2<T>(s[2 * kh + 1][2], s[2 * kh + 1][3])};
-            const int vrow = kq * 32 + kh * 16 + (lane % 16), vcol = (lane / 16) * 8;
-#pragma unroll
-            for (int dt = 0; dt < D / 8; dt += 2) {
-                uint32_t bf[4];
-                ldmatrix_x4_trans(bf, &sv[vrow * ld + dt * 8 + vcol]);
-                mma<T>(acc[dt], pa, bf[0], bf[1]);
-                mma<T>(acc[dt + 1], pa, bf[2], bf[3]);
-            }
-        }
-    }
-#pragma unroll
-    for (int half = 0; half < 2; ++half) {
-        const int64_t t = c0 + (half ? t_hi : t_lo);
-        if (t >= p.len) continue;
-        const int64_t base = b * p.so[0] + h * p.so[1] + (p.t0 + t) * p.so[2];
-#pragma unroll
-        for (int dt = 0; dt < D / 8; ++dt) {
-            const int col = dt * 8 + t4 * 2;
-            if (p.out_f32) {
-                float *o = static_cast<float *>(p.out) + base;
-                o[col * p.so[3]] = acc[dt][2 * half];
-                o[(col + 1) * p.so[3]] = acc[dt][2 * half + 1];
-            } else {
-                T *o = static_cast<T *>(p.out) + base;
-                o[col * p.so[3]] = from_float<T>(acc[dt][2 * half]);
-                o[(col + 1) * p.so[3]] = from_float<T>(acc[dt][2 * half + 1]);
-            }
-        }
+__device__ __forceinline__ void load_chunk(T *dst, int ld, const T *src, int64_t ld_src, int64_t c0, int64_t len, int tid) {
+    if constexpr (Vec) {
+        load_rows_async<T, D, kThreads>(dst, ld, src, ld_src, c0, kChunk, len, tid);
+    } else {
+        load_rows<T, D, kThreads, false>(dst, ld, src, ld_src, c0, kChunk, len, tid);
     }
 }
 
-// The chunk states live in a memory pool of the library's own per device, which keeps up to
-// kPoolKeep bytes between calls: the default pool hands its memory back at every synchronization,
-// and mapping a segment's 1-2 GB of states anew costs milliseconds per call.
+// 3. Outputs of run r (blockIdx.x) of one head: warp w owns tokens [16w, 16w + 16) of each chunk. The
+//    next chunk's K and V stream into a second pair of buffers while this chunk computes, its Q into
+//    Q's buffer during the state update.
+template <typename T, int D, bool Vec>
+__global__ void __launch_bounds__(kThreads, 1) run_outputs(const Params p) {
+    extern __shared__ __align__(16) unsigned char smem[];
+    constexpr int ld = D + kPad;
+    T *sq = reinterpret_cast<T *>(smem), *skv = sq + kChunk * ld, *kv_tiles = skv + D * ld;
+    auto sk = [&](int buf) { return kv_tiles + (2 * buf) * kChunk * ld; };
+    auto sv = [&](int buf) { return kv_tiles + (2 * buf + 1) * kChunk * ld; };
+    const int r = blockIdx.x, bh = blockIdx.y, b = bh / p.heads_q, h = bh % p.heads_q, hk = h / p.group;
+    const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32, g = lane / 4, t4 = lane % 4;
+    const T *q = static_cast<const T *>(p.q) + b * p.sq[0] + h * p.sq[1] + p.t0 * p.sq[2];
+    const T *k = static_cast<const T *>(p.k) + b * p.sk[0] + hk * p.sk[1] + p.t0 * p.sk[2];
+    const T *v = static_cast<const T *>(p.v) + b * p.sv[0] + hk * p.sv[1] + p.t0 * p.sv[2];
+    const float sl = p.slope_log2[h];
+    const int r0 = warp * 16, t_lo = r0 + g, t_hi = r0 + g + 8;
+    const float f_lo = decay(sl, static_cast<float>(t_lo + 1)), f_hi = decay(sl, static_cast<float>(t_hi + 1));
+
+    StateTile<D> st(warp);
+    st.load(p.before + (static_cast<int64_t>(bh) * gridDim.x + r) * D * D, g, t4);
+    const int64_t first = static_cast<int64_t>(r) * p.run_chunks * kChunk;
+    const int64_t run_end = first + static_cast<int64_t>(p.run_chunks) * kChunk, end = run_end < p.len ? run_end : p.len;
+    load_chunk<T, D, Vec>(sq, ld, q, p.sq[2], first, p.len, tid);
+    load_chunk<T, D, Vec>(sk(0), ld, k, p.sk[2], first, p.len, tid);
+    load_chunk<T, D, Vec>(sv(0), ld, v, p.sv[2], first, p.len, tid);
+    if constexpr (Vec) cp_async_commit();
+    int buf = 0;
+    for (int64_t c0 = first; c0 < end; c0 += kChunk, buf ^= 1) {
+        // Every warp is past the previous chunk's Q KV (skv) and state update (the other buffers).
+        st.store_shared(skv, ld, g, t4);
+        if constexpr (Vec) cp_async_wait<0>();
+        __syncthreads();
+        const bool more = c0 + kChunk < end;
+        if (more) {
+            load_chunk<T, D, Vec>(sk(buf ^ 1), ld, k, p.sk[2], c0 + kChunk, p.len, tid);
+            load_chunk<T, D, Vec>(sv(buf ^ 1), ld, v, p.sv[2], c0 + kChunk, p.len, tid);
+            if constexpr (Vec) cp_async_commit();
+        }
+        const T *ks = sk(buf), *vs = sv(buf);
+
+        // Q's A fragments come from shared memory where they are used (registers go to the state).
+        auto load_q = [&](uint32_t (&a)[4], int kk) { ldmatrix_x4(a, &sq[(r0 + lane % 16) * ld + kk * 16 + (lane / 16) * 8]); };
+        // inter: O = diag(lambda^(t+1)) Q KV
+        float acc[D / 8][4];
+#pragma unroll
+        for (int dt = 0; dt < D / 8; ++dt)
+#pragma unroll
+            for (int x = 0; x < 4; ++x) acc[dt][x] = 0.0f;
+#pragma unroll
+        for (int kk = 0; kk < D / 16; ++kk) {
+            uint32_t qa[4];
+            load_q(qa, kk);
+            const int row = kk * 16 + (lane % 16), col = (lane / 16) * 8;
+#pragma unroll
+            for (int dt = 0; dt < D / 8; dt += 2) {
+                uint32_t bf[4];
+                ldmatrix_x4_trans(bf, &skv[row * ld + dt * 8 + col]);
+                mma<T>(acc[dt], qa, bf[0], bf[1]);
+                mma<T>(acc[dt + 1], qa, bf[2], bf[3]);
+            }
+        }
+#pragma unroll
+        for (int dt = 0; dt < D / 8; ++dt) {
+            acc[dt][0] *= f_lo;
+            acc[dt][1] *= f_lo;
+            acc[dt][2] *= f_hi;
+            acc[dt][3] *= f_hi;
+        }
+        // intra: S = Q K^T with the decay mask lambda^(t-s) (s <= t), then O += S V, 32 keys at a time.
+        // Key blocks past the warp's last token are all masked: skipped (a branch the whole warp takes
+        // alike).
+#pragma unroll
+        for (int kq = 0; kq < kChunk / 32; ++kq) {
+            if (kq * 32 > r0 + 15) continue;
+            float s[4][4];
+#pragma unroll
+            for (int nt = 0; nt < 4; ++nt)
+#pragma unroll
+                for (int x = 0; x < 4; ++x) s[nt][x] = 0.0f;
+#pragma unroll
+            for (int kk = 0; kk < D / 16; ++kk) {
+                uint32_t qa[4];
+                load_q(qa, kk);
+#pragma unroll
+                for (int nt = 0; nt < 4; ++nt) {
+                    const int n0 = kq * 32 + nt * 8;
+                    mma<T>(s[nt], qa, ld32(&ks[(n0 + g) * ld + kk * 16 + t4 * 2]), ld32(&ks[(n0 + g) * ld + kk * 16 + t4 * 2 + 8]));
+                }
+            }
+#pragma unroll
+            for (int nt = 0; nt < 4; ++nt) {
+                const int n0 = kq * 32 + nt * 8;
+#pragma unroll
+                for (int x = 0; x < 4; ++x) {
+                    const int t = x < 2 ? t_lo : t_hi, j = n0 + t4 * 2 + (x & 1);
+                    s[nt][x] = j <= t ? s[nt][x] * decay(sl, static_cast<float>(t - j)) : 0.0f;
+                }
+            }
+#pragma unroll
+            for (int kh = 0; kh < 2; ++kh) {
+                const uint32_t pa[4] = {pack2<T>(s[2 * kh][0], s[2 * kh][1]), pack2<T>(s[2 * kh][2], s[2 * kh][3]),
+                                        pack2<T>(s[2 * kh + 1][0], s[2 * kh + 1][1]),
+                                        pack2<T>(s[2 * kh + 1][2], s[2 * kh + 1][3])};
+                const int vrow = kq * 32 + kh * 16 + (lane % 16), vcol = (lane / 16) * 8;
+#pragma unroll
+                for (int dt = 0; dt < D / 8; dt += 2) {
+                    uint32_t bf[4];
+                    ldmatrix_x4_trans(bf, &vs[vrow * ld + dt * 8 + vcol]);
+                    mma<T>(acc[dt], pa, bf[0], bf[1]);
+                    mma<T>(acc[dt + 1], pa, bf[2], bf[3]);
+                }
+            }
+        }
+#pragma unroll
+        for (int half = 0; half < 2; ++half) {
+            const int64_t t = c0 + (half ? t_hi : t_lo);
+            if (t >= p.len) continue;
+            const int64_t base = b * p.so[0] + h * p.so[1] + (p.t0 + t) * p.so[2];
+#pragma unroll
+            for (int dt = 0; dt < D / 8; ++dt) {
+                const int col = dt * 8 + t4 * 2;
+                if (p.out_f32) {
+                    float *o = static_cast<float *>(p.out) + base;
+                    o[col * p.so[3]] = acc[dt][2 * half];
+                    o[(col + 1) * p.so[3]] = acc[dt][2 * half + 1];
+                } else {
+                    T *o = static_cast<T *>(p.out) + base;
+                    o[col * p.so[3]] = from_float<T>(acc[dt][2 * half]);
+                    o[(col + 1) * p.so[3]] = from_float<T>(acc[dt][2 * half + 1]);
+                }
+            }
+        }
+        if (!more) break;  // the next run's state comes from the scan
+        __syncthreads();  // every warp is done with Q
+        load_chunk<T, D, Vec>(sq, ld, q, p.sq[2], c0 + kChunk, p.len, tid);
+        if constexpr (Vec) cp_async_commit();
+        // update: KV = lambda^C KV + K^T diag(lambda^(C - 1 - t)) V (a whole chunk: not the run's last).
+        st.update(ks, vs, ld, sl, kChunk, lane);
+    }
+}
+
+// The run states live in a memory pool of the library's own per device, which keeps up to kPoolKeep
+// bytes between calls: the default pool hands its memory back at every synchronization, and mapping
+// the states anew costs time per call.
 constexpr uint64_t kPoolKeep = uint64_t(4) << 30;
 
 int32_t pool_for(int device, cudaMemPool_t &pool, std::string &error) {
@@ -312,24 +397,29 @@ template <typename T, int D, bool Vec>
 int32_t run(const cpu::LightningProblem &lp, Params &p, int device, cudaStream_t stream, std::string &error) {
     const int64_t bh = lp.batch * lp.heads_q;
     const int64_t seg = lp.len < kSegment ? lp.len : kSegment, max_chunks = (seg + kChunk - 1) / kChunk;
+    int sms = 0;
+    CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device), "cudaDeviceGetAttribute");
+    // About eight blocks per SM in the output pass (one runs at a time): runs per head.
+    const int64_t runs_wanted = std::max<int64_t>(1, (8 * static_cast<int64_t>(sms) + bh - 1) / bh);
+    const int64_t max_runs = std::max<int64_t>(1, std::min(runs_wanted, max_chunks));
     const size_t smem_states = sizeof(T) * 2 * kChunk * (D + kPad);
-    const size_t smem_out = sizeof(T) * 3 * kChunk * (D + kPad);  // 102 KiB at D = 128: two blocks per SM
-    CUDA_CHECK(cudaFuncSetAttribute(chunk_states<T, D, Vec>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+    const size_t smem_out = sizeof(T) * (5 * kChunk + D) * (D + kPad);  // 204 KiB at D = 128
+    CUDA_CHECK(cudaFuncSetAttribute(run_states<T, D, Vec>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                     static_cast<int>(smem_states)), "cudaFuncSetAttribute");
-    CUDA_CHECK(cudaFuncSetAttribute(chunk_outputs<T, D, Vec>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+    CUDA_CHECK(cudaFuncSetAttribute(run_outputs<T, D, Vec>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                     static_cast<int>(smem_out)), "cudaFuncSetAttribute");
-    // Chunk states of one segment (fp32), two carries (ping-pong between segments, contiguous
-    // [B*Hq][D][D]), then the states before each chunk in the storage type.
+    // Run states of one segment and the states before each run (fp32), then two carries (ping-pong
+    // between segments, contiguous [B*Hq][D][D]).
     void *work = nullptr;
-    const size_t carry = static_cast<size_t>(bh) * D * D, states = static_cast<size_t>(bh) * max_chunks * D * D;
+    const size_t carry = static_cast<size_t>(bh) * D * D, states = static_cast<size_t>(bh) * max_runs * D * D;
     cudaMemPool_t pool = nullptr;
     const int32_t pooled = pool_for(device, pool, error);
     if (pooled != ATTN4J_STATUS_OK) return pooled;
-    CUDA_CHECK(cudaMallocFromPoolAsync(&work, sizeof(float) * (states + 2 * carry) + sizeof(T) * states, pool, stream),
-               "cudaMallocFromPoolAsync (chunk states)");
-    float *chunks = static_cast<float *>(work), *carry0 = chunks + states;
-    float *carry1 = carry0 + carry;
-    p.before = carry1 + carry;
+    CUDA_CHECK(cudaMallocFromPoolAsync(&work, sizeof(float) * (2 * states + 2 * carry), pool, stream),
+               "cudaMallocFromPoolAsync (run states)");
+    p.runs = static_cast<float *>(work);
+    p.before = p.runs + states;
+    float *carry0 = p.before + states, *carry1 = carry0 + carry;
     int32_t status = ATTN4J_STATUS_OK;
     // The caller's state_in: copied to a contiguous carry (any strides), or zero.
     if (lp.state_in != nullptr) {
@@ -340,7 +430,6 @@ int32_t run(const cpu::LightningProblem &lp, Params &p, int device, cudaStream_t
                                                  D * sizeof(float), D, cudaMemcpyDeviceToDevice, stream),
                                "copying state_in", error);
     }
-    p.chunks = chunks;
     const float *in = lp.state_in != nullptr ? carry0 : nullptr;
     float *next = carry1;
     for (int64_t t0 = 0; t0 < lp.len && status == ATTN4J_STATUS_OK; t0 += kSegment) {
@@ -348,11 +437,13 @@ int32_t run(const cpu::LightningProblem &lp, Params &p, int device, cudaStream_t
         p.len = lp.len - t0 < kSegment ? lp.len - t0 : kSegment;
         p.state_in = in;
         p.state_out = next;
-        const int n_chunks = static_cast<int>((p.len + kChunk - 1) / kChunk);
-        const dim3 grid(static_cast<unsigned>(n_chunks), static_cast<unsigned>(bh));
-        chunk_states<T, D, Vec><<<grid, kStateThreads, smem_states, stream>>>(p);
-        scan_chunks<T, D><<<dim3((D * D + 255) / 256, static_cast<unsigned>(bh)), 256, 0, stream>>>(p, n_chunks);
-        chunk_outputs<T, D, Vec><<<grid, kOutThreads, smem_out, stream>>>(p);
+        const int64_t n_chunks = (p.len + kChunk - 1) / kChunk, runs = std::min(max_runs, n_chunks);
+        p.run_chunks = static_cast<int>((n_chunks + runs - 1) / runs);
+        const int n_runs = static_cast<int>((n_chunks + p.run_chunks - 1) / p.run_chunks);
+        const dim3 grid(static_cast<unsigned>(n_runs), static_cast<unsigned>(bh));
+        run_states<T, D, Vec><<<grid, kThreads, smem_states, stream>>>(p);
+        scan_runs<D><<<dim3((D * D + 255) / 256, static_cast<unsigned>(bh)), 256, 0, stream>>>(p, n_runs);
+        run_outputs<T, D, Vec><<<grid, kThreads, smem_out, stream>>>(p);
         status = status_of(cudaGetLastError(), "Lightning kernel launch", error);
         in = next;
         next = next == carry1 ? carry0 : carry1;
