@@ -101,6 +101,23 @@ def timed(fn, iters=10):
     return statistics.median(times)
 
 
+def speed(lib, heads, n, d, causal, backends):
+    """FLOPs and seconds of attn4j and of each SDPA backend (NaN where it refuses) on one bf16 problem."""
+    q = torch.randn(1, heads, n, d, device="cuda", dtype=torch.bfloat16)
+    k, v = torch.randn_like(q), torch.randn_like(q)
+    out = torch.empty_like(q)
+    flops = 4 * heads * n * n * d / (2 if causal else 1)
+    t_ours = timed(lambda: lib.flash(q, k, v, causal=causal, out=out))
+    res = {}
+    for backend in backends:
+        try:
+            with sdpa_kernel(backend):
+                res[backend] = timed(lambda: F.scaled_dot_product_attention(q, k, v, is_causal=causal))
+        except RuntimeError:
+            res[backend] = float("nan")
+    return flops, t_ours, res
+
+
 def main():
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     quick = "--quick" in sys.argv
@@ -147,18 +164,7 @@ def main():
     print("|---|---|---|---|---|---|---|")
     for n in ([1024, 4096] if quick else [1024, 4096, 16384]):
         for causal in (False, True):
-            q = torch.randn(1, 32, n, 128, device="cuda", dtype=torch.bfloat16)
-            k, v = torch.randn_like(q), torch.randn_like(q)
-            out = torch.empty_like(q)
-            flops = 4 * 32 * n * n * 128 / (2 if causal else 1)
-            t_ours = timed(lambda: lib.flash(q, k, v, causal=causal, out=out))
-            res = {}
-            for backend in (SDPBackend.FLASH_ATTENTION, SDPBackend.CUDNN_ATTENTION):
-                try:
-                    with sdpa_kernel(backend):
-                        res[backend] = timed(lambda: F.scaled_dot_product_attention(q, k, v, is_causal=causal))
-                except RuntimeError:
-                    res[backend] = float("nan")
+            flops, t_ours, res = speed(lib, 32, n, 128, causal, (SDPBackend.FLASH_ATTENTION, SDPBackend.CUDNN_ATTENTION))
             tf = lambda t: flops / t / 1e12
             print(f"| {n} | {'causal' if causal else 'full'} | {t_ours * 1e3:.3f} | {tf(t_ours):.1f} | "
                   f"{tf(res[SDPBackend.FLASH_ATTENTION]):.1f} | {tf(res[SDPBackend.CUDNN_ATTENTION]):.1f} | "
@@ -168,13 +174,8 @@ def main():
     print("| N | mask | attn4j TFLOP/s | SDPA flash TFLOP/s | attn4j / flash |\n|---|---|---|---|---|")
     for n in ([4096] if quick else [4096, 16384]):
         for causal in (False, True):
-            q = torch.randn(1, 16, n, 256, device="cuda", dtype=torch.bfloat16)
-            k, v = torch.randn_like(q), torch.randn_like(q)
-            out = torch.empty_like(q)
-            flops = 4 * 16 * n * n * 256 / (2 if causal else 1)
-            t_ours = timed(lambda: lib.flash(q, k, v, causal=causal, out=out))
-            with sdpa_kernel(SDPBackend.FLASH_ATTENTION):
-                t_flash = timed(lambda: F.scaled_dot_product_attention(q, k, v, is_causal=causal))
+            flops, t_ours, res = speed(lib, 16, n, 256, causal, (SDPBackend.FLASH_ATTENTION,))
+            t_flash = res[SDPBackend.FLASH_ATTENTION]
             print(f"| {n} | {'causal' if causal else 'full'} | {flops / t_ours / 1e12:.1f} | {flops / t_flash / 1e12:.1f} | "
                   f"{t_flash / t_ours:.2f}x |")
 

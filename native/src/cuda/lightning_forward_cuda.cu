@@ -266,14 +266,7 @@ __global__ void __launch_bounds__(kThreads, 1) run_outputs(const Params p) {
         for (int kk = 0; kk < D / 16; ++kk) {
             uint32_t qa[4];
             load_q(qa, kk);
-            const int row = kk * 16 + (lane % 16), col = (lane / 16) * 8;
-#pragma unroll
-            for (int dt = 0; dt < D / 8; dt += 2) {
-                uint32_t bf[4];
-                ldmatrix_x4_trans(bf, &skv[row * ld + dt * 8 + col]);
-                mma<T>(acc[dt], qa, bf[0], bf[1]);
-                mma<T>(acc[dt + 1], qa, bf[2], bf[3]);
-            }
+            mma_by_row_tiles<T, D>(acc, qa, &skv[kk * 16 * ld], ld, lane);
         }
 #pragma unroll
         for (int dt = 0; dt < D / 8; ++dt) {
@@ -317,14 +310,7 @@ __global__ void __launch_bounds__(kThreads, 1) run_outputs(const Params p) {
                 const uint32_t pa[4] = {pack2<T>(s[2 * kh][0], s[2 * kh][1]), pack2<T>(s[2 * kh][2], s[2 * kh][3]),
                                         pack2<T>(s[2 * kh + 1][0], s[2 * kh + 1][1]),
                                         pack2<T>(s[2 * kh + 1][2], s[2 * kh + 1][3])};
-                const int vrow = kq * 32 + kh * 16 + (lane % 16), vcol = (lane / 16) * 8;
-#pragma unroll
-                for (int dt = 0; dt < D / 8; dt += 2) {
-                    uint32_t bf[4];
-                    ldmatrix_x4_trans(bf, &vs[vrow * ld + dt * 8 + vcol]);
-                    mma<T>(acc[dt], pa, bf[0], bf[1]);
-                    mma<T>(acc[dt + 1], pa, bf[2], bf[3]);
-                }
+                mma_by_row_tiles<T, D>(acc, pa, &vs[(kq * 32 + kh * 16) * ld], ld, lane);
             }
         }
 #pragma unroll

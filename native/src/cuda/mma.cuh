@@ -84,6 +84,20 @@ __device__ __forceinline__ void load_rows(T *dst, int ldd, const T *src, int64_t
     }
 }
 
+// acc[dt] += a x B[16 rows from b][8 dt, 8 dt + 8) for every 8-column tile dt of N columns: B row-major in
+// shared memory (row stride ld), its fragments by ldmatrix.trans, two tiles per load.
+template <typename T, int N>
+__device__ __forceinline__ void mma_by_row_tiles(float (&acc)[N / 8][4], const uint32_t (&a)[4], const T *b, int ld, int lane) {
+    const T *row = b + (lane % 16) * ld + (lane / 16) * 8;
+#pragma unroll
+    for (int dt = 0; dt < N / 8; dt += 2) {
+        uint32_t bf[4];
+        ldmatrix_x4_trans(bf, row + dt * 8);
+        mma<T>(acc[dt], a, bf[0], bf[1]);
+        mma<T>(acc[dt + 1], a, bf[2], bf[3]);
+    }
+}
+
 // Asynchronous 16-byte global -> shared copies (sm_80): the next K/V tile streams in while this one
 // computes. A false predicate zero-fills the destination without reading.
 __device__ __forceinline__ void cp_async16(void *dst, const void *src, bool pred) {
