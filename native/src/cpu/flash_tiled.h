@@ -40,14 +40,16 @@ struct FlashTiled {
 
     // Asks for the next key tile's K and V rows (into L2: a whole tile would not fit L1) while this
     // one computes: they come from L3 or memory, and the loads would otherwise wait on each miss.
+    // Rows whose elements are not adjacent are left to the loads: their span can be huge.
     static void prefetch_tile(const FlashProblem &p, const void *kbase, const void *vbase, int64_t j0, int64_t hi) {
         const int64_t cols = BK < hi - j0 ? BK : hi - j0;
         const int64_t es = p.in_dtype == DType::F32 ? 4 : 2;
+        const int64_t k_bytes = p.sk[3] == 1 ? p.dim * es : 0, v_bytes = p.sv[3] == 1 ? p.dim_v * es : 0;
         for (int64_t c = 0; c < cols; ++c) {
             const char *kr = static_cast<const char *>(kbase) + (j0 + c) * p.sk[2] * es;
             const char *vr = static_cast<const char *>(vbase) + (j0 + c) * p.sv[2] * es;
-            for (int64_t x = 0; x < p.dim * p.sk[3] * es; x += 64) __builtin_prefetch(kr + x, 0, 2);
-            for (int64_t x = 0; x < p.dim_v * p.sv[3] * es; x += 64) __builtin_prefetch(vr + x, 0, 2);
+            for (int64_t x = 0; x < k_bytes; x += 64) __builtin_prefetch(kr + x, 0, 2);
+            for (int64_t x = 0; x < v_bytes; x += 64) __builtin_prefetch(vr + x, 0, 2);
         }
     }
 
