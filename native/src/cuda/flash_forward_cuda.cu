@@ -262,13 +262,11 @@ __global__ void __launch_bounds__(kThreads) flash_forward_kernel(const Params p)
     for (int mt = 0; mt < Mt; ++mt)
 #pragma unroll
         for (int half = 0; half < 2; ++half) {
-            float sum = l[mt][half];
-            sum += __shfl_xor_sync(0xffffffffu, sum, 1);
-            sum += __shfl_xor_sync(0xffffffffu, sum, 2);
+            const float sum = flash::quad_sum(l[mt][half]);
             const int64_t i = row_of(mt, half);
             if (i >= p.len_q) continue;
-            const float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
             if (p.kv_splits > 1) {  // a partial result for merge_splits
+                const float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
                 const int64_t row = (static_cast<int64_t>(blockIdx.z) * gridDim.y + bh) * p.len_q + i;
 #pragma unroll
                 for (int dt = 0; dt < D / 8; ++dt) {
@@ -279,24 +277,8 @@ __global__ void __launch_bounds__(kThreads) flash_forward_kernel(const Params p)
                 if (t4 == 0) p.part_lse[row] = sum > 0.0f ? m[mt][half] + log2f(sum) : -INFINITY;
                 continue;
             }
-            const int64_t base = b * p.so[0] + h * p.so[1] + i * p.so[2];
-#pragma unroll
-            for (int dt = 0; dt < D / 8; ++dt) {
-                const int c = dt * 8 + t4 * 2;
-                const float o0 = acc[mt][dt][2 * half] * inv, o1 = acc[mt][dt][2 * half + 1] * inv;
-                if (p.out_f32) {
-                    float *o = static_cast<float *>(p.out) + base;
-                    o[c] = o0;
-                    o[c + 1] = o1;
-                } else {
-                    T *o = static_cast<T *>(p.out) + base;
-                    o[c] = from_float<T>(o0);
-                    o[c + 1] = from_float<T>(o1);
-                }
-            }
-            if (p.lse != nullptr && t4 == 0)
-                p.lse[b * p.sl[0] + h * p.sl[1] + i * p.sl[2]] =
-                    sum > 0.0f ? (m[mt][half] + log2f(sum)) * 0.6931471805599453f : -INFINITY;
+            flash::write_row<T, D>(p, b, h, i, sum, m[mt][half], t4,
+                                   [&](int dt) { return make_float2(acc[mt][dt][2 * half], acc[mt][dt][2 * half + 1]); });
         }
 }
 

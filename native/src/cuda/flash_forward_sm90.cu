@@ -271,30 +271,11 @@ __global__ void __launch_bounds__(kThreads, 1) flash_forward_sm90_kernel(const P
     // Finish the row sums across the 4 threads of a row, normalize and write.
 #pragma unroll
     for (int half = 0; half < 2; ++half) {
-        float sum = l[half];
-        sum += __shfl_xor_sync(0xffffffffu, sum, 1);
-        sum += __shfl_xor_sync(0xffffffffu, sum, 2);
+        const float sum = quad_sum(l[half]);
         const int64_t i = rows[half];
         if (i >= p.len_q) continue;
-        const float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
-        const int64_t base = b * p.so[0] + h * p.so[1] + i * p.so[2];
-#pragma unroll
-        for (int n = 0; n < kDim / 8; ++n) {
-            const int c = n * 8 + t4 * 2;
-            const float o0 = o[4 * n + 2 * half] * inv, o1 = o[4 * n + 2 * half + 1] * inv;
-            if (p.out_f32) {
-                float *dst = static_cast<float *>(p.out) + base;
-                dst[c] = o0;
-                dst[c + 1] = o1;
-            } else {
-                T *dst = static_cast<T *>(p.out) + base;
-                dst[c] = from_float<T>(o0);
-                dst[c + 1] = from_float<T>(o1);
-            }
-        }
-        if (p.lse != nullptr && t4 == 0)
-            p.lse[b * p.sl[0] + h * p.sl[1] + i * p.sl[2]] =
-                sum > 0.0f ? (m[half] + log2f(sum)) * 0.6931471805599453f : -INFINITY;
+        write_row<T, kDim>(p, b, h, i, sum, m[half], t4,
+                           [&](int n) { return make_float2(o[4 * n + 2 * half], o[4 * n + 2 * half + 1]); });
     }
 #endif
 }

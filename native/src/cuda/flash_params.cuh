@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string>
 
+#include "cuda/mma.cuh"
+
 namespace attn4j::cuda::flash {
 
 struct Params {
@@ -39,6 +41,39 @@ __device__ __forceinline__ int64_t key_hi(const Params &p, int64_t i) {
     if (p.window_right < 0) return p.len_k;
     const int64_t hi = i + p.len_k - p.len_q + p.window_right + 1;
     return hi > p.len_k ? p.len_k : (hi < 0 ? 0 : hi);
+}
+
+// The sum over the 4 threads of an accumulator row (lanes 4g .. 4g + 3); every lane must call it.
+__device__ __forceinline__ float quad_sum(float x) {
+    x += __shfl_xor_sync(0xffffffffu, x, 1);
+    x += __shfl_xor_sync(0xffffffffu, x, 2);
+    return x;
+}
+
+// Query row i of (b, h) from this thread's part of its accumulators: out = acc / sum for the column
+// pairs (8 n + 2 t4, + 1), pair(n) giving the unnormalized pair of n-tile n, and LSE = (m + log2 sum) ln 2
+// (sum = 0: a row that saw no key, out 0 and LSE -inf). Both FlashAttention kernels end with it.
+template <typename T, int D, typename Pair>
+__device__ __forceinline__ void write_row(const Params &p, int64_t b, int64_t h, int64_t i, float sum, float m, int t4,
+                                          Pair pair) {
+    const float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
+    const int64_t base = b * p.so[0] + h * p.so[1] + i * p.so[2];
+#pragma unroll
+    for (int n = 0; n < D / 8; ++n) {
+        const int c = n * 8 + t4 * 2;
+        const float2 v = pair(n);
+        if (p.out_f32) {
+            float *dst = static_cast<float *>(p.out) + base;
+            dst[c] = v.x * inv;
+            dst[c + 1] = v.y * inv;
+        } else {
+            T *dst = static_cast<T *>(p.out) + base;
+            dst[c] = from_float<T>(v.x * inv);
+            dst[c + 1] = from_float<T>(v.y * inv);
+        }
+    }
+    if (p.lse != nullptr && t4 == 0)
+        p.lse[b * p.sl[0] + h * p.sl[1] + i * p.sl[2]] = sum > 0.0f ? (m + log2f(sum)) * 0.6931471805599453f : -INFINITY;
 }
 
 // The Hopper kernel (flash_forward_sm90.cu): wgmma with 128 x 128 tiles loaded by TMA, for head dim
