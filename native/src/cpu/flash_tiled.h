@@ -235,18 +235,20 @@ struct FlashTiled {
             // alone, measured.)
             const bool direct = rows <= kDirectRows;
             if (!direct) prefetch_tile(p, kbase, vbase, j0 + BK, hi);
+            // This tile's K^T packed beforehand (columns past cols hold real keys there, masked below).
+            const float *kt_packed = kt_head != nullptr ? kt_head + (j0 / BK) * kt_tile_elems(p, pairs) : nullptr;
             if (pairs) {
                 const uint32_t *kt_pairs = kt16;
-                if (kt_head != nullptr) {  // columns past cols hold real keys here, masked below
-                    kt_pairs = reinterpret_cast<const uint32_t *>(kt_head) + (j0 / BK) * dp * BK;
+                if (kt_packed != nullptr) {
+                    kt_pairs = reinterpret_cast<const uint32_t *>(kt_packed);
                 } else {
                     G::pack_kt_pairs(static_cast<const uint16_t *>(ktile), cols, cols_pad, d, p.sk[2], p.sk[3], kt16, BK);
                 }
                 G::gemm_pairs(rows, cols_pad, dp, q16, dp, kt_pairs, BK, s, BK, false);
             } else if (direct && p.sk[3] == 1) {
                 scores_direct(q, rows, d, ktile, p.in_dtype, p.sk[2], cols, cols_pad, s);
-            } else if (kt_head != nullptr) {  // columns past cols hold real keys here, masked below
-                G::gemm(rows, cols_pad, d, q, d, kt_head + (j0 / BK) * d * BK, BK, s, BK, false);
+            } else if (kt_packed != nullptr) {
+                G::gemm(rows, cols_pad, d, q, d, kt_packed, BK, s, BK, false);
             } else {
                 G::pack_kt(ktile, p.in_dtype, cols, cols_pad, d, p.sk[2], p.sk[3], kt, BK);
                 G::gemm(rows, cols_pad, d, q, d, kt, BK, s, BK, false);

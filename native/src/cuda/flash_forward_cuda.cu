@@ -405,8 +405,8 @@ int32_t flash_forward(const cpu::FlashProblem &p, int32_t device, void *stream, 
         flash::launch_sm90(k, bf16, p.batch, p.heads_kv, s, status, error))
         return status;
     // Decode-like calls (at most 64 query rows) that cannot fill the GPU split the keys (flash-decoding):
-    // about eight blocks per SM (measured against two, four and more: 1.08x / 1.41x / 1.56x the two at
-    // 8K / 32K / 128K keys), each split at least 512 keys, at most 64 splits. Key tiles start at 0
+    // about eight blocks per SM (against two: 1.05x / 1.40x / 1.55x at 8K / 32K / 128K keys, measured;
+    // four, or more and smaller splits, no better), each split at least 512 keys, at most 64 splits. Key tiles start at 0
     // there (no left window), so no tile crosses a split boundary.
     int sms = 0;
     if (p.mask == nullptr && p.window_left < 0 && p.len_q <= 64 && p.len_k >= 1024 &&

@@ -113,14 +113,7 @@ struct StateTile {
             a[1] = scale2<T>(a[1], w0, w1);
             a[2] = scale2<T>(a[2], w8, w9);
             a[3] = scale2<T>(a[3], w8, w9);
-            const int vrow = kk * 16 + (lane % 16), vcol = (lane / 16) * 8;
-#pragma unroll
-            for (int nt = 0; nt < kCols / 8; nt += 2) {
-                uint32_t bf[4];
-                ldmatrix_x4_trans(bf, &sv[vrow * ld + c0 + nt * 8 + vcol]);
-                mma<T>(kv[nt], a, bf[0], bf[1]);
-                mma<T>(kv[nt + 1], a, bf[2], bf[3]);
-            }
+            mma_by_row_tiles<T, kCols>(kv, a, &sv[kk * 16 * ld + c0], ld, lane);
         }
     }
     // fp32 [D][D] in global memory (row stride D) to and from the registers.
