@@ -4,11 +4,14 @@
 usage: python3 benchmarks/gpu/sale_compare.py [path/to/libattn4j.so] [--quick]
 
 Structured inputs (attn4j_structured_qkv, ATTN4J_PATTERN_MIXED, made on the host, then bf16 on the GPU),
-B=1, H=32, d=128, causal: time of attn4j's SALE (estimation + block-sparse pass), of attn4j's dense
-FlashAttention and of SDPA's FLASH_ATTENTION and CUDNN_ATTENTION backends in the same run (median of 5,
-CUDA events), and SALE's relative L2 error against attn4j's dense output, per threshold.
+B=1, H=32, d=128, causal: time of attn4j's SALE (estimation + block-sparse pass), of its estimation alone
+(SALE minus the block-sparse pass over the same mask), of attn4j's dense FlashAttention and of SDPA's
+FLASH_ATTENTION and CUDNN_ATTENTION backends in the same run (median of 5, CUDA events); the mask's
+density (kept share of the visible blocks), SALE's relative L2 error against attn4j's dense output, per
+threshold; and on Hopper the estimation with the portable mma.sync kernel (ATTN4J_CUDA_WGMMA=0).
 """
 import ctypes
+import os
 import sys
 
 import torch
@@ -36,8 +39,8 @@ def main():
     lengths = [16384] if quick else [16384, 32768, 65536]
     taus = [0.05, 0.01, 0.001]
     print(f"B={b} H={h} d={d} bf16 causal, structured inputs (mixed); times in ms (median of 5)")
-    print(f"{'N':>7} {'tau':>6} {'SALE':>9} {'dense':>9} {'SDPA flash':>11} {'SDPA cuDNN':>11} "
-          f"{'vs dense':>9} {'vs cuDNN':>9} {'rel. L2':>9}")
+    print(f"{'N':>7} {'tau':>6} {'SALE':>9} {'estim.':>8} {'est/dense':>9} {'mma.sync est.':>13} {'density':>8} "
+          f"{'dense':>9} {'SDPA flash':>11} {'SDPA cuDNN':>11} {'vs dense':>9} {'vs cuDNN':>9} {'rel. L2':>9}")
     for n in lengths:
         host = [torch.empty(b, h, n, d, dtype=torch.float32) for _ in range(3)]
         descs = [describe(t) for t in host]
@@ -66,9 +69,25 @@ def main():
                                              ctypes.byref(p), ctypes.c_void_p(mask.data_ptr()), mask_bytes, None)
                 if rc != 0:
                     raise RuntimeError(lib.attn4j_last_error().decode())
+
+            def sparse():
+                rc = lib.attn4j_block_sparse_forward(ctypes.byref(tq), ctypes.byref(tk), ctypes.byref(tv), ctypes.byref(to),
+                                                     None, ctypes.byref(p), ctypes.c_void_p(mask.data_ptr()), mask_bytes, None)
+                if rc != 0:
+                    raise RuntimeError(lib.attn4j_last_error().decode())
+            os.environ["ATTN4J_CUDA_WGMMA"] = "0"
+            t_portable = timed(run, 5)
+            os.environ.pop("ATTN4J_CUDA_WGMMA")
             t_sale = timed(run, 5)
             err = ((out.float() - dense.float()).norm() / dense.float().norm()).item()
-            print(f"{n:7d} {tau:6.3f} {t_sale * 1e3:9.2f} {t_dense * 1e3:9.2f} {t_flash * 1e3:11.2f} {t_cudnn * 1e3:11.2f} "
+            t_sparse = timed(sparse, 5)
+            # Kept share of the visible blocks (causal, square: query block i sees key blocks 0..i).
+            blocks = (n + 63) // 64
+            bits = torch.bitwise_and(mask.view(b * h, blocks, -1).unsqueeze(-1).int() >> torch.arange(8, device=dev), 1)
+            density = bits.sum().item() / (b * h * blocks * (blocks + 1) / 2)
+            est, est_portable = t_sale - t_sparse, t_portable - t_sparse
+            print(f"{n:7d} {tau:6.3f} {t_sale * 1e3:9.2f} {est * 1e3:8.2f} {est / t_dense:9.1%} {est_portable * 1e3:13.2f} "
+                  f"{density:8.1%} {t_dense * 1e3:9.2f} {t_flash * 1e3:11.2f} {t_cudnn * 1e3:11.2f} "
                   f"{t_dense / t_sale:8.2f}x {t_cudnn / t_sale:8.2f}x {err:9.2e}")
         del q, k, v, dense, host
         torch.cuda.empty_cache()

@@ -5,6 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
+#include <string>
+#include <vector>
 #include <utility>
 
 #include "attn4j.h"
@@ -131,6 +134,86 @@ TEST(CudaSale, MaskMatchesTheCpuAndOutputMatchesTheMaskedReference) {
         std::vector<double> ref, lse;
         cpu::flash_reference(fp, ref, lse);
         EXPECT_LE(rel_l2(out.host, ref), 1e-2);
+    }
+}
+
+// The Hopper estimation kernel (four query blocks share each key block, wgmma) against the mma.sync
+// one (one query block, its own order of key blocks): both quantize alike, so their masks must be
+// equal bit for bit, over causal and non-causal problems, Nq != Nk, partial blocks, GQA, batches,
+// several sink and local counts and per-head thresholds. Elsewhere than on Hopper both runs take the
+// mma.sync kernel and the test checks only that the mask is reproducible.
+struct EstimationCase {
+    const char *name;
+    int64_t batch, heads_q, heads_kv, len_q, len_k;
+    bool causal;
+    int32_t sinks, locals, pattern;
+    std::vector<float> tau;
+};
+
+TEST(CudaSale, HopperMaskEqualsTheMmaSyncMask) {
+    if (attn4j_cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device";
+    const std::vector<EstimationCase> cases = {
+        {"mixed_2048_causal", 1, 4, 2, 2048, 2048, true, 0, 0, ATTN4J_PATTERN_MIXED, {0.01f}},
+        {"mixed_1000_sinks2_locals3", 1, 4, 2, 1000, 1000, true, 2, 3, ATTN4J_PATTERN_MIXED, {0.05f}},
+        {"mixed_1000_noncausal", 1, 4, 4, 1000, 1000, false, 0, 0, ATTN4J_PATTERN_MIXED, {0.01f}},
+        {"stripes_q300_k1000_causal", 2, 2, 1, 300, 1000, true, 1, 1, ATTN4J_PATTERN_STRIPES, {0.02f}},
+        {"slashes_q1000_k333_noncausal", 1, 2, 2, 1000, 333, false, 3, 1, ATTN4J_PATTERN_SLASHES, {0.02f}},
+        {"random_700_per_head_tau", 1, 4, 1, 700, 700, true, 0, 0, ATTN4J_PATTERN_RANDOM, {0.0f, 0.05f, 1e-4f, 0.5f}},
+        {"local_q64_k4096_causal", 1, 2, 2, 64, 4096, true, 0, 0, ATTN4J_PATTERN_LOCAL, {0.01f}},
+    };
+    const int64_t d = 128;
+    for (const EstimationCase &c : cases) {
+        const uint64_t seed = run_seed() ^ std::hash<std::string>{}(c.name);
+        SCOPED_TRACE(std::string(c.name) + ", ATTN4J_SEED=" + std::to_string(run_seed()));
+        HostTensor hq(ATTN4J_DTYPE_BF16, c.batch, c.heads_q, c.len_q, d), hk(ATTN4J_DTYPE_BF16, c.batch, c.heads_kv, c.len_k, d);
+        HostTensor hv(ATTN4J_DTYPE_BF16, c.batch, c.heads_kv, c.len_k, d);
+        ASSERT_EQ(attn4j_structured_qkv(c.pattern, seed, &hq.t, &hk.t, &hv.t), ATTN4J_STATUS_OK) << attn4j_last_error();
+        DeviceTensor q(ATTN4J_DTYPE_BF16, c.batch, c.heads_q, c.len_q, d, false), k(ATTN4J_DTYPE_BF16, c.batch, c.heads_kv, c.len_k, d, false);
+        DeviceTensor v(ATTN4J_DTYPE_BF16, c.batch, c.heads_kv, c.len_k, d, false), out(ATTN4J_DTYPE_BF16, c.batch, c.heads_q, c.len_q, d, false);
+        for (auto [dev, host] : {std::pair<DeviceTensor *, HostTensor *>{&q, &hq}, {&k, &hk}, {&v, &hv}})
+            ASSERT_EQ(attn4j_cuda_memcpy(dev->ptr, host->bytes.data(), dev->bytes, ATTN4J_COPY_HOST_TO_DEVICE), ATTN4J_STATUS_OK);
+        attn4j_sale_params p{};
+        p.causal = c.causal ? 1 : 0;
+        p.thresholds = c.tau.data();
+        p.num_thresholds = static_cast<int32_t>(c.tau.size());
+        p.sink_blocks = c.sinks;
+        p.local_blocks = c.locals;
+        int64_t bytes = 0;
+        ASSERT_EQ(attn4j_sale_mask_bytes(&q.t, &k.t, &p, &bytes), ATTN4J_STATUS_OK);
+        std::vector<std::vector<uint8_t>> masks;
+        for (const char *wgmma : {"1", "0"}) {
+            setenv("ATTN4J_CUDA_WGMMA", wgmma, 1);
+            void *dmask = nullptr;
+            ASSERT_EQ(attn4j_cuda_malloc(0, bytes, &dmask), ATTN4J_STATUS_OK);
+            std::vector<uint8_t> poison(static_cast<size_t>(bytes), 0xA5);
+            ASSERT_EQ(attn4j_cuda_memcpy(dmask, poison.data(), bytes, ATTN4J_COPY_HOST_TO_DEVICE), ATTN4J_STATUS_OK);
+            ASSERT_EQ(attn4j_sale_forward(&q.t, &k.t, &v.t, &out.t, nullptr, &p, static_cast<uint8_t *>(dmask), bytes, nullptr),
+                      ATTN4J_STATUS_OK)
+                << attn4j_last_error();
+            ASSERT_EQ(attn4j_cuda_synchronize(0), ATTN4J_STATUS_OK);
+            masks.emplace_back(static_cast<size_t>(bytes));
+            ASSERT_EQ(attn4j_cuda_memcpy(masks.back().data(), dmask, bytes, ATTN4J_COPY_DEVICE_TO_HOST), ATTN4J_STATUS_OK);
+            attn4j_cuda_free(0, dmask);
+        }
+        unsetenv("ATTN4J_CUDA_WGMMA");
+        cpu::FlashProblem fp = make_flash_problem(&q.host.t, &k.host.t, &v.host.t, &out.host.t, nullptr,
+                                                  {0.0f, 0.0f, p.causal, -1, -1, 0, nullptr});
+        const cpu::BlockMask m = cpu::sale_mask_layout(fp, 64, 64, masks[0].data());
+        int64_t differ = 0, kept = 0, visible = 0;
+        for (int64_t row = 0; row < c.batch * c.heads_q * m.q_blocks; ++row) {
+            const int64_t end = cpu::sale_visible_blocks(fp, m, row % m.q_blocks);
+            for (int64_t kb = 0; kb < m.row_bytes * 8; ++kb) {
+                const bool a = cpu::BlockMask::test(masks[0].data() + row * m.row_bytes, kb);
+                const bool b = cpu::BlockMask::test(masks[1].data() + row * m.row_bytes, kb);
+                if (a != b && differ++ < 5) ADD_FAILURE() << "row " << row << " block " << kb << ": Hopper " << a << ", mma.sync " << b;
+                if (kb >= end) ASSERT_FALSE(a) << "row " << row << " block " << kb << " is not visible";
+                visible += kb < end;
+                kept += a && kb < end;
+            }
+        }
+        EXPECT_EQ(differ, 0) << "blocks that differ";
+        // Not everything kept, not only the always-kept blocks: the cases test blocks both ways.
+        if (c.tau.size() == 1) EXPECT_LT(kept, visible) << "every visible block kept";
     }
 }
 

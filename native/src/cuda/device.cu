@@ -2,6 +2,8 @@
 // status and a message, and a missing driver or device is an error, never a crash.
 #include <cuda_runtime.h>
 
+#include <cstdlib>
+#include <cstring>
 #include <string>
 
 #include "attn4j.h"
@@ -65,6 +67,16 @@ int32_t memcpy_any(void *dst, const void *src, int64_t bytes, int32_t kind, std:
     static const cudaMemcpyKind kinds[] = {cudaMemcpyHostToDevice, cudaMemcpyDeviceToHost, cudaMemcpyDeviceToDevice};
     const cudaError_t e = cudaMemcpy(dst, src, static_cast<size_t>(bytes), kinds[kind]);
     return e == cudaSuccess ? ATTN4J_STATUS_OK : fail_cuda(e, "cudaMemcpy", error);
+}
+
+bool hopper_kernels(int device) {
+    const char *env = std::getenv("ATTN4J_CUDA_WGMMA");
+    if (env != nullptr && std::strcmp(env, "0") == 0) return false;
+    int major = 0, minor = 0;
+    if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess ||
+        cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) != cudaSuccess)
+        return false;
+    return major == 9 && minor == 0;
 }
 
 int32_t synchronize(int32_t device, std::string &error) {

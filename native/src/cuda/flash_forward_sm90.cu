@@ -17,8 +17,6 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
-#include <cstdlib>
-#include <cstring>
 #include <mutex>
 #include <string>
 #include <type_traits>
@@ -325,15 +323,7 @@ int32_t launch(const Params &p, const Maps &maps, int64_t batch_heads, cudaStrea
 }  // namespace
 
 bool sm90_applies(const Params &p, int dim, int device) {
-    if (dim != kDim || p.mask != nullptr || p.len_q <= 64) return false;
-    // ATTN4J_CUDA_WGMMA=0 keeps the mma.sync kernel (tests run both on Hopper).
-    const char *env = std::getenv("ATTN4J_CUDA_WGMMA");
-    if (env != nullptr && std::strcmp(env, "0") == 0) return false;
-    int major = 0, minor = 0;
-    if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess ||
-        cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) != cudaSuccess)
-        return false;
-    return major == 9 && minor == 0;
+    return dim == kDim && p.mask == nullptr && p.len_q > 64 && hopper_kernels(device);
 }
 
 bool launch_sm90(const Params &p, bool bf16, int64_t batch, int64_t heads_kv, cudaStream_t stream, int32_t &status,

@@ -16,6 +16,10 @@ namespace attn4j::cuda {
 // device (device.cu).
 int32_t use_device(int32_t device, std::string &error);
 
+// Whether `device` runs the sm_90a (wgmma) kernels: a compute capability 9.0 device, unless the
+// environment sets ATTN4J_CUDA_WGMMA=0 (which keeps the portable kernels; tests run both on Hopper).
+bool hopper_kernels(int device);
+
 // OK for cudaSuccess; else the status for e (out of memory or internal) with "what: reason" in error.
 inline int32_t status_of(cudaError_t e, const char *what, std::string &error) {
     if (e == cudaSuccess) return ATTN4J_STATUS_OK;

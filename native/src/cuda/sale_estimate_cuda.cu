@@ -2,7 +2,8 @@
 // are quantized to 4-bit values held in int8 (K smoothed by its mean, one scale per 64-key block;
 // one scale per query token), and every 64-query-row block walks its key blocks in SALE's order on
 // integer tensor cores (mma.sync m16n8k32 s8.s8.s32): per block the estimated row maxima, the
-// Relative Attention Score test against the running row maxima, one bit of the mask.
+// Relative Attention Score test against the running row maxima, one bit of the mask. On Hopper, with
+// head dim 128, sale_estimate_sm90.cu replaces that last kernel.
 #include <cuda_runtime.h>
 
 #include <climits>
@@ -13,32 +14,18 @@
 #include "cuda/cuda_backend.h"
 #include "cuda/launch.h"
 #include "cuda/mma.cuh"
+#include "cuda/sale_estimate.cuh"
 
 namespace attn4j::cuda {
 
+using sale::EstParams;
+using sale::kBlock;
+using sale::kLevels;
+
 namespace {
 
-constexpr int kBlock = 64;     // query rows and keys per mask block
 constexpr int kThreads = 128;  // 4 warps, 16 query rows each
-constexpr int kLevels = 7;
 
-struct EstParams {
-    const void *q, *k;
-    int64_t sq[4], sk[4];
-    int heads_q, group, len_q, len_k, dim;
-    int8_t *q8, *k8;     // [BHq][len_q][D], [BHkv][k_blocks * 64][D]
-    float *qs, *ks;      // per query token, per key block
-    float *mean;         // [BHkv][D]
-    uint8_t *mask;
-    int64_t row_bytes;
-    int q_blocks, k_blocks, sinks, locals;
-    bool causal;
-    float scale;
-    float log_tau[kMaxCudaHeads];  // -inf: keep everything visible
-};
-
-__device__ __forceinline__ int64_t lmin(int64_t a, int64_t b) { return a < b ? a : b; }
-__device__ __forceinline__ int64_t lmax(int64_t a, int64_t b) { return a > b ? a : b; }
 
 template <typename T>
 __device__ __forceinline__ float load_f(const void *base, int64_t off) {
@@ -51,24 +38,36 @@ __device__ __forceinline__ int8_t quant(float x, float inv) {
     return static_cast<int8_t>(__float2int_rn(v));
 }
 
-// Mean of every dimension over the keys of a kv head: one block per (head, dimension).
+// Mean of every dimension over the keys of a kv head, in two deterministic steps (both kernels of a
+// call quantize alike): per chunk of kMeanRows keys, coalesced partial sums; then their sum in order.
+constexpr int kMeanRows = 2048;
+
 template <typename T>
-__global__ void key_mean(const EstParams p) {
-    const int bh = blockIdx.x, e = blockIdx.y, b = bh / (p.heads_q / p.group), h = bh % (p.heads_q / p.group);
+__global__ void key_partial_sums(const EstParams p, float *partial) {
+    const int bh = blockIdx.x, chunk = blockIdx.y, hk = p.heads_q / p.group, b = bh / hk, h = bh % hk;
+    const int lanes = 256 / p.dim, e = threadIdx.x % p.dim, lane = threadIdx.x / p.dim;
+    const int j_end = min(p.len_k, (chunk + 1) * kMeanRows);
     float sum = 0.0f;
-    for (int j = threadIdx.x; j < p.len_k; j += blockDim.x) sum += load_f<T>(p.k, b * p.sk[0] + h * p.sk[1] + j * p.sk[2] + e * p.sk[3]);
+    for (int j = chunk * kMeanRows + lane; j < j_end; j += lanes) sum += load_f<T>(p.k, b * p.sk[0] + h * p.sk[1] + j * p.sk[2] + e * p.sk[3]);
     __shared__ float part[256];
     part[threadIdx.x] = sum;
     __syncthreads();
-    for (int s = blockDim.x / 2; s > 0; s /= 2) {
-        if (threadIdx.x < s) part[threadIdx.x] += part[threadIdx.x + s];
-        __syncthreads();
+    if (lane == 0) {
+        for (int r = 1; r < lanes; ++r) sum += part[r * p.dim + e];
+        partial[(static_cast<int64_t>(bh) * gridDim.y + chunk) * p.dim + e] = sum;
     }
-    if (threadIdx.x == 0) p.mean[bh * p.dim + e] = p.len_k > 0 ? part[0] / p.len_k : 0.0f;
 }
 
-// One 64-key block of a kv head: smoothed, one scale for the block, int8 values (zeros past len_k).
-template <typename T>
+__global__ void key_mean(const EstParams p, const float *partial, int chunks) {
+    const int bh = blockIdx.x, e = threadIdx.x;
+    float sum = 0.0f;
+    for (int c = 0; c < chunks; ++c) sum += partial[(static_cast<int64_t>(bh) * chunks + c) * p.dim + e];
+    p.mean[bh * p.dim + e] = p.len_k > 0 ? sum / p.len_k : 0.0f;
+}
+
+// One 64-key block of a kv head: smoothed, one scale for the block, int8 values (zeros past len_k),
+// rows in order, or (Swizzled, head dim 128) each block in the layout wgmma reads.
+template <typename T, bool Swizzled>
 __global__ void quantize_keys(const EstParams p) {
     const int kb = blockIdx.x, bh = blockIdx.y, hk = p.heads_q / p.group, b = bh / hk, h = bh % hk;
     __shared__ float red[kThreads];
@@ -88,7 +87,8 @@ __global__ void quantize_keys(const EstParams p) {
     for (int x = threadIdx.x; x < kBlock * p.dim; x += kThreads) {
         const int j = kb * kBlock + x / p.dim, e = x % p.dim;
         const float v = j < p.len_k ? load_f<T>(p.k, b * p.sk[0] + h * p.sk[1] + j * p.sk[2] + e * p.sk[3]) - p.mean[bh * p.dim + e] : 0.0f;
-        p.k8[(static_cast<int64_t>(bh) * p.k_blocks * kBlock + j) * p.dim + e] = quant(v, inv);
+        const int64_t block = (static_cast<int64_t>(bh) * p.k_blocks + kb) * kBlock * p.dim;
+        p.k8[block + (Swizzled ? sale::swizzled128(x / p.dim, e) : x)] = quant(v, inv);
     }
 }
 
@@ -123,11 +123,9 @@ __global__ void __launch_bounds__(kThreads) estimate_rows(const EstParams p) {
     const int qb = blockIdx.x, bh = blockIdx.y, h = bh % p.heads_q, hk = bh / p.heads_q * (p.heads_q / p.group) + h / p.group;
     const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32, g = lane / 4, t4 = lane % 4;
     for (int x = tid; x < p.row_bytes; x += kThreads) row_bits[x] = 0;
-    const int64_t i0 = static_cast<int64_t>(qb) * kBlock, rows = lmin(kBlock, p.len_q - i0);
-    const int64_t offset = p.len_k - p.len_q;
-    const int64_t last = i0 + rows - 1;
-    const int64_t hi = p.causal ? lmin(p.len_k, lmax(0, last + offset + 1)) : p.len_k;
-    const int end = static_cast<int>((hi + kBlock - 1) / kBlock);
+    const sale::RowPlan plan = sale::row_plan(p, qb);
+    const int64_t i0 = plan.i0, offset = static_cast<int64_t>(p.len_k) - p.len_q;
+    const int end = plan.end;
     __syncthreads();
     auto set_bit = [&](int kb) { atomicOr(reinterpret_cast<unsigned *>(row_bits) + kb / 32, 1u << (kb % 32)); };
     const float log_tau = p.log_tau[h];
@@ -151,8 +149,7 @@ __global__ void __launch_bounds__(kThreads) estimate_rows(const EstParams p) {
         const float qsc[2] = {row_abs[0] < p.len_q ? p.qs[static_cast<int64_t>(bh) * p.len_q + row_abs[0]] : 0.0f,
                               row_abs[1] < p.len_q ? p.qs[static_cast<int64_t>(bh) * p.len_q + row_abs[1]] : 0.0f};
         float run[2] = {-INFINITY, -INFINITY};
-        const int diag = static_cast<int>(lmin(lmax(lmin(last + offset, p.len_k - 1), 0) / kBlock, end - 1));
-        const int local_lo = diag - p.locals + 1 > 0 ? diag - p.locals + 1 : 0, sinks = p.sinks < local_lo ? p.sinks : local_lo;
+        const int diag = plan.diag, local_lo = plan.local_lo, sinks = plan.sinks;
         // Visit order: diag .. local_lo (kept), 0 .. sinks - 1 (kept), local_lo - 1 .. sinks, diag + 1 .. end - 1.
         const int n_local = diag - local_lo + 1;
         auto visit = [&](int v, bool &always) {
@@ -186,7 +183,7 @@ __global__ void __launch_bounds__(kThreads) estimate_rows(const EstParams p) {
             __syncthreads();
             // Interior blocks (every row sees every key) skip the per-element visibility tests.
             const int64_t j0 = static_cast<int64_t>(kb) * kBlock;
-            const bool interior = j0 + kBlock <= p.len_k && i0 + kBlock <= p.len_q && (!p.causal || j0 + kBlock - 1 <= i0 + offset);
+            const bool interior = sale::interior(p, plan, kb);
             int best[2] = {INT_MIN, INT_MIN};
 #pragma unroll
             for (int nt = 0; nt < kBlock / 8; ++nt) {
@@ -228,9 +225,11 @@ __global__ void __launch_bounds__(kThreads) estimate_rows(const EstParams p) {
 }
 
 template <typename T, int D>
-int32_t run(EstParams &e, int64_t bh_q, int64_t bh_kv, cudaStream_t s, std::string &error) {
+int32_t run(EstParams &e, int64_t bh_q, int64_t bh_kv, bool hopper, cudaStream_t s, std::string &error) {
+    const int chunks = e.len_k > 0 ? (e.len_k + kMeanRows - 1) / kMeanRows : 1;
     const size_t q8 = static_cast<size_t>(bh_q) * e.len_q * D, k8 = static_cast<size_t>(bh_kv) * e.k_blocks * kBlock * D;
-    const size_t floats = static_cast<size_t>(bh_q) * e.len_q + static_cast<size_t>(bh_kv) * e.k_blocks + bh_kv * D;
+    const size_t floats = static_cast<size_t>(bh_q) * e.len_q + static_cast<size_t>(bh_kv) * e.k_blocks +
+                          static_cast<size_t>(bh_kv) * D * (1 + chunks);
     void *work = nullptr;
     int32_t st = status_of(cudaMallocAsync(&work, q8 + k8 + 4 * floats + 64, s), "cudaMallocAsync (SALE estimation)", error);
     if (st != ATTN4J_STATUS_OK) return st;
@@ -239,12 +238,22 @@ int32_t run(EstParams &e, int64_t bh_q, int64_t bh_kv, cudaStream_t s, std::stri
     e.qs = reinterpret_cast<float *>((reinterpret_cast<uintptr_t>(e.k8 + k8) + 15) & ~uintptr_t(15));
     e.ks = e.qs + static_cast<size_t>(bh_q) * e.len_q;
     e.mean = e.ks + static_cast<size_t>(bh_kv) * e.k_blocks;
-    key_mean<T><<<dim3(static_cast<unsigned>(bh_kv), D), 256, 0, s>>>(e);
-    quantize_keys<T><<<dim3(static_cast<unsigned>(e.k_blocks), static_cast<unsigned>(bh_kv)), kThreads, 0, s>>>(e);
+    float *const partial = e.mean + static_cast<size_t>(bh_kv) * D;
+    key_partial_sums<T><<<dim3(static_cast<unsigned>(bh_kv), static_cast<unsigned>(chunks)), 256, 0, s>>>(e, partial);
+    key_mean<<<static_cast<unsigned>(bh_kv), D, 0, s>>>(e, partial, chunks);
+    const dim3 key_grid(static_cast<unsigned>(e.k_blocks), static_cast<unsigned>(bh_kv));
+    if (hopper)
+        quantize_keys<T, true><<<key_grid, kThreads, 0, s>>>(e);
+    else
+        quantize_keys<T, false><<<key_grid, kThreads, 0, s>>>(e);
     quantize_queries<T><<<dim3(static_cast<unsigned>((e.len_q + 7) / 8), static_cast<unsigned>(bh_q)), 256, 0, s>>>(e);
-    const size_t row_smem = (static_cast<size_t>(e.row_bytes) + 3) / 4 * 4;
-    estimate_rows<D><<<dim3(static_cast<unsigned>(e.q_blocks), static_cast<unsigned>(bh_q)), kThreads, row_smem, s>>>(e);
-    st = status_of(cudaGetLastError(), "SALE estimation kernel launch", error);
+    if (hopper) {
+        st = sale::launch_estimate_sm90(e, bh_q, s, error);
+    } else {
+        const size_t row_smem = (static_cast<size_t>(e.row_bytes) + 3) / 4 * 4;
+        estimate_rows<D><<<dim3(static_cast<unsigned>(e.q_blocks), static_cast<unsigned>(bh_q)), kThreads, row_smem, s>>>(e);
+        st = status_of(cudaGetLastError(), "SALE estimation kernel launch", error);
+    }
     const int32_t freed = status_of(cudaFreeAsync(work, s), "cudaFreeAsync", error);
     return st != ATTN4J_STATUS_OK ? st : freed;
 }
@@ -278,8 +287,9 @@ int32_t sale_estimate(const cpu::FlashProblem &p, const float *tau, int64_t sink
     const auto s = static_cast<cudaStream_t>(stream);
     const int64_t bq = p.batch * p.heads_q, bk = p.batch * p.heads_kv;
     const bool bf16 = p.in_dtype == cpu::DType::BF16;
-    if (p.dim == 64) return bf16 ? run<__nv_bfloat16, 64>(e, bq, bk, s, error) : run<__half, 64>(e, bq, bk, s, error);
-    return bf16 ? run<__nv_bfloat16, 128>(e, bq, bk, s, error) : run<__half, 128>(e, bq, bk, s, error);
+    if (p.dim == 64) return bf16 ? run<__nv_bfloat16, 64>(e, bq, bk, false, s, error) : run<__half, 64>(e, bq, bk, false, s, error);
+    const bool hopper = sale::sm90_applies(static_cast<int>(p.dim), row_bytes, device);
+    return bf16 ? run<__nv_bfloat16, 128>(e, bq, bk, hopper, s, error) : run<__half, 128>(e, bq, bk, hopper, s, error);
 }
 
 }  // namespace attn4j::cuda

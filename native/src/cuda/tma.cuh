@@ -1,5 +1,5 @@
 // Hopper (sm_90a) asynchronous copies: mbarriers (arrive, expected transaction bytes, phase waits) and
-// TMA tensor loads (cp.async.bulk.tensor) that complete on them. Only compiled into sm_90a code.
+// TMA loads (cp.async.bulk.tensor, and plain bulk copies) that complete on them. Only compiled into sm_90a code.
 #pragma once
 #include <cuda.h>
 
@@ -38,6 +38,15 @@ __device__ __forceinline__ void load_box(void *dst, const CUtensorMap *map, int 
         "l"(reinterpret_cast<uint64_t>(map)), "r"(col), "r"(static_cast<int>(row)), "r"(head), "r"(batch),
         "r"(smem_addr(bar))
         : "memory");
+}
+
+// A contiguous run of bytes (a multiple of 16, both ends 16-byte aligned) into shared memory,
+// completing on bar.
+__device__ __forceinline__ void load_bytes(void *dst, const void *src, uint32_t bytes, uint64_t *bar) {
+    asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n" ::"r"(
+                     smem_addr(dst)),
+                 "l"(src), "r"(bytes), "r"(smem_addr(bar))
+                 : "memory");
 }
 
 }  // namespace attn4j::cuda::tma

@@ -1,0 +1,71 @@
+// What SALE's two CUDA estimation kernels share (sale_estimate_cuda.cu: quantization and the mma.sync
+// kernel; sale_estimate_sm90.cu: the Hopper kernel): their parameters and the plan of one mask row.
+#pragma once
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "cuda/cuda_backend.h"
+
+namespace attn4j::cuda::sale {
+
+constexpr int kBlock = 64;  // query rows and keys per mask block
+constexpr int kLevels = 7;  // 4-bit values in [-7, 7]
+
+struct EstParams {
+    const void *q, *k;
+    int64_t sq[4], sk[4];
+    int heads_q, group, len_q, len_k, dim;
+    int8_t *q8, *k8;  // [BHq][len_q][D], [BHkv][k_blocks * 64][D] (Hopper: each block 128B-swizzled)
+    float *qs, *ks;   // per query token, per key block
+    float *mean;      // [BHkv][D]
+    uint8_t *mask;
+    int64_t row_bytes;
+    int q_blocks, k_blocks, sinks, locals;
+    bool causal;
+    float scale;
+    float log_tau[kMaxCudaHeads];  // -inf: keep everything visible
+};
+
+// The key blocks one 64-row query block visits: [0, end) are visible; diag is its diagonal block,
+// [local_lo, diag] its local blocks and [0, sinks) its sink blocks (both always kept). SALE's order:
+// the local blocks from the diagonal down, the sinks, the rest from local_lo - 1 down to the sinks,
+// then (without a causal mask) diag + 1 up to end - 1. Only the rest is tested; the kept blocks just
+// raise the running row maxima, so their order among themselves does not matter.
+struct RowPlan {
+    int64_t i0, rows;
+    int end, diag, local_lo, sinks;
+};
+
+__device__ __forceinline__ RowPlan row_plan(const EstParams &p, int qb) {
+    RowPlan r;
+    r.i0 = static_cast<int64_t>(qb) * kBlock;
+    r.rows = p.len_q - r.i0 < kBlock ? p.len_q - r.i0 : kBlock;
+    const int64_t offset = static_cast<int64_t>(p.len_k) - p.len_q, last = r.i0 + r.rows - 1;
+    int64_t hi = p.len_k;
+    if (p.causal) hi = last + offset + 1 < 0 ? 0 : (last + offset + 1 < p.len_k ? last + offset + 1 : p.len_k);
+    r.end = static_cast<int>((hi + kBlock - 1) / kBlock);
+    int64_t d = last + offset < p.len_k - 1 ? last + offset : p.len_k - 1;
+    d = (d > 0 ? d : 0) / kBlock;
+    r.diag = static_cast<int>(d < r.end - 1 ? d : r.end - 1);
+    r.local_lo = r.diag - p.locals + 1 > 0 ? r.diag - p.locals + 1 : 0;
+    r.sinks = p.sinks < r.local_lo ? p.sinks : r.local_lo;
+    return r;
+}
+
+// Every row of the query block sees every key of key block kb (no per-element test needed).
+__device__ __forceinline__ bool interior(const EstParams &p, const RowPlan &r, int kb) {
+    const int64_t j0 = static_cast<int64_t>(kb) * kBlock, offset = static_cast<int64_t>(p.len_k) - p.len_q;
+    return j0 + kBlock <= p.len_k && r.rows == kBlock && (!p.causal || j0 + kBlock - 1 <= r.i0 + offset);
+}
+
+// Key (row r, byte e) of a 64 x 128 int8 block in the layout wgmma reads with the 128-byte swizzle.
+__host__ __device__ __forceinline__ int swizzled128(int r, int e) { return r * 128 + ((((e >> 4) ^ (r & 7))) << 4) + (e & 15); }
+
+// The Hopper kernel (sale_estimate_sm90.cu): head dim 128 on sm_90 devices, mask rows that fit its
+// shared memory; false when it does not apply (the caller then runs the mma.sync kernel over
+// unswizzled keys).
+bool sm90_applies(int dim, int64_t row_bytes, int device);
+int32_t launch_estimate_sm90(const EstParams &e, int64_t bh_q, cudaStream_t s, std::string &error);
+
+}  // namespace attn4j::cuda::sale

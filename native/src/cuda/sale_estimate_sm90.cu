@@ -1,0 +1,256 @@
+// SALE's estimation on Hopper (sm_90a), head dim 128: the quantities of sale_estimate_cuda.cu (4-bit
+// Q and smoothed K held in int8, per 64 x 64 block the estimated row maxima and the Relative Attention
+// Score test against the running row maxima), with each key block read once for four query blocks.
+//
+// A block of 3 warpgroups owns 4 consecutive 64-row query blocks of one (batch, head). One producer
+// thread (its warpgroup gives its registers to the others) copies key blocks (stored 128B-swizzled by the quantization, so one bulk copy each) into a 4-stage
+// mbarrier pipeline; two consumer warpgroups own two query blocks each and multiply them by every key
+// block with wgmma m64n64k32 s8 -> s32 (Q from registers); while one warpgroup takes the row maxima
+// of a key block, the other's products run.
+//
+// The four query blocks see one sequence of key blocks: their sink blocks, then from the highest
+// diagonal down to the lowest sink, then (no causal mask) up from the lowest diagonal. Each query
+// block takes only the blocks that its own SALE order (row_plan) puts in that phase: kept blocks
+// (sinks, locals) only raise the running maxima, in any order, and the tested ones come in the
+// order of the one-query-block kernel, so both kernels make the same decisions.
+#include <cuda_runtime.h>
+
+#include <climits>
+#include <cstdint>
+#include <string>
+
+#include "attn4j.h"
+#include "cuda/launch.h"
+#include "cuda/sale_estimate.cuh"
+#include "cuda/tma.cuh"
+#include "cuda/wgmma.cuh"
+
+namespace attn4j::cuda::sale {
+
+namespace {
+
+// Consumer warpgroups, query blocks per consumer warpgroup, key-block stages.
+constexpr int kConsumerGroups = 2, kPerGroup = 2, kStages = 4;
+constexpr int kDim = 128, kQBlocks = kConsumerGroups * kPerGroup, kConsumers = 128 * kConsumerGroups;
+constexpr int kThreads = kConsumers + 128;
+// Registers per thread after the producer warpgroup gives its own away (65536 in all, multiples of 8).
+constexpr int kConsumerRegs = (65536 - 128 * 24) / kConsumers / 8 * 8 > 240 ? 240 : (65536 - 128 * 24) / kConsumers / 8 * 8;
+constexpr int kTileBytes = kBlock * kDim;
+// 1024-byte alignment slack, the stages, their full and empty mbarriers; the mask rows follow.
+constexpr int kSmemFixed = 1024 + kStages * kTileBytes + 16 * kStages;
+
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+enum Role { kSkip, kKept, kTested };
+
+// The key-block sequence of a block: [0, n_a) the sinks (kb = v), then n_b blocks from top down,
+// then n_c blocks from up_lo up.
+struct Sweep {
+    int n_a, top, n_b, up_lo, n_c;
+    __device__ int total() const { return n_a + n_b + n_c; }
+    __device__ int phase(int v) const { return v < n_a ? 0 : (v < n_a + n_b ? 1 : 2); }
+    __device__ int block(int v) const { return v < n_a ? v : (v < n_a + n_b ? top - (v - n_a) : up_lo + (v - n_a - n_b)); }
+};
+
+__device__ Sweep sweep_of(const RowPlan (&plan)[kQBlocks]) {
+    int n_a = 0, top = -1, bottom = INT_MAX, up_lo = INT_MAX, up_hi = 0;
+    for (const RowPlan &r : plan) {
+        if (r.end <= 0) continue;
+        n_a = max(n_a, r.sinks);
+        top = max(top, r.diag);
+        bottom = min(bottom, r.sinks);
+        if (r.end > r.diag + 1) {
+            up_lo = min(up_lo, r.diag + 1);
+            up_hi = max(up_hi, r.end);
+        }
+    }
+    return {n_a, top, top >= bottom ? top - bottom + 1 : 0, up_lo, up_hi > up_lo ? up_hi - up_lo : 0};
+}
+
+__device__ __forceinline__ Role role_of(const RowPlan &r, int phase, int kb) {
+    if (r.end <= 0) return kSkip;
+    if (phase == 0) return kb < r.sinks ? kKept : kSkip;
+    if (phase == 1) return kb < r.sinks || kb > r.diag ? kSkip : (kb >= r.local_lo ? kKept : kTested);
+    return kb > r.diag && kb < r.end ? kTested : kSkip;
+}
+
+#endif
+
+__global__ void __launch_bounds__(kThreads, 1) estimate_rows_sm90(const EstParams p, int groups) {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+    extern __shared__ unsigned char smem_raw[];
+    unsigned char *const tiles =
+        reinterpret_cast<unsigned char *>((reinterpret_cast<uintptr_t>(smem_raw) + 1023) & ~static_cast<uintptr_t>(1023));
+    uint64_t *const full = reinterpret_cast<uint64_t *>(tiles + kStages * kTileBytes), *const empty = full + kStages;
+    unsigned *const bits = reinterpret_cast<unsigned *>(empty + kStages);
+    const int words = static_cast<int>((p.row_bytes + 3) / 4);
+
+    // Blocks of a head run together (its keys stay in L2), the heaviest query blocks first.
+    const int bh = blockIdx.x / groups, first = (groups - 1 - static_cast<int>(blockIdx.x % groups)) * kQBlocks;
+    const int h = bh % p.heads_q, hk = bh / p.heads_q * (p.heads_q / p.group) + h / p.group;
+    // Warpgroup numbers through a shuffle: the compiler then knows them uniform per warp, and branches
+    // on them do not serialize the wgmma instructions.
+    const int tid = threadIdx.x, wg = __shfl_sync(0xffffffffu, tid / 128, 0);
+    RowPlan plan[kQBlocks];
+    for (int w = 0; w < kQBlocks; ++w) {
+        if (first + w < p.q_blocks) {
+            plan[w] = row_plan(p, first + w);
+        } else {
+            plan[w] = RowPlan{};
+            plan[w].end = 0;
+        }
+    }
+    for (int x = tid; x < kQBlocks * words; x += kThreads) bits[x] = 0;
+    const float log_tau = p.log_tau[h];
+    const Sweep sweep = sweep_of(plan);
+    const int n = log_tau == -INFINITY ? 0 : sweep.total();
+    if (tid == 0) {
+        for (int s = 0; s < kStages; ++s) {
+            tma::bar_init(&full[s], 1);
+            tma::bar_init(&empty[s], kConsumers);
+        }
+        asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+    }
+    __syncthreads();
+
+    if (wg == kConsumerGroups) {  // the producer warpgroup
+        asm volatile("setmaxnreg.dec.sync.aligned.u32 24;\n" ::: "memory");
+        if (tid == kConsumers) {
+            const int8_t *k8 = p.k8 + static_cast<int64_t>(hk) * p.k_blocks * kTileBytes;
+            for (int v = 0; v < n; ++v) {
+                const int s = v % kStages;
+                tma::bar_wait(&empty[s], ((v / kStages) & 1) ^ 1);
+                tma::bar_expect(&full[s], kTileBytes);
+                tma::load_bytes(tiles + s * kTileBytes, k8 + static_cast<int64_t>(sweep.block(v)) * kTileBytes, kTileBytes, &full[s]);
+            }
+        }
+        return;
+    }
+    asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(kConsumerRegs) : "memory");
+    if (log_tau == -INFINITY)  // keep every visible block
+        for (int w = 0; w < kQBlocks; ++w)
+            for (int kb = tid; kb < plan[w].end; kb += kConsumers) atomicOr(&bits[w * words + kb / 32], 1u << (kb % 32));
+    if (n > 0) {
+        const int warp = (tid % 128) / 32, lane = tid % 32, g = lane / 4, t4 = lane % 4;
+        RowPlan mine[kPerGroup];
+#pragma unroll
+        for (int j = 0; j < kPerGroup; ++j) mine[j] = plan[kPerGroup * wg + j];
+        // Q fragments (A of m16n8k32 per warp: rows g, g + 8; bytes 4 t4 and 16 + 4 t4 of each k step).
+        uint32_t qa[kPerGroup][kDim / 32][4];
+        float qsc[kPerGroup][2], run[kPerGroup][2];
+        int64_t row_abs[kPerGroup][2];
+        for (int j = 0; j < kPerGroup; ++j) {
+            const int8_t *q8 = p.q8 + (static_cast<int64_t>(bh) * p.len_q + mine[j].i0) * kDim;
+            const int r0 = warp * 16;
+            // Rows past the end read row 0 and are zeroed by a select: no branch feeds wgmma's operands.
+            auto at = [&](int r, int c) -> uint32_t {
+                const bool in = mine[j].end > 0 && mine[j].i0 + r < p.len_q;
+                const uint32_t x = *reinterpret_cast<const uint32_t *>(q8 + (in ? r : 0) * kDim + c);
+                return in ? x : 0u;
+            };
+#pragma unroll
+            for (int ks = 0; ks < kDim / 32; ++ks) {
+                qa[j][ks][0] = at(r0 + g, ks * 32 + 4 * t4);
+                qa[j][ks][1] = at(r0 + g + 8, ks * 32 + 4 * t4);
+                qa[j][ks][2] = at(r0 + g, ks * 32 + 16 + 4 * t4);
+                qa[j][ks][3] = at(r0 + g + 8, ks * 32 + 16 + 4 * t4);
+            }
+            for (int half = 0; half < 2; ++half) {
+                row_abs[j][half] = mine[j].i0 + r0 + g + 8 * half;
+                qsc[j][half] = mine[j].end > 0 && row_abs[j][half] < p.len_q ? p.qs[static_cast<int64_t>(bh) * p.len_q + row_abs[j][half]] : 0.0f;
+                run[j][half] = -INFINITY;
+            }
+        }
+        const uint64_t desc0 = wgmma::descriptor(tiles, 16, 1024);
+        const int64_t offset = static_cast<int64_t>(p.len_k) - p.len_q;
+
+        auto issue = [&](int v, int (&acc)[kPerGroup][32]) {
+            const int s = v % kStages;
+            tma::bar_wait(&full[s], (v / kStages) & 1);
+            wgmma::fence();
+            const uint64_t desc = desc0 + ((s * kTileBytes) >> 4);
+#pragma unroll
+            for (int j = 0; j < kPerGroup; ++j)
+#pragma unroll
+                for (int ks = 0; ks < kDim / 32; ++ks) wgmma::mma_rs_s8(acc[j], qa[j][ks], desc + ks * 2, ks);
+            wgmma::commit();
+        };
+        // Row maxima of one key block, the score test, one vote per warp into the mask row.
+        auto consume = [&](int v, int (&acc)[kPerGroup][32]) {
+#pragma unroll
+            for (int j = 0; j < kPerGroup; ++j) wgmma::fence_operands(acc[j]);
+            tma::bar_arrive(&empty[v % kStages]);
+            const int kb = sweep.block(v), phase = sweep.phase(v);
+            const int64_t j0 = static_cast<int64_t>(kb) * kBlock;
+#pragma unroll
+            for (int j = 0; j < kPerGroup; ++j) {
+                const Role role = role_of(mine[j], phase, kb);
+                if (role == kSkip) continue;
+                int best[2] = {INT_MIN, INT_MIN};
+                if (interior(p, mine[j], kb)) {
+#pragma unroll
+                    for (int nt = 0; nt < kBlock / 8; ++nt) {
+                        best[0] = __vimax3_s32(best[0], acc[j][4 * nt], acc[j][4 * nt + 1]);
+                        best[1] = __vimax3_s32(best[1], acc[j][4 * nt + 2], acc[j][4 * nt + 3]);
+                    }
+                } else {
+#pragma unroll
+                    for (int nt = 0; nt < kBlock / 8; ++nt)
+#pragma unroll
+                        for (int c = 0; c < 4; ++c) {
+                            const int half = c / 2;
+                            const int64_t col = j0 + nt * 8 + 2 * t4 + (c & 1);
+                            const bool seen = col < p.len_k && row_abs[j][half] < p.len_q && (!p.causal || col <= row_abs[j][half] + offset);
+                            best[half] = max(best[half], seen ? acc[j][4 * nt + c] : INT_MIN);
+                        }
+                }
+                bool keep = role == kKept;
+                const float ksc = p.ks[static_cast<int64_t>(hk) * p.k_blocks + kb];
+#pragma unroll
+                for (int half = 0; half < 2; ++half) {
+                    best[half] = max(best[half], __shfl_xor_sync(0xffffffffu, best[half], 1));
+                    best[half] = max(best[half], __shfl_xor_sync(0xffffffffu, best[half], 2));
+                    const float est = best[half] == INT_MIN ? -INFINITY : static_cast<float>(best[half]) * qsc[j][half] * ksc * p.scale;
+                    keep = keep || est > run[j][half] + log_tau;
+                    run[j][half] = fmaxf(run[j][half], est);
+                }
+                if (__any_sync(0xffffffffu, keep) && lane == 0) atomicOr(&bits[(kPerGroup * wg + j) * words + kb / 32], 1u << (kb % 32));
+            }
+        };
+
+        // Products, then row maxima: the other warpgroup's products overlap this one's maxima.
+        for (int v = 0; v < n; ++v) {
+            int acc[kPerGroup][32];
+            issue(v, acc);
+            wgmma::wait<0>();
+            consume(v, acc);
+        }
+    }
+    asm volatile("bar.sync 1, %0;\n" ::"n"(kConsumers) : "memory");  // the consumers' votes are in
+    for (int w = 0; w < kQBlocks; ++w) {
+        if (first + w >= p.q_blocks) break;
+        uint8_t *out = p.mask + (static_cast<int64_t>(bh) * p.q_blocks + first + w) * p.row_bytes;
+        const uint8_t *row = reinterpret_cast<const uint8_t *>(bits + w * words);
+        for (int x = tid; x < p.row_bytes; x += kConsumers) out[x] = row[x];
+    }
+#endif
+}
+
+}  // namespace
+
+size_t smem_bytes(int64_t row_bytes) { return kSmemFixed + static_cast<size_t>(kQBlocks) * ((row_bytes + 3) / 4) * 4; }
+
+bool sm90_applies(int dim, int64_t row_bytes, int device) {
+    return dim == kDim && smem_bytes(row_bytes) <= 200 * 1024 && hopper_kernels(device);
+}
+
+int32_t launch_estimate_sm90(const EstParams &e, int64_t bh_q, cudaStream_t s, std::string &error) {
+    const size_t smem = smem_bytes(e.row_bytes);
+    if (const int32_t st = status_of(cudaFuncSetAttribute(estimate_rows_sm90, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                                         static_cast<int>(smem)), "cudaFuncSetAttribute (SALE estimation)", error))
+        return st;
+    const int groups = (e.q_blocks + kQBlocks - 1) / kQBlocks;
+    estimate_rows_sm90<<<static_cast<unsigned>(groups * bh_q), kThreads, smem, s>>>(e, groups);
+    return status_of(cudaGetLastError(), "SALE estimation kernel launch (sm_90a)", error);
+}
+
+}  // namespace attn4j::cuda::sale
