@@ -3,6 +3,7 @@
 #pragma once
 #include <cuda_runtime.h>
 
+#include <climits>
 #include <cstdint>
 
 #include "cuda/cuda_backend.h"
@@ -57,6 +58,13 @@ __device__ __forceinline__ RowPlan row_plan(const EstParams &p, int qb) {
 __device__ __forceinline__ bool interior(const EstParams &p, const RowPlan &r, int kb) {
     const int64_t j0 = static_cast<int64_t>(kb) * kBlock, offset = static_cast<int64_t>(p.len_k) - p.len_q;
     return j0 + kBlock <= p.len_k && r.rows == kBlock && (!p.causal || j0 + kBlock - 1 <= r.i0 + offset);
+}
+
+// The estimated score of one row of a block: the largest integer product times the row's scale
+// (already times the softmax scale) and the key block's; -inf where the row sees no key of the block.
+// Both kernels round alike.
+__device__ __forceinline__ float estimate(int best, float q_scale, float k_scale) {
+    return best == INT_MIN ? -INFINITY : static_cast<float>(best) * (q_scale * k_scale);
 }
 
 // Key (row r, byte e) of a 64 x 128 int8 block in the layout wgmma reads with the 128-byte swizzle.

@@ -146,8 +146,8 @@ __global__ void __launch_bounds__(kThreads) estimate_rows(const EstParams p) {
             qa[ks][3] = at(r0 + g + 8, 16 + 4 * t4);
         }
         const int64_t row_abs[2] = {i0 + r0 + g, i0 + r0 + g + 8};
-        const float qsc[2] = {row_abs[0] < p.len_q ? p.qs[static_cast<int64_t>(bh) * p.len_q + row_abs[0]] : 0.0f,
-                              row_abs[1] < p.len_q ? p.qs[static_cast<int64_t>(bh) * p.len_q + row_abs[1]] : 0.0f};
+        const float qsc[2] = {row_abs[0] < p.len_q ? p.qs[static_cast<int64_t>(bh) * p.len_q + row_abs[0]] * p.scale : 0.0f,
+                              row_abs[1] < p.len_q ? p.qs[static_cast<int64_t>(bh) * p.len_q + row_abs[1]] * p.scale : 0.0f};
         float run[2] = {-INFINITY, -INFINITY};
         const int diag = plan.diag, local_lo = plan.local_lo, sinks = plan.sinks;
         // Visit order: diag .. local_lo (kept), 0 .. sinks - 1 (kept), local_lo - 1 .. sinks, diag + 1 .. end - 1.
@@ -211,7 +211,7 @@ __global__ void __launch_bounds__(kThreads) estimate_rows(const EstParams p) {
             for (int half = 0; half < 2; ++half) {
                 best[half] = max(best[half], __shfl_xor_sync(0xffffffffu, best[half], 1));
                 best[half] = max(best[half], __shfl_xor_sync(0xffffffffu, best[half], 2));
-                const float est = best[half] == INT_MIN ? -INFINITY : static_cast<float>(best[half]) * qsc[half] * ksc * p.scale;
+                const float est = sale::estimate(best[half], qsc[half], ksc);
                 keep = keep || est > run[half] + log_tau;
                 run[half] = fmaxf(run[half], est);
             }

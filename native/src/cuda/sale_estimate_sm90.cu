@@ -4,9 +4,9 @@
 //
 // A block of 3 warpgroups owns 4 consecutive 64-row query blocks of one (batch, head). One producer
 // thread (its warpgroup gives its registers to the others) copies key blocks (stored 128B-swizzled by the quantization, so one bulk copy each) into a 4-stage
-// mbarrier pipeline; two consumer warpgroups own two query blocks each and multiply them by every key
-// block with wgmma m64n64k32 s8 -> s32 (Q from registers); while one warpgroup takes the row maxima
-// of a key block, the other's products run.
+// mbarrier pipeline, two key blocks per stage; two consumer warpgroups own two query blocks each and
+// multiply them by each pair of key blocks with wgmma m64n128k32 s8 -> s32 (Q from registers); while
+// one warpgroup takes the row maxima of a pair, the other's products run.
 //
 // The four query blocks see one sequence of key blocks: their sink blocks, then from the highest
 // diagonal down to the lowest sink, then (no causal mask) up from the lowest diagonal. Each query
@@ -35,12 +35,11 @@ constexpr int kDim = 128, kQBlocks = kConsumerGroups * kPerGroup, kConsumers = 1
 constexpr int kThreads = kConsumers + 128;
 // Registers per thread after the producer warpgroup gives its own away (65536 in all, multiples of 8).
 constexpr int kConsumerRegs = (65536 - 128 * 24) / kConsumers / 8 * 8 > 240 ? 240 : (65536 - 128 * 24) / kConsumers / 8 * 8;
-constexpr int kTileBytes = kBlock * kDim;
+constexpr int kTileBytes = kBlock * kDim, kStageBytes = 2 * kTileBytes;  // a stage holds two key blocks
 // 1024-byte alignment slack, the stages, their full and empty mbarriers; the mask rows follow.
-constexpr int kSmemFixed = 1024 + kStages * kTileBytes + 16 * kStages;
+constexpr int kSmemFixed = 1024 + kStages * kStageBytes + 16 * kStages;
 
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-enum Role { kSkip, kKept, kTested };
 
 // The key-block sequence of a block: [0, n_a) the sinks (kb = v), then n_b blocks from top down,
 // then n_c blocks from up_lo up.
@@ -66,11 +65,21 @@ __device__ Sweep sweep_of(const RowPlan (&plan)[kQBlocks]) {
     return {n_a, top, top >= bottom ? top - bottom + 1 : 0, up_lo, up_hi > up_lo ? up_hi - up_lo : 0};
 }
 
-__device__ __forceinline__ Role role_of(const RowPlan &r, int phase, int kb) {
-    if (r.end <= 0) return kSkip;
-    if (phase == 0) return kb < r.sinks ? kKept : kSkip;
-    if (phase == 1) return kb < r.sinks || kb > r.diag ? kSkip : (kb >= r.local_lo ? kKept : kTested);
-    return kb > r.diag && kb < r.end ? kTested : kSkip;
+// The largest of a thread's 16 values of one accumulator row (first = 0: row g, 2: row g + 8), as a
+// shallow tree of three-input maxima.
+__device__ __forceinline__ int row_max(const int *x, int first) {
+    int m[5];
+#pragma unroll
+    for (int i = 0; i < 5; ++i) {
+        const int a = 3 * i, b = 3 * i + 1, c = 3 * i + 2;  // value numbers 0..14; value v is x[4 (v / 2) + first + v % 2]
+        m[i] = __vimax3_s32(x[4 * (a / 2) + first + a % 2], x[4 * (b / 2) + first + b % 2], x[4 * (c / 2) + first + c % 2]);
+    }
+    return max(__vimax3_s32(m[0], m[1], m[2]), __vimax3_s32(m[3], m[4], x[4 * 7 + first + 1]));
+}
+
+// A bit of a mask row in shared memory (the row pointer is generic: the address is converted).
+__device__ __forceinline__ void set_bit(unsigned *row, int kb) {
+    asm volatile("red.shared.or.b32 [%0], %1;\n" ::"r"(tma::smem_addr(row + kb / 32)), "r"(1u << (kb % 32)) : "memory");
 }
 
 #endif
@@ -80,7 +89,7 @@ __global__ void __launch_bounds__(kThreads, 1) estimate_rows_sm90(const EstParam
     extern __shared__ unsigned char smem_raw[];
     unsigned char *const tiles =
         reinterpret_cast<unsigned char *>((reinterpret_cast<uintptr_t>(smem_raw) + 1023) & ~static_cast<uintptr_t>(1023));
-    uint64_t *const full = reinterpret_cast<uint64_t *>(tiles + kStages * kTileBytes), *const empty = full + kStages;
+    uint64_t *const full = reinterpret_cast<uint64_t *>(tiles + kStages * kStageBytes), *const empty = full + kStages;
     unsigned *const bits = reinterpret_cast<unsigned *>(empty + kStages);
     const int words = static_cast<int>((p.row_bytes + 3) / 4);
 
@@ -95,8 +104,8 @@ __global__ void __launch_bounds__(kThreads, 1) estimate_rows_sm90(const EstParam
         if (first + w < p.q_blocks) {
             plan[w] = row_plan(p, first + w);
         } else {
-            plan[w] = RowPlan{};
-            plan[w].end = 0;
+            plan[w] = RowPlan{};  // no blocks: every range below is empty
+            plan[w].diag = -1;
         }
     }
     for (int x = tid; x < kQBlocks * words; x += kThreads) bits[x] = 0;
@@ -116,11 +125,14 @@ __global__ void __launch_bounds__(kThreads, 1) estimate_rows_sm90(const EstParam
         asm volatile("setmaxnreg.dec.sync.aligned.u32 24;\n" ::: "memory");
         if (tid == kConsumers) {
             const int8_t *k8 = p.k8 + static_cast<int64_t>(hk) * p.k_blocks * kTileBytes;
-            for (int v = 0; v < n; ++v) {
-                const int s = v % kStages;
-                tma::bar_wait(&empty[s], ((v / kStages) & 1) ^ 1);
-                tma::bar_expect(&full[s], kTileBytes);
-                tma::load_bytes(tiles + s * kTileBytes, k8 + static_cast<int64_t>(sweep.block(v)) * kTileBytes, kTileBytes, &full[s]);
+            // Round u holds blocks 2u and 2u + 1 of the sequence (an odd one's last round repeats its last).
+            for (int u = 0; 2 * u < n; ++u) {
+                const int s = u % kStages;
+                tma::bar_wait(&empty[s], ((u / kStages) & 1) ^ 1);
+                tma::bar_expect(&full[s], kStageBytes);
+                for (int t = 0; t < 2; ++t)
+                    tma::load_bytes(tiles + s * kStageBytes + t * kTileBytes,
+                                    k8 + static_cast<int64_t>(sweep.block(min(2 * u + t, n - 1))) * kTileBytes, kTileBytes, &full[s]);
             }
         }
         return;
@@ -128,7 +140,7 @@ __global__ void __launch_bounds__(kThreads, 1) estimate_rows_sm90(const EstParam
     asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(kConsumerRegs) : "memory");
     if (log_tau == -INFINITY)  // keep every visible block
         for (int w = 0; w < kQBlocks; ++w)
-            for (int kb = tid; kb < plan[w].end; kb += kConsumers) atomicOr(&bits[w * words + kb / 32], 1u << (kb % 32));
+            for (int kb = tid; kb < plan[w].end; kb += kConsumers) set_bit(bits + w * words, kb);
     if (n > 0) {
         const int warp = (tid % 128) / 32, lane = tid % 32, g = lane / 4, t4 = lane % 4;
         RowPlan mine[kPerGroup];
@@ -156,73 +168,91 @@ __global__ void __launch_bounds__(kThreads, 1) estimate_rows_sm90(const EstParam
             }
             for (int half = 0; half < 2; ++half) {
                 row_abs[j][half] = mine[j].i0 + r0 + g + 8 * half;
-                qsc[j][half] = mine[j].end > 0 && row_abs[j][half] < p.len_q ? p.qs[static_cast<int64_t>(bh) * p.len_q + row_abs[j][half]] : 0.0f;
+                qsc[j][half] = mine[j].end > 0 && row_abs[j][half] < p.len_q ? p.qs[static_cast<int64_t>(bh) * p.len_q + row_abs[j][half]] * p.scale : 0.0f;
                 run[j][half] = -INFINITY;
             }
         }
         const uint64_t desc0 = wgmma::descriptor(tiles, 16, 1024);
         const int64_t offset = static_cast<int64_t>(p.len_k) - p.len_q;
+        // Per query block, the last key block every row of it sees whole (-1: none).
+        int interior_hi[kPerGroup];
+#pragma unroll
+        for (int j = 0; j < kPerGroup; ++j) {
+            const int64_t diag_edge = mine[j].i0 + offset - (kBlock - 1);
+            int64_t hi = p.len_k / kBlock - 1;
+            if (p.causal) hi = diag_edge < 0 ? -1 : (diag_edge / kBlock < hi ? diag_edge / kBlock : hi);
+            interior_hi[j] = mine[j].rows == kBlock ? static_cast<int>(hi) : -1;
+        }
 
-        auto issue = [&](int v, int (&acc)[kPerGroup][32]) {
-            const int s = v % kStages;
-            tma::bar_wait(&full[s], (v / kStages) & 1);
+        float ksc[2];  // the scales of the round's two key blocks, loaded while its products run
+        auto issue = [&](int u, int (&acc)[kPerGroup][64]) {
+            const int s = u % kStages;
+            for (int t = 0; t < 2; ++t) ksc[t] = p.ks[static_cast<int64_t>(hk) * p.k_blocks + sweep.block(min(2 * u + t, n - 1))];
+            tma::bar_wait(&full[s], (u / kStages) & 1);
             wgmma::fence();
-            const uint64_t desc = desc0 + ((s * kTileBytes) >> 4);
+            const uint64_t desc = desc0 + ((s * kStageBytes) >> 4);
 #pragma unroll
             for (int j = 0; j < kPerGroup; ++j)
 #pragma unroll
                 for (int ks = 0; ks < kDim / 32; ++ks) wgmma::mma_rs_s8(acc[j], qa[j][ks], desc + ks * 2, ks);
             wgmma::commit();
         };
-        // Row maxima of one key block, the score test, one vote per warp into the mask row.
-        auto consume = [&](int v, int (&acc)[kPerGroup][32]) {
+        // Per key block of the round, in order: row maxima, the score test, one vote per warp into the mask row.
+        auto consume = [&](int u, int (&acc)[kPerGroup][64]) {
 #pragma unroll
             for (int j = 0; j < kPerGroup; ++j) wgmma::fence_operands(acc[j]);
-            tma::bar_arrive(&empty[v % kStages]);
-            const int kb = sweep.block(v), phase = sweep.phase(v);
-            const int64_t j0 = static_cast<int64_t>(kb) * kBlock;
+            tma::bar_arrive(&empty[u % kStages]);
 #pragma unroll
-            for (int j = 0; j < kPerGroup; ++j) {
-                const Role role = role_of(mine[j], phase, kb);
-                if (role == kSkip) continue;
-                int best[2] = {INT_MIN, INT_MIN};
-                if (interior(p, mine[j], kb)) {
+            for (int t = 0; t < 2; ++t) {
+                const int v = 2 * u + t;
+                if (v >= n) break;
+                const int kb = sweep.block(v), phase = sweep.phase(v);
 #pragma unroll
-                    for (int nt = 0; nt < kBlock / 8; ++nt) {
-                        best[0] = __vimax3_s32(best[0], acc[j][4 * nt], acc[j][4 * nt + 1]);
-                        best[1] = __vimax3_s32(best[1], acc[j][4 * nt + 2], acc[j][4 * nt + 3]);
+                for (int j = 0; j < kPerGroup; ++j) {
+                    // This phase's kept blocks [klo, khi] and tested ones [tlo, thi] of query block j.
+                    const RowPlan &r = mine[j];
+                    const int klo = phase == 1 ? r.local_lo : 0, khi = phase == 0 ? r.sinks - 1 : (phase == 1 ? r.diag : -1);
+                    const int tlo = phase == 1 ? r.sinks : r.diag + 1, thi = phase == 1 ? r.local_lo - 1 : (phase == 2 ? r.end - 1 : -1);
+                    const bool kept = klo <= kb && kb <= khi;
+                    if (!kept && (kb < tlo || kb > thi)) continue;
+                    const int *x = acc[j] + 32 * t;
+                    int best[2];
+                    if (kb <= interior_hi[j]) {
+                        best[0] = row_max(x, 0);
+                        best[1] = row_max(x, 2);
+                    } else {
+                        best[0] = best[1] = INT_MIN;
+                        const int64_t j0 = static_cast<int64_t>(kb) * kBlock;
+#pragma unroll
+                        for (int nt = 0; nt < kBlock / 8; ++nt)
+#pragma unroll
+                            for (int c = 0; c < 4; ++c) {
+                                const int half = c / 2;
+                                const int64_t col = j0 + nt * 8 + 2 * t4 + (c & 1);
+                                const bool seen = col < p.len_k && row_abs[j][half] < p.len_q && (!p.causal || col <= row_abs[j][half] + offset);
+                                best[half] = max(best[half], seen ? x[4 * nt + c] : INT_MIN);
+                            }
                     }
-                } else {
+                    bool keep = kept;
 #pragma unroll
-                    for (int nt = 0; nt < kBlock / 8; ++nt)
-#pragma unroll
-                        for (int c = 0; c < 4; ++c) {
-                            const int half = c / 2;
-                            const int64_t col = j0 + nt * 8 + 2 * t4 + (c & 1);
-                            const bool seen = col < p.len_k && row_abs[j][half] < p.len_q && (!p.causal || col <= row_abs[j][half] + offset);
-                            best[half] = max(best[half], seen ? acc[j][4 * nt + c] : INT_MIN);
-                        }
+                    for (int half = 0; half < 2; ++half) {
+                        best[half] = max(best[half], __shfl_xor_sync(0xffffffffu, best[half], 1));
+                        best[half] = max(best[half], __shfl_xor_sync(0xffffffffu, best[half], 2));
+                        const float est = estimate(best[half], qsc[j][half], ksc[t]);
+                        keep = keep || est > run[j][half] + log_tau;
+                        run[j][half] = fmaxf(run[j][half], est);
+                    }
+                    if (__any_sync(0xffffffffu, keep) && lane == 0) set_bit(bits + (kPerGroup * wg + j) * words, kb);
                 }
-                bool keep = role == kKept;
-                const float ksc = p.ks[static_cast<int64_t>(hk) * p.k_blocks + kb];
-#pragma unroll
-                for (int half = 0; half < 2; ++half) {
-                    best[half] = max(best[half], __shfl_xor_sync(0xffffffffu, best[half], 1));
-                    best[half] = max(best[half], __shfl_xor_sync(0xffffffffu, best[half], 2));
-                    const float est = best[half] == INT_MIN ? -INFINITY : static_cast<float>(best[half]) * qsc[j][half] * ksc * p.scale;
-                    keep = keep || est > run[j][half] + log_tau;
-                    run[j][half] = fmaxf(run[j][half], est);
-                }
-                if (__any_sync(0xffffffffu, keep) && lane == 0) atomicOr(&bits[(kPerGroup * wg + j) * words + kb / 32], 1u << (kb % 32));
             }
         };
 
         // Products, then row maxima: the other warpgroup's products overlap this one's maxima.
-        for (int v = 0; v < n; ++v) {
-            int acc[kPerGroup][32];
-            issue(v, acc);
+        for (int u = 0; 2 * u < n; ++u) {
+            int acc[kPerGroup][64];
+            issue(u, acc);
             wgmma::wait<0>();
-            consume(v, acc);
+            consume(u, acc);
         }
     }
     asm volatile("bar.sync 1, %0;\n" ::"n"(kConsumers) : "memory");  // the consumers' votes are in
