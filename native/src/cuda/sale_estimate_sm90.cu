@@ -33,11 +33,21 @@ namespace {
 constexpr int kConsumerGroups = 2, kPerGroup = 2, kStages = 4;
 constexpr int kDim = 128, kQBlocks = kConsumerGroups * kPerGroup, kConsumers = 128 * kConsumerGroups;
 constexpr int kThreads = kConsumers + 128;
-// Registers per thread after the producer warpgroup gives its own away (65536 in all, multiples of 8).
-constexpr int kConsumerRegs = (65536 - 128 * 24) / kConsumers / 8 * 8 > 240 ? 240 : (65536 - 128 * 24) / kConsumers / 8 * 8;
+// Registers per thread of the producer warpgroup (it prepares each stage's metadata) and of the
+// consumers (65536 in all, multiples of 8).
+[[maybe_unused]] constexpr int kProducerRegs = 56;
+[[maybe_unused]] constexpr int kConsumerRegs = (65536 - 128 * kProducerRegs) / kConsumers / 8 * 8 > 240 ? 240 : (65536 - 128 * kProducerRegs) / kConsumers / 8 * 8;
 constexpr int kTileBytes = kBlock * kDim, kStageBytes = 2 * kTileBytes;  // a stage holds two key blocks
-// 1024-byte alignment slack, the stages, their full and empty mbarriers; the mask rows follow.
-constexpr int kSmemFixed = 1024 + kStages * kStageBytes + 16 * kStages;
+// What the producer tells the consumers about the two key blocks of a stage: their numbers, scales,
+// and per query block of the CTA (bit w) whether it keeps the block (bits 0-7), tests it (8-15), and
+// sees all of it from every row (16-23).
+struct StageMeta {
+    int kb[2];
+    float ksc[2];
+    unsigned roles[2];
+};
+// 1024-byte alignment slack, the stages, their full and empty mbarriers, their metadata; the mask rows follow.
+constexpr int kSmemFixed = 1024 + kStages * kStageBytes + 16 * kStages + static_cast<int>(sizeof(StageMeta)) * kStages;
 
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
 
@@ -90,7 +100,8 @@ __global__ void __launch_bounds__(kThreads, 1) estimate_rows_sm90(const EstParam
     unsigned char *const tiles =
         reinterpret_cast<unsigned char *>((reinterpret_cast<uintptr_t>(smem_raw) + 1023) & ~static_cast<uintptr_t>(1023));
     uint64_t *const full = reinterpret_cast<uint64_t *>(tiles + kStages * kStageBytes), *const empty = full + kStages;
-    unsigned *const bits = reinterpret_cast<unsigned *>(empty + kStages);
+    StageMeta *const meta = reinterpret_cast<StageMeta *>(empty + kStages);
+    unsigned *const bits = reinterpret_cast<unsigned *>(meta + kStages);
     const int words = static_cast<int>((p.row_bytes + 3) / 4);
 
     // Blocks of a head run together (its keys stay in L2), the heaviest query blocks first.
@@ -112,6 +123,7 @@ __global__ void __launch_bounds__(kThreads, 1) estimate_rows_sm90(const EstParam
     const float log_tau = p.log_tau[h];
     const Sweep sweep = sweep_of(plan);
     const int n = log_tau == -INFINITY ? 0 : sweep.total();
+    const int64_t offset = static_cast<int64_t>(p.len_k) - p.len_q;
     if (tid == 0) {
         for (int s = 0; s < kStages; ++s) {
             tma::bar_init(&full[s], 1);
@@ -122,17 +134,39 @@ __global__ void __launch_bounds__(kThreads, 1) estimate_rows_sm90(const EstParam
     __syncthreads();
 
     if (wg == kConsumerGroups) {  // the producer warpgroup
-        asm volatile("setmaxnreg.dec.sync.aligned.u32 24;\n" ::: "memory");
+        asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(kProducerRegs) : "memory");
         if (tid == kConsumers) {
+            // Per query block, the last key block every row of it sees whole (-1: none).
+            int interior_hi[kQBlocks];
+            for (int w = 0; w < kQBlocks; ++w) {
+                const int64_t diag_edge = plan[w].i0 + offset - (kBlock - 1);
+                int64_t hi = p.len_k / kBlock - 1;
+                if (p.causal) hi = diag_edge < 0 ? -1 : (diag_edge / kBlock < hi ? diag_edge / kBlock : hi);
+                interior_hi[w] = plan[w].rows == kBlock ? static_cast<int>(hi) : -1;
+            }
             const int8_t *k8 = p.k8 + static_cast<int64_t>(hk) * p.k_blocks * kTileBytes;
             // Round u holds blocks 2u and 2u + 1 of the sequence (an odd one's last round repeats its last).
             for (int u = 0; 2 * u < n; ++u) {
                 const int s = u % kStages;
                 tma::bar_wait(&empty[s], ((u / kStages) & 1) ^ 1);
+                for (int t = 0; t < 2; ++t) {
+                    const int v = 2 * u + t, kb = sweep.block(min(v, n - 1)), phase = sweep.phase(v);
+                    unsigned roles = 0;
+                    for (int w = 0; v < n && w < kQBlocks; ++w) {
+                        const RowPlan &r = plan[w];
+                        const int klo = phase == 1 ? r.local_lo : 0, khi = phase == 0 ? r.sinks - 1 : (phase == 1 ? r.diag : -1);
+                        const int tlo = phase == 1 ? r.sinks : r.diag + 1, thi = phase == 1 ? r.local_lo - 1 : (phase == 2 ? r.end - 1 : -1);
+                        roles |= (klo <= kb && kb <= khi ? 1u : 0u) << w;
+                        roles |= (tlo <= kb && kb <= thi ? 1u : 0u) << (8 + w);
+                        roles |= (kb <= interior_hi[w] ? 1u : 0u) << (16 + w);
+                    }
+                    meta[s].kb[t] = kb;
+                    meta[s].ksc[t] = p.ks[static_cast<int64_t>(hk) * p.k_blocks + kb];
+                    meta[s].roles[t] = roles;
+                    tma::load_bytes(tiles + s * kStageBytes + t * kTileBytes, k8 + static_cast<int64_t>(kb) * kTileBytes, kTileBytes, &full[s]);
+                }
+                // (the arrival releases the metadata written above to the consumers' acquiring wait)
                 tma::bar_expect(&full[s], kStageBytes);
-                for (int t = 0; t < 2; ++t)
-                    tma::load_bytes(tiles + s * kStageBytes + t * kTileBytes,
-                                    k8 + static_cast<int64_t>(sweep.block(min(2 * u + t, n - 1))) * kTileBytes, kTileBytes, &full[s]);
             }
         }
         return;
@@ -149,7 +183,7 @@ __global__ void __launch_bounds__(kThreads, 1) estimate_rows_sm90(const EstParam
         // Q fragments (A of m16n8k32 per warp: rows g, g + 8; bytes 4 t4 and 16 + 4 t4 of each k step).
         uint32_t qa[kPerGroup][kDim / 32][4];
         float qsc[kPerGroup][2], run[kPerGroup][2];
-        int64_t row_abs[kPerGroup][2];
+        int row_abs[kPerGroup][2];
         for (int j = 0; j < kPerGroup; ++j) {
             const int8_t *q8 = p.q8 + (static_cast<int64_t>(bh) * p.len_q + mine[j].i0) * kDim;
             const int r0 = warp * 16;
@@ -167,27 +201,16 @@ __global__ void __launch_bounds__(kThreads, 1) estimate_rows_sm90(const EstParam
                 qa[j][ks][3] = at(r0 + g + 8, ks * 32 + 16 + 4 * t4);
             }
             for (int half = 0; half < 2; ++half) {
-                row_abs[j][half] = mine[j].i0 + r0 + g + 8 * half;
+                row_abs[j][half] = static_cast<int>(mine[j].i0) + r0 + g + 8 * half;
                 qsc[j][half] = mine[j].end > 0 && row_abs[j][half] < p.len_q ? p.qs[static_cast<int64_t>(bh) * p.len_q + row_abs[j][half]] * p.scale : 0.0f;
                 run[j][half] = -INFINITY;
             }
         }
         const uint64_t desc0 = wgmma::descriptor(tiles, 16, 1024);
-        const int64_t offset = static_cast<int64_t>(p.len_k) - p.len_q;
-        // Per query block, the last key block every row of it sees whole (-1: none).
-        int interior_hi[kPerGroup];
-#pragma unroll
-        for (int j = 0; j < kPerGroup; ++j) {
-            const int64_t diag_edge = mine[j].i0 + offset - (kBlock - 1);
-            int64_t hi = p.len_k / kBlock - 1;
-            if (p.causal) hi = diag_edge < 0 ? -1 : (diag_edge / kBlock < hi ? diag_edge / kBlock : hi);
-            interior_hi[j] = mine[j].rows == kBlock ? static_cast<int>(hi) : -1;
-        }
+        const unsigned group_bits = (1u << kPerGroup) - 1;
 
-        float ksc[2];  // the scales of the round's two key blocks, loaded while its products run
         auto issue = [&](int u, int (&acc)[kPerGroup][64]) {
             const int s = u % kStages;
-            for (int t = 0; t < 2; ++t) ksc[t] = p.ks[static_cast<int64_t>(hk) * p.k_blocks + sweep.block(min(2 * u + t, n - 1))];
             tma::bar_wait(&full[s], (u / kStages) & 1);
             wgmma::fence();
             const uint64_t desc = desc0 + ((s * kStageBytes) >> 4);
@@ -197,32 +220,31 @@ __global__ void __launch_bounds__(kThreads, 1) estimate_rows_sm90(const EstParam
                 for (int ks = 0; ks < kDim / 32; ++ks) wgmma::mma_rs_s8(acc[j], qa[j][ks], desc + ks * 2, ks);
             wgmma::commit();
         };
-        // Per key block of the round, in order: row maxima, the score test, one vote per warp into the mask row.
+        // Per key block of the round, in order: row maxima, the score test, one vote per warp into the
+        // mask row. Branch-free across this warpgroup's query blocks (their shuffles interleave).
         auto consume = [&](int u, int (&acc)[kPerGroup][64]) {
 #pragma unroll
             for (int j = 0; j < kPerGroup; ++j) wgmma::fence_operands(acc[j]);
+            const StageMeta m = meta[u % kStages];
             tma::bar_arrive(&empty[u % kStages]);
 #pragma unroll
             for (int t = 0; t < 2; ++t) {
-                const int v = 2 * u + t;
-                if (v >= n) break;
-                const int kb = sweep.block(v), phase = sweep.phase(v);
+                const unsigned roles = m.roles[t] >> (kPerGroup * wg);
+                const unsigned kept = roles & group_bits, active = (roles | roles >> 8) & group_bits;
+                if (active == 0) continue;
+                const int kb = m.kb[t];
+                int best[kPerGroup][2];
+                if ((active & ~(roles >> 16)) == 0) {  // every row sees the whole block
 #pragma unroll
-                for (int j = 0; j < kPerGroup; ++j) {
-                    // This phase's kept blocks [klo, khi] and tested ones [tlo, thi] of query block j.
-                    const RowPlan &r = mine[j];
-                    const int klo = phase == 1 ? r.local_lo : 0, khi = phase == 0 ? r.sinks - 1 : (phase == 1 ? r.diag : -1);
-                    const int tlo = phase == 1 ? r.sinks : r.diag + 1, thi = phase == 1 ? r.local_lo - 1 : (phase == 2 ? r.end - 1 : -1);
-                    const bool kept = klo <= kb && kb <= khi;
-                    if (!kept && (kb < tlo || kb > thi)) continue;
-                    const int *x = acc[j] + 32 * t;
-                    int best[2];
-                    if (kb <= interior_hi[j]) {
-                        best[0] = row_max(x, 0);
-                        best[1] = row_max(x, 2);
-                    } else {
-                        best[0] = best[1] = INT_MIN;
-                        const int64_t j0 = static_cast<int64_t>(kb) * kBlock;
+                    for (int j = 0; j < kPerGroup; ++j) {
+                        best[j][0] = row_max(acc[j] + 32 * t, 0);
+                        best[j][1] = row_max(acc[j] + 32 * t, 2);
+                    }
+                } else {
+                    const int64_t j0 = static_cast<int64_t>(kb) * kBlock;
+#pragma unroll
+                    for (int j = 0; j < kPerGroup; ++j) {
+                        best[j][0] = best[j][1] = INT_MIN;
 #pragma unroll
                         for (int nt = 0; nt < kBlock / 8; ++nt)
 #pragma unroll
@@ -230,18 +252,29 @@ __global__ void __launch_bounds__(kThreads, 1) estimate_rows_sm90(const EstParam
                                 const int half = c / 2;
                                 const int64_t col = j0 + nt * 8 + 2 * t4 + (c & 1);
                                 const bool seen = col < p.len_k && row_abs[j][half] < p.len_q && (!p.causal || col <= row_abs[j][half] + offset);
-                                best[half] = max(best[half], seen ? x[4 * nt + c] : INT_MIN);
+                                best[j][half] = max(best[j][half], seen ? acc[j][32 * t + 4 * nt + c] : INT_MIN);
                             }
                     }
-                    bool keep = kept;
+                }
+                // Row maxima over the 4 threads of a row.
+#pragma unroll
+                for (int j = 0; j < kPerGroup; ++j)
 #pragma unroll
                     for (int half = 0; half < 2; ++half) {
-                        best[half] = max(best[half], __shfl_xor_sync(0xffffffffu, best[half], 1));
-                        best[half] = max(best[half], __shfl_xor_sync(0xffffffffu, best[half], 2));
-                        const float est = estimate(best[half], qsc[j][half], ksc[t]);
-                        keep = keep || est > run[j][half] + log_tau;
-                        run[j][half] = fmaxf(run[j][half], est);
+                        best[j][half] = max(best[j][half], __shfl_xor_sync(0xffffffffu, best[j][half], 1));
+                        best[j][half] = max(best[j][half], __shfl_xor_sync(0xffffffffu, best[j][half], 2));
                     }
+#pragma unroll
+                for (int j = 0; j < kPerGroup; ++j) {
+                    const bool on = (active >> j) & 1;
+                    bool above = false;
+#pragma unroll
+                    for (int half = 0; half < 2; ++half) {
+                        const float est = estimate(best[j][half], qsc[j][half], m.ksc[t]);
+                        above = above || est > run[j][half] + log_tau;
+                        run[j][half] = on ? fmaxf(run[j][half], est) : run[j][half];
+                    }
+                    const bool keep = ((kept >> j) & 1) || (on && above);
                     if (__any_sync(0xffffffffu, keep) && lane == 0) set_bit(bits + (kPerGroup * wg + j) * words, kb);
                 }
             }
