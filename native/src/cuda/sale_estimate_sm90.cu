@@ -3,10 +3,12 @@
 // Score test against the running row maxima), with each key block read once for four query blocks.
 //
 // A block of 3 warpgroups owns 4 consecutive 64-row query blocks of one (batch, head). One producer
-// thread (its warpgroup gives its registers to the others) copies key blocks (stored 128B-swizzled by the quantization, so one bulk copy each) into a 4-stage
-// mbarrier pipeline, two key blocks per stage; two consumer warpgroups own two query blocks each and
-// multiply them by each pair of key blocks with wgmma m64n128k32 s8 -> s32 (Q from registers); while
-// one warpgroup takes the row maxima of a pair, the other's products run.
+// thread (its warpgroup gives its registers to the others) copies key blocks, two per stage, into a
+// 4-stage mbarrier pipeline (the quantization stores each block 128B-swizzled, so one bulk copy each)
+// and writes each stage's metadata: block numbers, scales, and which query block keeps or tests each.
+// Two consumer warpgroups own two query blocks each and multiply them by each pair of key blocks with
+// wgmma m64n128k32 s8 -> s32 (Q from registers); while one warpgroup takes the row maxima of a pair,
+// the other's products run.
 //
 // The four query blocks see one sequence of key blocks: their sink blocks, then from the highest
 // diagonal down to the lowest sink, then (no causal mask) up from the lowest diagonal. Each query
@@ -36,7 +38,8 @@ constexpr int kThreads = kConsumers + 128;
 // Registers per thread of the producer warpgroup (it prepares each stage's metadata) and of the
 // consumers (65536 in all, multiples of 8).
 [[maybe_unused]] constexpr int kProducerRegs = 56;
-[[maybe_unused]] constexpr int kConsumerRegs = (65536 - 128 * kProducerRegs) / kConsumers / 8 * 8 > 240 ? 240 : (65536 - 128 * kProducerRegs) / kConsumers / 8 * 8;
+constexpr int kConsumerShare = (65536 - 128 * kProducerRegs) / kConsumers / 8 * 8;
+[[maybe_unused]] constexpr int kConsumerRegs = kConsumerShare > 240 ? 240 : kConsumerShare;
 constexpr int kTileBytes = kBlock * kDim, kStageBytes = 2 * kTileBytes;  // a stage holds two key blocks
 // What the producer tells the consumers about the two key blocks of a stage: their numbers, scales,
 // and per query block of the CTA (bit w) whether it keeps the block (bits 0-7), tests it (8-15), and
