@@ -26,7 +26,6 @@ namespace {
 
 constexpr int kThreads = 128;  // 4 warps, 16 query rows each
 
-
 template <typename T>
 __device__ __forceinline__ float load_f(const void *base, int64_t off) {
     return static_cast<float>(static_cast<const T *>(base)[off]);
