@@ -33,9 +33,11 @@ struct EstParams {
 // the local blocks from the diagonal down, the sinks, the rest from local_lo - 1 down to the sinks,
 // then (without a causal mask) diag + 1 up to end - 1. Only the rest is tested; the kept blocks just
 // raise the running row maxima, so their order among themselves does not matter.
+// whole_hi is the last key block every row sees whole (-1: none), so interior blocks skip the
+// per-element visibility test.
 struct RowPlan {
     int64_t i0, rows;
-    int end, diag, local_lo, sinks;
+    int end, diag, local_lo, sinks, whole_hi;
 };
 
 __device__ __forceinline__ RowPlan row_plan(const EstParams &p, int qb) {
@@ -51,13 +53,11 @@ __device__ __forceinline__ RowPlan row_plan(const EstParams &p, int qb) {
     r.diag = static_cast<int>(d < r.end - 1 ? d : r.end - 1);
     r.local_lo = r.diag - p.locals + 1 > 0 ? r.diag - p.locals + 1 : 0;
     r.sinks = p.sinks < r.local_lo ? p.sinks : r.local_lo;
+    int64_t whole = p.len_k / kBlock - 1;  // full key blocks
+    const int64_t edge = r.i0 + offset - (kBlock - 1);  // the first row's last visible key, less a block
+    if (p.causal) whole = edge < 0 ? -1 : (edge / kBlock < whole ? edge / kBlock : whole);
+    r.whole_hi = r.rows == kBlock ? static_cast<int>(whole) : -1;
     return r;
-}
-
-// Every row of the query block sees every key of key block kb (no per-element test needed).
-__device__ __forceinline__ bool interior(const EstParams &p, const RowPlan &r, int kb) {
-    const int64_t j0 = static_cast<int64_t>(kb) * kBlock, offset = static_cast<int64_t>(p.len_k) - p.len_q;
-    return j0 + kBlock <= p.len_k && r.rows == kBlock && (!p.causal || j0 + kBlock - 1 <= r.i0 + offset);
 }
 
 // The estimated score of one row of a block: the largest integer product times the row's scale
@@ -65,6 +65,11 @@ __device__ __forceinline__ bool interior(const EstParams &p, const RowPlan &r, i
 // Both kernels round alike.
 __device__ __forceinline__ float estimate(int best, float q_scale, float k_scale) {
     return best == INT_MIN ? -INFINITY : static_cast<float>(best) * (q_scale * k_scale);
+}
+
+// Query row `row` sees key `col` (both absolute; the causal diagonal follows the ends of the sequences).
+__device__ __forceinline__ bool sees(const EstParams &p, int64_t row, int64_t col) {
+    return col < p.len_k && row < p.len_q && (!p.causal || col <= row + (static_cast<int64_t>(p.len_k) - p.len_q));
 }
 
 // Key (row r, byte e) of a 64 x 128 int8 block in the layout wgmma reads with the 128-byte swizzle.

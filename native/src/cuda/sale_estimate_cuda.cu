@@ -123,7 +123,7 @@ __global__ void __launch_bounds__(kThreads) estimate_rows(const EstParams p) {
     const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32, g = lane / 4, t4 = lane % 4;
     for (int x = tid; x < p.row_bytes; x += kThreads) row_bits[x] = 0;
     const sale::RowPlan plan = sale::row_plan(p, qb);
-    const int64_t i0 = plan.i0, offset = static_cast<int64_t>(p.len_k) - p.len_q;
+    const int64_t i0 = plan.i0;
     const int end = plan.end;
     __syncthreads();
     auto set_bit = [&](int kb) { atomicOr(reinterpret_cast<unsigned *>(row_bits) + kb / 32, 1u << (kb % 32)); };
@@ -182,7 +182,7 @@ __global__ void __launch_bounds__(kThreads) estimate_rows(const EstParams p) {
             __syncthreads();
             // Interior blocks (every row sees every key) skip the per-element visibility tests.
             const int64_t j0 = static_cast<int64_t>(kb) * kBlock;
-            const bool interior = sale::interior(p, plan, kb);
+            const bool interior = kb <= plan.whole_hi;
             int best[2] = {INT_MIN, INT_MIN};
 #pragma unroll
             for (int nt = 0; nt < kBlock / 8; ++nt) {
@@ -200,8 +200,7 @@ __global__ void __launch_bounds__(kThreads) estimate_rows(const EstParams p) {
                 for (int c = 0; c < 4; ++c) {
                     const int half = c / 2;
                     const int64_t j = j0 + nt * 8 + 2 * t4 + (c & 1);
-                    const bool seen = j < p.len_k && row_abs[half] < p.len_q && (!p.causal || j <= row_abs[half] + offset);
-                    if (seen && acc[c] > best[half]) best[half] = acc[c];
+                    if (sale::sees(p, row_abs[half], j) && acc[c] > best[half]) best[half] = acc[c];
                 }
             }
             bool keep = always;

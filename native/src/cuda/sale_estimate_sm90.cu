@@ -119,14 +119,13 @@ __global__ void __launch_bounds__(kThreads, 1) estimate_rows_sm90(const EstParam
             plan[w] = row_plan(p, first + w);
         } else {
             plan[w] = RowPlan{};  // no blocks: every range below is empty
-            plan[w].diag = -1;
+            plan[w].diag = plan[w].whole_hi = -1;
         }
     }
     for (int x = tid; x < kQBlocks * words; x += kThreads) bits[x] = 0;
     const float log_tau = p.log_tau[h];
     const Sweep sweep = sweep_of(plan);
     const int n = log_tau == -INFINITY ? 0 : sweep.total();
-    const int64_t offset = static_cast<int64_t>(p.len_k) - p.len_q;
     if (tid == 0) {
         for (int s = 0; s < kStages; ++s) {
             tma::bar_init(&full[s], 1);
@@ -139,14 +138,6 @@ __global__ void __launch_bounds__(kThreads, 1) estimate_rows_sm90(const EstParam
     if (wg == kConsumerGroups) {  // the producer warpgroup
         asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(kProducerRegs) : "memory");
         if (tid == kConsumers) {
-            // Per query block, the last key block every row of it sees whole (-1: none).
-            int interior_hi[kQBlocks];
-            for (int w = 0; w < kQBlocks; ++w) {
-                const int64_t diag_edge = plan[w].i0 + offset - (kBlock - 1);
-                int64_t hi = p.len_k / kBlock - 1;
-                if (p.causal) hi = diag_edge < 0 ? -1 : (diag_edge / kBlock < hi ? diag_edge / kBlock : hi);
-                interior_hi[w] = plan[w].rows == kBlock ? static_cast<int>(hi) : -1;
-            }
             const int8_t *k8 = p.k8 + static_cast<int64_t>(hk) * p.k_blocks * kTileBytes;
             // Round u holds blocks 2u and 2u + 1 of the sequence (an odd one's last round repeats its last).
             for (int u = 0; 2 * u < n; ++u) {
@@ -161,7 +152,7 @@ __global__ void __launch_bounds__(kThreads, 1) estimate_rows_sm90(const EstParam
                         const int tlo = phase == 1 ? r.sinks : r.diag + 1, thi = phase == 1 ? r.local_lo - 1 : (phase == 2 ? r.end - 1 : -1);
                         roles |= (klo <= kb && kb <= khi ? 1u : 0u) << w;
                         roles |= (tlo <= kb && kb <= thi ? 1u : 0u) << (8 + w);
-                        roles |= (kb <= interior_hi[w] ? 1u : 0u) << (16 + w);
+                        roles |= (kb <= r.whole_hi ? 1u : 0u) << (16 + w);
                     }
                     meta[s].kb[t] = kb;
                     meta[s].ksc[t] = p.ks[static_cast<int64_t>(hk) * p.k_blocks + kb];
@@ -254,8 +245,7 @@ __global__ void __launch_bounds__(kThreads, 1) estimate_rows_sm90(const EstParam
                             for (int c = 0; c < 4; ++c) {
                                 const int half = c / 2;
                                 const int64_t col = j0 + nt * 8 + 2 * t4 + (c & 1);
-                                const bool seen = col < p.len_k && row_abs[j][half] < p.len_q && (!p.causal || col <= row_abs[j][half] + offset);
-                                best[j][half] = max(best[j][half], seen ? acc[j][32 * t + 4 * nt + c] : INT_MIN);
+                                best[j][half] = max(best[j][half], sees(p, row_abs[j][half], col) ? acc[j][32 * t + 4 * nt + c] : INT_MIN);
                             }
                     }
                 }
