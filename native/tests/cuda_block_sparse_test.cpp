@@ -4,6 +4,7 @@
 // GPU's mask. Skips (visibly) without a device.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <string>
@@ -21,7 +22,32 @@
 namespace attn4j::test {
 namespace {
 
-class CudaBlockSparse : public ::testing::TestWithParam<std::tuple<int64_t, bool>> {
+// Block-sparse cases: shapes, causal or not, output type, and the share of random mask bits set (in
+// eighths).
+struct SparseCase {
+    const char *name;
+    int64_t batch, heads_q, heads_kv, len_q, len_k, dim;
+    bool causal, out_f32;
+    int kept_eighths;
+};
+
+std::ostream &operator<<(std::ostream &os, const SparseCase &c) { return os << c.name; }
+
+std::vector<SparseCase> sparse_cases() {
+    return {
+        {"d64_causal_gqa", 1, 4, 2, 700, 700, 64, true, true, 4},
+        {"d64_full", 1, 2, 2, 300, 500, 64, false, false, 4},
+        {"causal_gqa", 1, 4, 2, 700, 700, 128, true, true, 4},
+        {"full", 1, 2, 1, 300, 500, 128, false, false, 4},
+        {"sparse_rows_keys_longer", 1, 2, 2, 300, 900, 128, true, true, 1},
+        {"queries_longer", 1, 2, 1, 900, 300, 128, true, false, 3},
+        {"two_batches_odd_blocks", 2, 2, 1, 130, 130, 128, true, false, 5},
+        {"long_ring", 1, 2, 2, 2048, 2048, 128, false, true, 2},
+        {"every_block", 1, 2, 2, 333, 333, 128, true, false, 8},
+    };
+}
+
+class CudaBlockSparse : public ::testing::TestWithParam<SparseCase> {
 protected:
     void SetUp() override {
         if (attn4j_cuda_device_count() == 0)
@@ -29,48 +55,85 @@ protected:
     }
 };
 
+// Every case through both kernels where both exist (on Hopper, d = 128: the wgmma kernel by default and
+// the mma.sync one), in bf16 and f16, against the fp64 reference under the same mask, out and LSE.
 TEST_P(CudaBlockSparse, MatchesTheMaskedReference) {
-    const auto [d, causal] = GetParam();
-    const int64_t B = 1, Hq = 4, Hkv = 2, N = 700;
-    const uint64_t seed = run_seed();
-    SCOPED_TRACE("ATTN4J_SEED=" + std::to_string(seed));
-    std::mt19937_64 rng(seed);
-    DeviceTensor q(ATTN4J_DTYPE_BF16, B, Hq, N, d, false), k(ATTN4J_DTYPE_BF16, B, Hkv, N, d, false);
-    DeviceTensor v(ATTN4J_DTYPE_BF16, B, Hkv, N, d, false), out(ATTN4J_DTYPE_F32, B, Hq, N, d, false);
-    q.fill_normal(rng, 1.0f);
-    k.fill_normal(rng, 1.0f);
-    v.fill_normal(rng, 1.0f);
-    out.poison();
-    attn4j_sale_params p{};
-    p.causal = causal ? 1 : 0;
-    int64_t bytes = 0;
-    ASSERT_EQ(attn4j_sale_mask_bytes(&q.t, &k.t, &p, &bytes), ATTN4J_STATUS_OK);
-    std::vector<uint8_t> bits(static_cast<size_t>(bytes));
-    for (auto &x : bits) x = static_cast<uint8_t>(rng());
-    void *dmask = nullptr;
-    ASSERT_EQ(attn4j_cuda_malloc(0, bytes, &dmask), ATTN4J_STATUS_OK);
-    ASSERT_EQ(attn4j_cuda_memcpy(dmask, bits.data(), bytes, ATTN4J_COPY_HOST_TO_DEVICE), ATTN4J_STATUS_OK);
-    double density = 0.0;
-    ASSERT_EQ(attn4j_block_sparse_forward(&q.t, &k.t, &v.t, &out.t, nullptr, &p, static_cast<uint8_t *>(dmask), bytes,
-                                          &density),
-              ATTN4J_STATUS_OK)
-        << attn4j_last_error();
-    ASSERT_EQ(attn4j_cuda_synchronize(0), ATTN4J_STATUS_OK);
-    EXPECT_TRUE(std::isnan(density)) << "a device mask's density is not read back";
-    out.download();
-    attn4j_cuda_free(0, dmask);
+    const SparseCase &c = GetParam();
+    for (const char *wgmma : {"1", "0"})
+    for (int32_t dtype : {ATTN4J_DTYPE_BF16, ATTN4J_DTYPE_F16}) {
+        setenv("ATTN4J_CUDA_WGMMA", wgmma, 1);
+        const uint64_t seed = run_seed() ^ std::hash<std::string>{}(c.name);
+        SCOPED_TRACE(std::string(dtype == ATTN4J_DTYPE_BF16 ? "bf16" : "f16") + ", ATTN4J_CUDA_WGMMA=" + wgmma +
+                     ", ATTN4J_SEED=" + std::to_string(run_seed()));
+        std::mt19937_64 rng(seed);
+        DeviceTensor q(dtype, c.batch, c.heads_q, c.len_q, c.dim, false), k(dtype, c.batch, c.heads_kv, c.len_k, c.dim, false);
+        DeviceTensor v(dtype, c.batch, c.heads_kv, c.len_k, c.dim, false);
+        DeviceTensor out(c.out_f32 ? ATTN4J_DTYPE_F32 : dtype, c.batch, c.heads_q, c.len_q, c.dim, false);
+        DeviceTensor lse(ATTN4J_DTYPE_F32, c.batch, c.heads_q, c.len_q, 1, false);
+        q.fill_normal(rng, 1.0f);
+        k.fill_normal(rng, 1.0f);
+        v.fill_normal(rng, 1.0f);
+        out.poison();
+        lse.poison();
+        attn4j_sale_params p{};
+        p.causal = c.causal ? 1 : 0;
+        int64_t bytes = 0;
+        ASSERT_EQ(attn4j_sale_mask_bytes(&q.t, &k.t, &p, &bytes), ATTN4J_STATUS_OK);
+        std::vector<uint8_t> bits(static_cast<size_t>(bytes), 0);
+        for (auto &x : bits)
+            for (int bit = 0; bit < 8; ++bit)
+                if (static_cast<int>(rng() % 8) < c.kept_eighths) x = static_cast<uint8_t>(x | (1u << bit));
+        // Structured holes: query block 1 of the first head keeps nothing (its neighbour does), and so do
+        // query blocks 2 and 3 of the last head (a whole pair).
+        const int64_t q_blocks = (c.len_q + 63) / 64, row_bytes = bytes / (c.batch * c.heads_q * q_blocks);
+        auto clear_row = [&](int64_t bh, int64_t qb) {
+            if (qb < q_blocks) std::fill_n(bits.begin() + (bh * q_blocks + qb) * row_bytes, row_bytes, uint8_t{0});
+        };
+        clear_row(0, 1);
+        clear_row(c.batch * c.heads_q - 1, 2);
+        clear_row(c.batch * c.heads_q - 1, 3);
+        void *dmask = nullptr;
+        ASSERT_EQ(attn4j_cuda_malloc(0, bytes, &dmask), ATTN4J_STATUS_OK);
+        ASSERT_EQ(attn4j_cuda_memcpy(dmask, bits.data(), bytes, ATTN4J_COPY_HOST_TO_DEVICE), ATTN4J_STATUS_OK);
+        double density = 0.0;
+        ASSERT_EQ(attn4j_block_sparse_forward(&q.t, &k.t, &v.t, &out.t, &lse.t, &p, static_cast<uint8_t *>(dmask), bytes,
+                                              &density),
+                  ATTN4J_STATUS_OK)
+            << attn4j_last_error();
+        ASSERT_EQ(attn4j_cuda_synchronize(0), ATTN4J_STATUS_OK) << attn4j_last_error();
+        EXPECT_TRUE(std::isnan(density)) << "a device mask's density is not read back";
+        out.download();
+        lse.download();
+        attn4j_cuda_free(0, dmask);
 
-    cpu::FlashProblem fp = make_flash_problem(&q.host.t, &k.host.t, &v.host.t, &out.host.t, nullptr,
-                                              {0.0f, 0.0f, p.causal, -1, -1, 0, nullptr});
-    const cpu::BlockMask m = cpu::sale_mask_layout(fp, 64, 64, bits.data());
-    fp.mask = &m;
-    std::vector<double> ref, lse;
-    cpu::flash_reference(fp, ref, lse);
-    EXPECT_LE(rel_l2(out.host, ref), 1e-2);
+        cpu::FlashProblem fp = make_flash_problem(&q.host.t, &k.host.t, &v.host.t, &out.host.t, &lse.host.t,
+                                                  {0.0f, 0.0f, p.causal, -1, -1, 0, nullptr});
+        const cpu::BlockMask m = cpu::sale_mask_layout(fp, 64, 64, bits.data());
+        fp.mask = &m;
+        std::vector<double> ref, ref_lse;
+        cpu::flash_reference(fp, ref, ref_lse);
+        EXPECT_LE(rel_l2(out.host, ref), 1e-2) << "relative L2 error of out";
+        int64_t empty_rows = 0;
+        for (int64_t b = 0; b < c.batch; ++b)
+            for (int64_t h = 0; h < c.heads_q; ++h)
+                for (int64_t i = 0; i < c.len_q; ++i) {
+                    const double want = ref_lse[(b * c.heads_q + h) * c.len_q + i];
+                    const float got = lse.host.get(b, h, i, 0);
+                    if (std::isinf(want)) {
+                        ++empty_rows;
+                        ASSERT_TRUE(std::isinf(got) && got < 0) << "lse row " << i << " of head " << h;
+                        for (int64_t j = 0; j < c.dim; ++j) ASSERT_EQ(out.host.get(b, h, i, j), 0.0f) << "a row that sees no key";
+                    } else {
+                        ASSERT_NEAR(got, want, 2e-2 * (1.0 + std::fabs(want))) << "lse row " << i << " of head " << h;
+                    }
+                }
+        EXPECT_GE(empty_rows, 64) << "query block 1 of the first head keeps no key block";
+    }
+    unsetenv("ATTN4J_CUDA_WGMMA");
 }
 
-INSTANTIATE_TEST_SUITE_P(Dims, CudaBlockSparse,
-                         ::testing::Combine(::testing::Values<int64_t>(64, 128), ::testing::Bool()));
+INSTANTIATE_TEST_SUITE_P(Cases, CudaBlockSparse, ::testing::ValuesIn(sparse_cases()),
+                         [](const auto &info) { return std::string(info.param.name); });
 
 // The GPU's mask agrees with the CPU's on the same inputs (the two quantize with different rounding
 // order, so a few borderline blocks may differ), keeps sinks, diagonals and causality, and the output

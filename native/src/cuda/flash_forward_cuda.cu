@@ -404,6 +404,9 @@ int32_t flash_forward(const cpu::FlashProblem &p, int32_t device, void *stream, 
     if (vec && flash::sm90_applies(k, static_cast<int>(p.dim), device) &&
         flash::launch_sm90(k, bf16, p.batch, p.heads_kv, s, status, error))
         return status;
+    if (vec && flash::sparse_sm90_applies(k, static_cast<int>(p.dim), device) &&
+        flash::launch_sparse_sm90(k, bf16, p.batch, p.heads_kv, s, status, error))
+        return status;
     // Decode-like calls (at most 64 query rows) that cannot fill the GPU split the keys (flash-decoding):
     // about eight blocks per SM (against two: 1.05x / 1.40x / 1.55x at 8K / 32K / 128K keys, measured;
     // four, or more and smaller splits, no better), each split at least 512 keys, at most 64 splits. Key tiles start at 0

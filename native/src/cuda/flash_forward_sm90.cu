@@ -13,11 +13,9 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda.h>
-#include <cudaTypedefs.h>
 #include <cuda_runtime.h>
 
 #include <cstdint>
-#include <mutex>
 #include <string>
 #include <type_traits>
 
@@ -25,6 +23,7 @@
 #include "cuda/flash_params.cuh"
 #include "cuda/launch.h"
 #include "cuda/mma.cuh"
+#include "cuda/online_softmax.cuh"
 #include "cuda/tma.cuh"
 #include "cuda/wgmma.cuh"
 
@@ -33,7 +32,7 @@ namespace attn4j::cuda::flash {
 namespace {
 
 constexpr int kDim = 128, kRows = 128, kThreads = 384;  // a producer and two consumer warpgroups
-[[maybe_unused]] constexpr int kKeys = 128;  // keys per tile (used by sm_90a code only)
+constexpr int kKeys = 128;                 // keys per tile
 constexpr int kBlockBytes = 128 * 128;      // one [128 rows][64] column block of 16-bit elements
 constexpr int kTileBytes = 2 * kBlockBytes;  // a [128][128] tile: two column blocks
 constexpr int kKStages = 2, kVStages = 3;
@@ -44,16 +43,6 @@ constexpr size_t kSmemBytes = (1 + kKStages + kVStages) * kTileBytes + 1024 + 8 
 struct Maps {
     CUtensorMap q, k, v;
 };
-
-#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-// A [128][128] tile: its two column blocks.
-__device__ __forceinline__ void tma_tile(unsigned char *dst, const CUtensorMap *map, int64_t row, int head, int batch,
-                                         uint64_t *bar) {
-    tma::load_box(dst, map, 0, row, head, batch, bar);
-    tma::load_box(dst + kBlockBytes, map, 64, row, head, batch, bar);
-}
-
-#endif
 
 // Softcap: a separate kernel, since a branch around code that feeds wgmma registers serializes them.
 // Blocks run in the order of blockIdx.x; group (0, or a number of heads) picks which (tile, head) each
@@ -74,16 +63,9 @@ __global__ void __launch_bounds__(kThreads, 1) flash_forward_sm90_kernel(const P
     const uint64_t kmajor = wgmma::descriptor(smem, 16, 1024), vmajor = wgmma::descriptor(smem, kBlockBytes, 1024);
     auto at = [](uint64_t desc, const unsigned char *base, const unsigned char *p) { return desc + ((p - base) >> 4); };
 
-    const int n_tiles = (p.len_q + kRows - 1) / kRows, n_bh = gridDim.x / n_tiles, L = blockIdx.x;
-    int tile, bh;
-    if (group == 0) {
-        bh = L / n_tiles;
-        tile = n_tiles - 1 - L % n_tiles;
-    } else {
-        const int grp = L / (group * n_tiles), gsz = min(group, n_bh - grp * group), r = L - grp * group * n_tiles;
-        tile = n_tiles - 1 - r / gsz;
-        bh = grp * group + r % gsz;
-    }
+    const int n_tiles = (p.len_q + kRows - 1) / kRows;
+    const TileOf at_tile = block_order(blockIdx.x, n_tiles, gridDim.x / n_tiles, group);
+    const int tile = at_tile.tile, bh = at_tile.bh;
     const int b = bh / p.heads_q, h = bh % p.heads_q, hk = h / p.group;
     const int64_t i0 = static_cast<int64_t>(tile) * kRows;
     const int tid = threadIdx.x, wg = tid / 128 - 1, warp = (tid % 128) / 32, lane = tid % 32, g = lane / 4, t4 = lane % 4;
@@ -112,17 +94,17 @@ __global__ void __launch_bounds__(kThreads, 1) flash_forward_sm90_kernel(const P
         asm volatile("setmaxnreg.dec.sync.aligned.u32 24;\n" ::: "memory");
         if (tid != 0) return;
         tma::bar_expect(full_q, kTileBytes);
-        tma_tile(sq, &maps.q, i0, h, b, full_q);
+        tma::load_tile(sq, &maps.q, kBlockBytes, i0, h, b, full_q);
         // Stage s of a pipeline is refilled once both consumer warpgroups released its previous tile
         // (the first pass finds every stage free: parity 1 of a fresh barrier counts as complete).
         for (int64_t t = 0; t < tiles; ++t) {
             const int64_t j0 = lo + t * kKeys;
             tma::bar_wait(&empty_k[t % kKStages], ((t / kKStages) & 1) ^ 1);
             tma::bar_expect(&full_k[t % kKStages], kTileBytes);
-            tma_tile(sk(t), &maps.k, j0, hk, b, &full_k[t % kKStages]);
+            tma::load_tile(sk(t), &maps.k, kBlockBytes, j0, hk, b, &full_k[t % kKStages]);
             tma::bar_wait(&empty_v[t % kVStages], ((t / kVStages) & 1) ^ 1);
             tma::bar_expect(&full_v[t % kVStages], kTileBytes);
-            tma_tile(sv(t), &maps.v, j0, hk, b, &full_v[t % kVStages]);
+            tma::load_tile(sv(t), &maps.v, kBlockBytes, j0, hk, b, &full_v[t % kVStages]);
         }
         return;
     }
@@ -185,59 +167,7 @@ __global__ void __launch_bounds__(kThreads, 1) flash_forward_sm90_kernel(const P
                 for (int i = 0; i < 64; ++i) o[i] = t > 0 ? o[i] : 0.0f;
             }
 
-            // Scale (and soft-cap), mask tiles that cross a mask edge, row maxima over the 4 threads of a
-            // row. Each loop is short and branch-free: the kernel's code stays small.
-            if constexpr (Softcap) {
-#pragma unroll
-                for (int i = 0; i < 64; ++i) s[i] = p.softcap * tanhf(s[i] * p.scale / p.softcap) * 1.4426950408889634f;
-            } else {
-#pragma unroll
-                for (int i = 0; i < 64; ++i) s[i] *= p.scale_log2;
-            }
-            if (j0 < lo_all || j0 + kKeys > hi_all) {
-                int vis_lo[2], vis_hi[2];  // this row's visible columns of the tile, [vis_lo, vis_hi)
-#pragma unroll
-                for (int half = 0; half < 2; ++half) {
-                    const int64_t a = key_lo(p, rows[half]) - j0, z = key_hi(p, rows[half]) - j0;
-                    vis_lo[half] = static_cast<int>(a < 0 ? 0 : (a > kKeys ? kKeys : a));
-                    vis_hi[half] = static_cast<int>(z < 0 ? 0 : (z > kKeys ? kKeys : z));
-                }
-#pragma unroll
-                for (int i = 0; i < 64; ++i) {
-                    const int half = (i / 2) % 2, col = (i / 4) * 8 + t4 * 2 + (i % 2);
-                    if (col < vis_lo[half] || col >= vis_hi[half]) s[i] = -INFINITY;
-                }
-            }
-            float mx[2] = {-INFINITY, -INFINITY};
-#pragma unroll
-            for (int i = 0; i < 64; ++i) mx[(i / 2) % 2] = fmaxf(mx[(i / 2) % 2], s[i]);
-            float alpha[2];
-#pragma unroll
-            for (int half = 0; half < 2; ++half) {
-                mx[half] = fmaxf(mx[half], __shfl_xor_sync(0xffffffffu, mx[half], 1));
-                mx[half] = fmaxf(mx[half], __shfl_xor_sync(0xffffffffu, mx[half], 2));
-                const float m_new = fmaxf(m[half], mx[half]);
-                const float m_use = m_new == -INFINITY ? 0.0f : m_new;  // a row that sees nothing yet
-                alpha[half] = exp2f(m[half] - m_use);
-                m[half] = m_new;
-                mx[half] = m_use;
-            }
-            float rowsum[2] = {0.0f, 0.0f};
-#pragma unroll
-            for (int i = 0; i < 64; ++i) {
-                const int half = (i / 2) % 2;
-                s[i] = exp2f(s[i] - mx[half]);
-                rowsum[half] += s[i];
-                o[i] *= alpha[half];
-            }
-#pragma unroll
-            for (int half = 0; half < 2; ++half) l[half] = l[half] * alpha[half] + rowsum[half];
-
-            // The accumulator layout of S is the register A layout of 16-key steps.
-#pragma unroll
-            for (int kc = 0; kc < kKeys / 16; ++kc)
-#pragma unroll
-                for (int r = 0; r < 4; ++r) pa[kc][r] = pack2<T>(s[8 * kc + 2 * r], s[8 * kc + 2 * r + 1]);
+            online_softmax<T, Softcap>(s, o, m, l, pa, p, rows, j0, j0 < lo_all || j0 + kKeys > hi_all, t4);
             if constexpr (!behind) {  // O += P V now
                 tma::bar_wait(&full_v[t % kVStages], (t / kVStages) & 1);
                 wgmma::fence();
@@ -278,34 +208,6 @@ __global__ void __launch_bounds__(kThreads, 1) flash_forward_sm90_kernel(const P
 #endif
 }
 
-// cuTensorMapEncodeTiled from the driver, through the runtime (no link against libcuda).
-PFN_cuTensorMapEncodeTiled_v12000 encoder() {
-    static PFN_cuTensorMapEncodeTiled_v12000 fn = nullptr;
-    static std::once_flag once;
-    std::call_once(once, [] {
-        void *f = nullptr;
-        cudaDriverEntryPointQueryResult found{};
-        if (cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &f, 12000, cudaEnableDefault, &found) == cudaSuccess &&
-            found == cudaDriverEntryPointSuccess)
-            fn = reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(f);
-    });
-    return fn;
-}
-
-// A [batch][heads][rows][128] tensor (element strides st) as a TMA map with 128-row x 64-column boxes.
-bool encode(CUtensorMap &map, const void *base, const int64_t *st, int64_t batch, int64_t heads, int64_t rows, bool bf16) {
-    const auto fn = encoder();
-    if (fn == nullptr) return false;
-    const cuuint64_t dims[4] = {static_cast<cuuint64_t>(kDim), static_cast<cuuint64_t>(rows), static_cast<cuuint64_t>(heads),
-                                static_cast<cuuint64_t>(batch)};
-    const cuuint64_t strides[3] = {static_cast<cuuint64_t>(st[2]) * 2, static_cast<cuuint64_t>(st[1]) * 2,
-                                   static_cast<cuuint64_t>(st[0]) * 2};
-    const cuuint32_t box[4] = {64, kRows, 1, 1}, unit[4] = {1, 1, 1, 1};
-    return fn(&map, bf16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 4, const_cast<void *>(base),
-              dims, strides, box, unit, CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
-              CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE) == CUDA_SUCCESS;
-}
-
 template <typename T>
 int32_t launch(const Params &p, const Maps &maps, int64_t batch_heads, cudaStream_t stream, std::string &error) {
     auto kernel = p.softcap > 0.0f ? flash_forward_sm90_kernel<T, true> : flash_forward_sm90_kernel<T, false>;
@@ -329,8 +231,9 @@ bool sm90_applies(const Params &p, int dim, int device) {
 bool launch_sm90(const Params &p, bool bf16, int64_t batch, int64_t heads_kv, cudaStream_t stream, int32_t &status,
                  std::string &error) {
     Maps maps{};
-    if (!encode(maps.q, p.q, p.sq, batch, p.heads_q, p.len_q, bf16) || !encode(maps.k, p.k, p.sk, batch, heads_kv, p.len_k, bf16) ||
-        !encode(maps.v, p.v, p.sv, batch, heads_kv, p.len_k, bf16))
+    if (!tma::encode_rows(maps.q, p.q, p.sq, batch, p.heads_q, p.len_q, bf16, kRows) ||
+        !tma::encode_rows(maps.k, p.k, p.sk, batch, heads_kv, p.len_k, bf16, kKeys) ||
+        !tma::encode_rows(maps.v, p.v, p.sv, batch, heads_kv, p.len_k, bf16, kKeys))
         return false;  // strides TMA cannot describe (e.g. broadcast heads): the caller's other kernel
     const int64_t bh = batch * p.heads_q;
     status = bf16 ? launch<__nv_bfloat16>(p, maps, bh, stream, error) : launch<__half>(p, maps, bh, stream, error);

@@ -43,6 +43,18 @@ __device__ __forceinline__ int64_t key_hi(const Params &p, int64_t i) {
     return hi > p.len_k ? p.len_k : (hi < 0 ? 0 : hi);
 }
 
+// Which (query tile, batch x head) block L of a 1-d grid of n_tiles x n_bh blocks computes: the
+// heaviest (last) tiles first; group = 0 runs all tiles of a head together, else `group` heads at a time
+// (blocks with masks differ in work: a wave then spans few heads, whose keys stay in L2).
+struct TileOf {
+    int tile, bh;
+};
+__device__ __forceinline__ TileOf block_order(int L, int n_tiles, int n_bh, int group) {
+    if (group == 0) return {n_tiles - 1 - L % n_tiles, L / n_tiles};
+    const int grp = L / (group * n_tiles), gsz = min(group, n_bh - grp * group), r = L - grp * group * n_tiles;
+    return {n_tiles - 1 - r / gsz, grp * group + r % gsz};
+}
+
 // The sum over the 4 threads of an accumulator row (lanes 4g .. 4g + 3); every lane must call it.
 __device__ __forceinline__ float quad_sum(float x) {
     x += __shfl_xor_sync(0xffffffffu, x, 1);
@@ -84,5 +96,11 @@ __device__ __forceinline__ void write_row(const Params &p, int64_t b, int64_t h,
 bool sm90_applies(const Params &p, int dim, int device);
 bool launch_sm90(const Params &p, bool bf16, int64_t batch, int64_t heads_kv, cudaStream_t stream, int32_t &status,
                  std::string &error);
+
+// The Hopper block-sparse kernel (flash_sparse_sm90.cu) for 64 x 64 block masks: head dim 128, no soft-cap
+// or left window, the same contract otherwise.
+bool sparse_sm90_applies(const Params &p, int dim, int device);
+bool launch_sparse_sm90(const Params &p, bool bf16, int64_t batch, int64_t heads_kv, cudaStream_t stream, int32_t &status,
+                        std::string &error);
 
 }  // namespace attn4j::cuda::flash

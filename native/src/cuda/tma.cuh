@@ -1,11 +1,18 @@
 // Hopper (sm_90a) asynchronous copies: mbarriers (arrive, expected transaction bytes, phase waits) and
-// TMA loads (cp.async.bulk.tensor, and plain bulk copies) that complete on them. Only compiled into sm_90a code.
+// TMA loads (cp.async.bulk.tensor, and plain bulk copies) that complete on them. Only compiled into
+// sm_90a code; the host builds the tensor maps with encode_rows.
 #pragma once
 #include <cuda.h>
 
 #include <cstdint>
 
 namespace attn4j::cuda::tma {
+
+// A [batch][heads][rows][128] tensor of 16-bit elements (element strides st[0..2]) as a TMA map whose
+// boxes are box_rows rows x 64 columns, written 128B-swizzled (the wgmma tile layout); false where the
+// driver or TMA cannot describe it (e.g. broadcast heads: zero strides). tensor_map.cu.
+bool encode_rows(CUtensorMap &map, const void *base, const int64_t *st, int64_t batch, int64_t heads, int64_t rows,
+                 bool bf16, int box_rows);
 
 __device__ __forceinline__ uint32_t smem_addr(const void *p) { return static_cast<uint32_t>(__cvta_generic_to_shared(p)); }
 
@@ -38,6 +45,14 @@ __device__ __forceinline__ void load_box(void *dst, const CUtensorMap *map, int 
         "l"(reinterpret_cast<uint64_t>(map)), "r"(col), "r"(static_cast<int>(row)), "r"(head), "r"(batch),
         "r"(smem_addr(bar))
         : "memory");
+}
+
+// A [box_rows][128] tile of a map from encode_rows: its two column blocks (columns 0-63, 64-127),
+// block_bytes apart in shared memory.
+__device__ __forceinline__ void load_tile(unsigned char *dst, const CUtensorMap *map, uint32_t block_bytes, int64_t row,
+                                          int head, int batch, uint64_t *bar) {
+    load_box(dst, map, 0, row, head, batch, bar);
+    load_box(dst + block_bytes, map, 64, row, head, batch, bar);
 }
 
 // A contiguous run of bytes (a multiple of 16, both ends 16-byte aligned) into shared memory,
