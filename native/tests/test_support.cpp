@@ -96,4 +96,23 @@ double rel_l2(const HostTensor &got, const std::vector<double> &ref) {
     return std::sqrt(num / den);
 }
 
+::testing::AssertionResult lse_matches(const HostTensor &lse, const std::vector<double> &ref_lse, double tol,
+                                       int64_t *empty_rows) {
+    const int64_t batch = lse.t.shape[0], heads = lse.t.shape[1], rows = lse.t.shape[2];
+    int64_t empty = 0;
+    for (int64_t b = 0; b < batch; ++b)
+        for (int64_t h = 0; h < heads; ++h)
+            for (int64_t i = 0; i < rows; ++i) {
+                const double want = ref_lse[(b * heads + h) * rows + i];
+                const float got = lse.get(b, h, i, 0);
+                const bool ok = std::isinf(want) ? std::isinf(got) && got < 0 : std::fabs(got - want) <= tol * (1.0 + std::fabs(want));
+                if (!ok)
+                    return ::testing::AssertionFailure() << "lse of batch " << b << ", head " << h << ", row " << i << " = "
+                                                         << got << ", reference " << want;
+                empty += std::isinf(want) ? 1 : 0;
+            }
+    if (empty_rows != nullptr) *empty_rows = empty;
+    return ::testing::AssertionSuccess();
+}
+
 }  // namespace attn4j::test

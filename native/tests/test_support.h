@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "attn4j.h"
 
 namespace attn4j::test {
@@ -48,5 +50,11 @@ std::string parity_dir();
 // Relative L2 error of `got` (a [B,H,N,D] tensor) against a dense fp64 reference; NaN if any
 // element of `got` is not finite while the reference is.
 double rel_l2(const HostTensor &got, const std::vector<double> &ref);
+
+// An LSE tensor [B, H, N, 1] against the fp64 reference's [B][H][N]: rows the reference leaves at -inf
+// (they see no key) must be -inf, the others within tol * (1 + |want|). Names the first row that is not;
+// counts the -inf rows into *empty_rows when given.
+::testing::AssertionResult lse_matches(const HostTensor &lse, const std::vector<double> &ref_lse, double tol,
+                                       int64_t *empty_rows = nullptr);
 
 }  // namespace attn4j::test
