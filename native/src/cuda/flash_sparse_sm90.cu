@@ -220,15 +220,7 @@ __global__ void __launch_bounds__(Shape<QB>::kThreads, 1) flash_sparse_sm90_kern
         tma::bar_arrive(&empty[s]);
     }
 
-    // Finish the row sums across the 4 threads of a row, normalize and write.
-#pragma unroll
-    for (int half = 0; half < 2; ++half) {
-        const float sum = quad_sum(l[half]);
-        const int64_t i = rows[half];
-        if (i >= p.len_q) continue;
-        write_row<T, kDim>(p, b, h, i, sum, m[half], t4,
-                           [&](int n) { return make_float2(o[4 * n + 2 * half], o[4 * n + 2 * half + 1]); });
-    }
+    finish_rows<T>(p, b, h, rows, o, m, l, t4);
 #endif
 }
 

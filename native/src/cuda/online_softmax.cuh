@@ -4,7 +4,7 @@
 //   S *= scale log2(e) (or the soft-cap), S = -inf where a row cannot see a key (edge tiles only),
 //   m' = max(m, rowmax S), S = exp2(S - m'), l = 2^(m - m') l + rowsum S, O *= 2^(m - m')
 // and then P (= S) packed as the register A operand of P V, 16 keys per step. Both Hopper FlashAttention
-// kernels (dense and block-sparse) run it between their two products.
+// kernels (dense and block-sparse) run it between their two products, and finish_rows at the end.
 #pragma once
 #include <cstdint>
 
@@ -70,6 +70,20 @@ __device__ __forceinline__ void online_softmax(float (&s)[N], float (&o)[64], fl
     for (int kc = 0; kc < N / 8; ++kc)
 #pragma unroll
         for (int r = 0; r < 4; ++r) pa[kc][r] = pack2<T>(s[8 * kc + 2 * r], s[8 * kc + 2 * r + 1]);
+}
+
+// The end of a row block: the row sums finished across the 4 threads of a row, then each of this
+// thread's two rows normalized and written (rows past the end are not). Every lane must call it.
+template <typename T>
+__device__ __forceinline__ void finish_rows(const Params &p, int64_t b, int64_t h, const int64_t (&rows)[2],
+                                            const float (&o)[64], const float (&m)[2], const float (&l)[2], int t4) {
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+        const float sum = quad_sum(l[half]);
+        if (rows[half] >= p.len_q) continue;
+        write_row<T, 128>(p, b, h, rows[half], sum, m[half], t4,
+                          [&](int n) { return make_float2(o[4 * n + 2 * half], o[4 * n + 2 * half + 1]); });
+    }
 }
 
 }  // namespace attn4j::cuda::flash
