@@ -176,7 +176,7 @@ __global__ void __launch_bounds__(kThreads, 1) estimate_rows_sm90(const EstParam
         for (int j = 0; j < kPerGroup; ++j) mine[j] = plan[kPerGroup * wg + j];
         // Q fragments (A of m16n8k32 per warp: rows g, g + 8; bytes 4 t4 and 16 + 4 t4 of each k step).
         uint32_t qa[kPerGroup][kDim / 32][4];
-        float qsc[kPerGroup][2], run[kPerGroup][2];
+        float qsc[kPerGroup][2];
         int row_abs[kPerGroup][2];
         for (int j = 0; j < kPerGroup; ++j) {
             const int8_t *q8 = p.q8 + (static_cast<int64_t>(bh) * p.len_q + mine[j].i0) * kDim;
@@ -197,9 +197,12 @@ __global__ void __launch_bounds__(kThreads, 1) estimate_rows_sm90(const EstParam
             for (int half = 0; half < 2; ++half) {
                 row_abs[j][half] = static_cast<int>(mine[j].i0) + r0 + g + 8 * half;
                 qsc[j][half] = mine[j].end > 0 && row_abs[j][half] < p.len_q ? p.qs[static_cast<int64_t>(bh) * p.len_q + row_abs[j][half]] * p.scale : 0.0f;
-                run[j][half] = -INFINITY;
             }
         }
+        // The row whose score test this lane runs (see consume) and its running maximum.
+        static_assert(kPerGroup == 2, "the transposed row maxima pair 4 rows with the 4 lanes of a quad");
+        const float my_qsc = qsc[(lane % 4) >> 1][lane % 2];
+        float my_run = -INFINITY;
         const uint64_t desc0 = wgmma::descriptor(tiles, 16, 1024);
         const unsigned group_bits = (1u << kPerGroup) - 1;
 
@@ -249,26 +252,28 @@ __global__ void __launch_bounds__(kThreads, 1) estimate_rows_sm90(const EstParam
                             }
                     }
                 }
-                // Row maxima over the 4 threads of a row.
+                // Row maxima over the 4 threads of a row, transposed: lane t4 of the quad ends with the
+                // maximum of its own row (query block t4 / 2, half t4 % 2). Exchange with lane t4 ^ 2
+                // the query block it owns, then with t4 ^ 1 the half it owns.
+                const int b1 = t4 >> 1, b0 = t4 & 1;
+                int m1[2];
 #pragma unroll
-                for (int j = 0; j < kPerGroup; ++j)
-#pragma unroll
-                    for (int half = 0; half < 2; ++half) {
-                        best[j][half] = max(best[j][half], __shfl_xor_sync(0xffffffffu, best[j][half], 1));
-                        best[j][half] = max(best[j][half], __shfl_xor_sync(0xffffffffu, best[j][half], 2));
-                    }
+                for (int half = 0; half < 2; ++half) {
+                    const int keep = b1 ? best[1][half] : best[0][half], give = b1 ? best[0][half] : best[1][half];
+                    m1[half] = max(keep, __shfl_xor_sync(0xffffffffu, give, 2));
+                }
+                const int mine_best = max(b0 ? m1[1] : m1[0], __shfl_xor_sync(0xffffffffu, b0 ? m1[0] : m1[1], 1));
+                // This lane's row: the score test against its running maximum, then one ballot for the
+                // warp; lanes 4 g + 0, 1 hold query block 0's rows, 4 g + 2, 3 query block 1's.
+                const bool on = (active >> b1) & 1;
+                const float est = estimate(mine_best, my_qsc, m.ksc[t]);
+                const bool above = on && est > my_run + log_tau;
+                my_run = on ? fmaxf(my_run, est) : my_run;
+                const unsigned votes = __ballot_sync(0xffffffffu, above);
 #pragma unroll
                 for (int j = 0; j < kPerGroup; ++j) {
-                    const bool on = (active >> j) & 1;
-                    bool above = false;
-#pragma unroll
-                    for (int half = 0; half < 2; ++half) {
-                        const float est = estimate(best[j][half], qsc[j][half], m.ksc[t]);
-                        above = above || est > run[j][half] + log_tau;
-                        run[j][half] = on ? fmaxf(run[j][half], est) : run[j][half];
-                    }
-                    const bool keep = ((kept >> j) & 1) || (on && above);
-                    if (__any_sync(0xffffffffu, keep) && lane == 0) set_bit(bits + (kPerGroup * wg + j) * words, kb);
+                    const bool keep = ((kept >> j) & 1) || (votes & (j ? 0xccccccccu : 0x33333333u)) != 0;
+                    if (keep && lane == 0) set_bit(bits + (kPerGroup * wg + j) * words, kb);
                 }
             }
         };
