@@ -6,11 +6,14 @@ usage: python3 benchmarks/gpu/lightning_compare.py [path/to/libattn4j.so] [--qui
 1. Correctness: bf16 inputs through attn4j and a PyTorch fp32 implementation of the same
    recurrence (chunked, exact: o_i = sum_{j <= i} lambda^(i-j) (q_i . k_j) v_j with lambda = exp(-slope),
    TransNormerLLM slopes, plus the final state); exits non-zero above the bf16 tolerance (rel. L2 1e-2).
+   On a Hopper GPU both kernel sets run: the wgmma passes (the default there) and the mma.sync ones
+   (ATTN4J_CUDA_WGMMA=0).
 2. Speed: tokens/s of attn4j for B=1, H=32, d=128, bf16, N from 4K to 1M (median of 5 timed runs after
-   warm-up, CUDA events), and causal SDPA (FLASH_ATTENTION backend) on the same shape in the same run
-   up to the length that fits.
+   warm-up, CUDA events), the mma.sync kernels on the same tensors, and causal SDPA (FLASH_ATTENTION
+   backend) on the same shape in the same run up to the length that fits.
 """
 import ctypes
+import os
 import sys
 
 import torch
@@ -86,27 +89,33 @@ def main():
         k = (torch.randn(b, h, n, d, device=dev) * d ** -0.25).bfloat16()
         v = torch.randn(b, h, n, d, device=dev).bfloat16()
         slopes = lib.slopes(h)
-        state = torch.empty(b, h, d, d, device=dev)
-        out = lib.lightning(q, k, v, slopes, out=torch.empty(b, h, n, d, device=dev), state_out=state)
         ref, ref_state = reference(q, k, v, slopes)
-        torch.cuda.synchronize()
-        e = ((out - ref).norm() / ref.norm()).item()
-        es = ((state - ref_state).norm() / ref_state.norm()).item()
-        worst = max(worst, e, es)
-        print(f"parity B={b} H={h} N={n} d={d}: rel. L2 out {e:.2e}, state {es:.2e}")
+        for kernels in ("wgmma", "mma.sync"):
+            os.environ["ATTN4J_CUDA_WGMMA"] = "1" if kernels == "wgmma" else "0"
+            state = torch.empty(b, h, d, d, device=dev)
+            out = lib.lightning(q, k, v, slopes, out=torch.empty(b, h, n, d, device=dev), state_out=state)
+            torch.cuda.synchronize()
+            e = ((out - ref).norm() / ref.norm()).item()
+            es = ((state - ref_state).norm() / ref_state.norm()).item()
+            worst = max(worst, e, es)
+            print(f"parity B={b} H={h} N={n} d={d} ({kernels}): rel. L2 out {e:.2e}, state {es:.2e}")
+        os.environ.pop("ATTN4J_CUDA_WGMMA")
     print(f"worst rel. L2 vs the fp32 PyTorch recurrence: {worst:.2e} ({'OK' if worst <= 1e-2 else 'FAILED'})")
 
     b, h, d = 1, 32, 128
     slopes = lib.slopes(h)
     lengths = [4096, 16384, 65536] if quick else [4096, 16384, 65536, 262144, 1048576]
     print(f"\nspeed: B={b} H={h} d={d} bf16, tokens/s (median of 5)")
-    print(f"{'N':>9} {'attn4j':>14} {'SDPA flash causal':>18} {'attn4j / SDPA':>14}")
+    print(f"{'N':>9} {'attn4j':>14} {'mma.sync':>14} {'SDPA flash causal':>18} {'attn4j / SDPA':>14}")
     for n in lengths:
         q = torch.randn(b, h, n, d, device=dev, dtype=torch.bfloat16) * d ** -0.25
         k = torch.randn(b, h, n, d, device=dev, dtype=torch.bfloat16) * d ** -0.25
         v = torch.randn(b, h, n, d, device=dev, dtype=torch.bfloat16)
         out = torch.empty_like(q)
         t = timed(lambda: lib.lightning(q, k, v, slopes, out=out), 5)
+        os.environ["ATTN4J_CUDA_WGMMA"] = "0"
+        t_sync = timed(lambda: lib.lightning(q, k, v, slopes, out=out), 5)
+        os.environ.pop("ATTN4J_CUDA_WGMMA")
         sdpa = ""
         ratio = ""
         if n <= 65536:
@@ -114,7 +123,7 @@ def main():
                 ts = timed(lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True), 5)
             sdpa = f"{n / ts:18,.0f}"
             ratio = f"{ts / t:13.1f}x"
-        print(f"{n:9d} {n / t:14,.0f} {sdpa:>18} {ratio:>14}")
+        print(f"{n:9d} {n / t:14,.0f} {n / t_sync:14,.0f} {sdpa:>18} {ratio:>14}")
         del q, k, v, out
         torch.cuda.empty_cache()
     return 0 if worst <= 1e-2 else 1

@@ -35,10 +35,12 @@ std::vector<LightningGpuCase> cases() {
         c.push_back({"tiny" + s, 1, 1, 1, 1, d, 1, true});
     }
     c.push_back({"two_segments_d64", 1, 2, 2, 70000, 64, 1, true});
+    c.push_back({"two_segments_gqa_d128", 1, 4, 2, 70000, 128, 1, true});
     // Enough heads and chunks that each block walks a run of several chunks (about eight blocks per SM
     // on an H100: runs of 3 and 2 chunks here, the last one shorter).
     c.push_back({"runs_of_chunks_gqa_d64", 2, 8, 4, 20000, 64, 1, true});
     c.push_back({"runs_of_chunks_heavy_d128", 1, 16, 16, 12000, 128, 2, true, true});
+    c.push_back({"runs_of_chunks_no_decay_d128", 2, 8, 8, 9000, 128, 0});
     return c;
 }
 
@@ -60,8 +62,12 @@ std::vector<float> slopes_for(int kind, int64_t heads) {
 
 TEST_P(CudaLightning, MatchesFp64Reference) {
     const LightningGpuCase &c = GetParam();
+    // Both kernels where both exist: the wgmma passes (Hopper, d = 128, default) and the mma.sync ones.
+    for (const char *wgmma : {"1", "0"})
     for (int32_t dtype : {ATTN4J_DTYPE_BF16, ATTN4J_DTYPE_F16}) {
-        SCOPED_TRACE(std::string(dtype == ATTN4J_DTYPE_BF16 ? "bf16" : "f16") + ", seed " + std::to_string(run_seed()));
+        setenv("ATTN4J_CUDA_WGMMA", wgmma, 1);
+        SCOPED_TRACE(std::string(dtype == ATTN4J_DTYPE_BF16 ? "bf16" : "f16") + ", ATTN4J_CUDA_WGMMA=" + wgmma +
+                     ", seed " + std::to_string(run_seed()));
         std::mt19937_64 rng(run_seed() ^ std::hash<std::string>{}(c.name));
         const float std = 1.0f / std::sqrt(std::sqrt(static_cast<float>(c.dim)));  // keeps q.k near 1
         DeviceTensor q(dtype, c.batch, c.heads_q, c.len, c.dim, false), k(dtype, c.batch, c.heads_kv, c.len, c.dim, false);
@@ -105,6 +111,7 @@ TEST_P(CudaLightning, MatchesFp64Reference) {
         EXPECT_LE(rel_l2(out.host, ref), 1e-2) << "relative L2 error of out";
         EXPECT_LE(rel_l2(s_out.host, ref_state), 1e-2) << "relative L2 error of the final state";
     }
+    unsetenv("ATTN4J_CUDA_WGMMA");
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, CudaLightning, ::testing::ValuesIn(cases()),
@@ -113,35 +120,38 @@ INSTANTIATE_TEST_SUITE_P(Cases, CudaLightning, ::testing::ValuesIn(cases()),
 // Prefill of N tokens, then decode of 3 (one call each, state in place) == prefill of N + 3.
 TEST(CudaLightningState, PrefillThenDecodeEqualsOneLongerPrefill) {
     if (attn4j_cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device";
-    const int64_t n = 200, extra = 3, d = 64, H = 2;
-    std::mt19937_64 rng(run_seed());
-    DeviceTensor q(ATTN4J_DTYPE_BF16, 1, H, n + extra, d, false), k(ATTN4J_DTYPE_BF16, 1, H, n + extra, d, false);
-    DeviceTensor v(ATTN4J_DTYPE_BF16, 1, H, n + extra, d, false), full(ATTN4J_DTYPE_F32, 1, H, n + extra, d, false);
-    DeviceTensor part(ATTN4J_DTYPE_F32, 1, H, n + extra, d, false), state(ATTN4J_DTYPE_F32, 1, H, d, d, false);
-    q.fill_normal(rng, 0.35f);
-    k.fill_normal(rng, 0.35f);
-    v.fill_normal(rng, 1.0f);
-    std::vector<float> slopes = slopes_for(1, H);
-    attn4j_lightning_params p{slopes.data(), static_cast<int32_t>(H), 0, 0, nullptr};
-    ASSERT_EQ(attn4j_lightning_forward(&q.t, &k.t, &v.t, &full.t, nullptr, nullptr, &p), ATTN4J_STATUS_OK) << attn4j_last_error();
-    auto rows = [](const attn4j_tensor &t, int64_t i0, int64_t count) {
-        attn4j_tensor s = t;
-        s.data = static_cast<char *>(t.data) + i0 * t.strides[2] * (t.dtype == ATTN4J_DTYPE_F32 ? 4 : 2);
-        s.shape[2] = count;
-        return s;
-    };
-    attn4j_tensor q0 = rows(q.t, 0, n), k0 = rows(k.t, 0, n), v0 = rows(v.t, 0, n), o0 = rows(part.t, 0, n);
-    ASSERT_EQ(attn4j_lightning_forward(&q0, &k0, &v0, &o0, nullptr, &state.t, &p), ATTN4J_STATUS_OK) << attn4j_last_error();
-    for (int64_t i = n; i < n + extra; ++i) {
-        attn4j_tensor qi = rows(q.t, i, 1), ki = rows(k.t, i, 1), vi = rows(v.t, i, 1), oi = rows(part.t, i, 1);
-        ASSERT_EQ(attn4j_lightning_decode(&qi, &ki, &vi, &oi, &state.t, &p), ATTN4J_STATUS_OK) << attn4j_last_error();
+    for (int64_t d : {64, 128}) {
+        SCOPED_TRACE("d " + std::to_string(d) + ", seed " + std::to_string(run_seed()));
+        const int64_t n = 200, extra = 3, H = 2;
+        std::mt19937_64 rng(run_seed());
+        DeviceTensor q(ATTN4J_DTYPE_BF16, 1, H, n + extra, d, false), k(ATTN4J_DTYPE_BF16, 1, H, n + extra, d, false);
+        DeviceTensor v(ATTN4J_DTYPE_BF16, 1, H, n + extra, d, false), full(ATTN4J_DTYPE_F32, 1, H, n + extra, d, false);
+        DeviceTensor part(ATTN4J_DTYPE_F32, 1, H, n + extra, d, false), state(ATTN4J_DTYPE_F32, 1, H, d, d, false);
+        q.fill_normal(rng, 0.35f);
+        k.fill_normal(rng, 0.35f);
+        v.fill_normal(rng, 1.0f);
+        std::vector<float> slopes = slopes_for(1, H);
+        attn4j_lightning_params p{slopes.data(), static_cast<int32_t>(H), 0, 0, nullptr};
+        ASSERT_EQ(attn4j_lightning_forward(&q.t, &k.t, &v.t, &full.t, nullptr, nullptr, &p), ATTN4J_STATUS_OK) << attn4j_last_error();
+        auto rows = [](const attn4j_tensor &t, int64_t i0, int64_t count) {
+            attn4j_tensor s = t;
+            s.data = static_cast<char *>(t.data) + i0 * t.strides[2] * (t.dtype == ATTN4J_DTYPE_F32 ? 4 : 2);
+            s.shape[2] = count;
+            return s;
+        };
+        attn4j_tensor q0 = rows(q.t, 0, n), k0 = rows(k.t, 0, n), v0 = rows(v.t, 0, n), o0 = rows(part.t, 0, n);
+        ASSERT_EQ(attn4j_lightning_forward(&q0, &k0, &v0, &o0, nullptr, &state.t, &p), ATTN4J_STATUS_OK) << attn4j_last_error();
+        for (int64_t i = n; i < n + extra; ++i) {
+            attn4j_tensor qi = rows(q.t, i, 1), ki = rows(k.t, i, 1), vi = rows(v.t, i, 1), oi = rows(part.t, i, 1);
+            ASSERT_EQ(attn4j_lightning_decode(&qi, &ki, &vi, &oi, &state.t, &p), ATTN4J_STATUS_OK) << attn4j_last_error();
+        }
+        ASSERT_EQ(attn4j_cuda_synchronize(0), ATTN4J_STATUS_OK);
+        full.download();
+        part.download();
+        std::vector<double> ref(full.host.bytes.size() / 4);
+        for (size_t i = 0; i < ref.size(); ++i) ref[i] = reinterpret_cast<const float *>(full.host.bytes.data())[i];
+        EXPECT_LE(rel_l2(part.host, ref), 2e-3);
     }
-    ASSERT_EQ(attn4j_cuda_synchronize(0), ATTN4J_STATUS_OK);
-    full.download();
-    part.download();
-    std::vector<double> ref(full.host.bytes.size() / 4);
-    for (size_t i = 0; i < ref.size(); ++i) ref[i] = reinterpret_cast<const float *>(full.host.bytes.data())[i];
-    EXPECT_LE(rel_l2(part.host, ref), 2e-3);
 }
 
 TEST(CudaLightningErrors, UnsupportedShapesAreNamed) {

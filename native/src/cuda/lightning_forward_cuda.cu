@@ -20,39 +20,28 @@
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include "attn4j.h"
 #include "cuda/cuda_backend.h"
 #include "cuda/launch.h"
+#include "cuda/lightning_params.cuh"
 #include "cuda/mma.cuh"
 
 namespace attn4j::cuda {
 
 namespace {
 
-constexpr int kChunk = 128;
+using lightning::decay;
+using lightning::kChunk;
+using lightning::kLog2e;
+using lightning::kSegment;
+using lightning::Params;
+using lightning::scale2;
+
 constexpr int kThreads = 256;  // 8 warps: 16 tokens of a chunk each, and a 16-row slice of the state
 constexpr int kPad = 8;
-constexpr int64_t kSegment = 65536;
-constexpr float kLog2e = 1.4426950408889634f;
-
-struct Params {
-    const void *q, *k, *v;
-    void *out;
-    int64_t sq[4], sk[4], sv[4], so[4];
-    int heads_q, group;
-    int64_t t0, len;          // this segment's first token and length
-    int run_chunks;           // R: chunks per run
-    float *runs;              // [B*Hq][n_runs][D][D] run states S_r (fp32)
-    float *before;            // [B*Hq][n_runs][D][D] the state before each run, KV_r (fp32)
-    const float *state_in;    // [B*Hq][D][D] contiguous carry in (null = zero)
-    float *state_out;         // carry out
-    bool out_f32;
-    float slope_log2[kMaxCudaHeads];  // slope * log2(e) per head: lambda^x = exp2(-slope_log2 * x)
-};
-
-__device__ __forceinline__ float decay(float slope_log2, float x) { return exp2f(-slope_log2 * x); }
 
 // A fragments of X^T for an mma whose A is [16 rows of X's columns][16 of X's rows], X row-major in
 // shared memory: ldmatrix.trans from 16 rows of X starting at (row0, col0).
@@ -60,20 +49,6 @@ __device__ __forceinline__ void ldmatrix_x4_trans_a(uint32_t (&r)[4], const void
     const int m = lane / 8, i = lane % 8;
     const char *p = static_cast<const char *>(base) + ((m >= 2 ? 8 : 0) + i) * ld_bytes + ((m & 1) ? 16 : 0);
     ldmatrix_x4_trans(r, p);
-}
-
-// x (two values of the storage type) times (a, b), rounded back.
-template <typename T>
-__device__ __forceinline__ uint32_t scale2(uint32_t x, float a, float b);
-template <>
-__device__ __forceinline__ uint32_t scale2<__nv_bfloat16>(uint32_t x, float a, float b) {
-    const float2 f = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162 *>(&x));
-    return pack2<__nv_bfloat16>(f.x * a, f.y * b);
-}
-template <>
-__device__ __forceinline__ uint32_t scale2<__half>(uint32_t x, float a, float b) {
-    const float2 f = __half22float2(*reinterpret_cast<const __half2 *>(&x));
-    return pack2<__half>(f.x * a, f.y * b);
 }
 
 // The d x dv state in registers, spread over the 8 warps: warp w holds rows [16 (w % (D / 16)), + 16)
@@ -306,25 +281,7 @@ __global__ void __launch_bounds__(kThreads, 1) run_outputs(const Params p) {
                 mma_by_row_tiles<T, D>(acc, pa, &vs[(kq * 32 + kh * 16) * ld], ld, lane);
             }
         }
-#pragma unroll
-        for (int half = 0; half < 2; ++half) {
-            const int64_t t = c0 + (half ? t_hi : t_lo);
-            if (t >= p.len) continue;
-            const int64_t base = b * p.so[0] + h * p.so[1] + (p.t0 + t) * p.so[2];
-#pragma unroll
-            for (int dt = 0; dt < D / 8; ++dt) {
-                const int col = dt * 8 + t4 * 2;
-                if (p.out_f32) {
-                    float *o = static_cast<float *>(p.out) + base;
-                    o[col * p.so[3]] = acc[dt][2 * half];
-                    o[(col + 1) * p.so[3]] = acc[dt][2 * half + 1];
-                } else {
-                    T *o = static_cast<T *>(p.out) + base;
-                    o[col * p.so[3]] = from_float<T>(acc[dt][2 * half]);
-                    o[(col + 1) * p.so[3]] = from_float<T>(acc[dt][2 * half + 1]);
-                }
-            }
-        }
+        lightning::store_rows<T, D>(p, b, h, c0, t_lo, t_hi, acc, t4);
         if (!more) break;  // the next run's state comes from the scan
         __syncthreads();  // every warp is done with Q
         load_chunk<T, D, Vec>(sq, ld, q, p.sq[2], c0 + kChunk, p.len, tid);
@@ -409,6 +366,10 @@ int32_t run(const cpu::LightningProblem &lp, Params &p, int device, cudaStream_t
                                                  D * sizeof(float), D, cudaMemcpyDeviceToDevice, stream),
                                "copying state_in", error);
     }
+    // Hopper: both passes on warpgroup MMA with TMA loads (head dim 128, rows TMA can describe).
+    constexpr bool bf16 = std::is_same_v<T, __nv_bfloat16>;
+    lightning::Maps maps{};
+    const bool sm90 = D == 128 && hopper_kernels(device) && lightning::sm90_maps(maps, p, lp.batch, lp.heads_kv, lp.len, bf16);
     const float *in = lp.state_in != nullptr ? carry0 : nullptr;
     float *next = carry1;
     for (int64_t t0 = 0; t0 < lp.len && status == ATTN4J_STATUS_OK; t0 += kSegment) {
@@ -420,10 +381,17 @@ int32_t run(const cpu::LightningProblem &lp, Params &p, int device, cudaStream_t
         p.run_chunks = static_cast<int>((n_chunks + runs - 1) / runs);
         const int n_runs = static_cast<int>((n_chunks + p.run_chunks - 1) / p.run_chunks);
         const dim3 grid(static_cast<unsigned>(n_runs), static_cast<unsigned>(bh));
-        run_states<T, D, Vec><<<grid, kThreads, smem_states, stream>>>(p);
-        scan_runs<D><<<dim3((D * D + 255) / 256, static_cast<unsigned>(bh)), 256, 0, stream>>>(p, n_runs);
-        run_outputs<T, D, Vec><<<grid, kThreads, smem_out, stream>>>(p);
-        status = status_of(cudaGetLastError(), "Lightning kernel launch", error);
+        if (sm90) {
+            status = lightning::launch_sm90(p, maps, grid, true, bf16, stream, error);
+            if (status == ATTN4J_STATUS_OK)
+                scan_runs<D><<<dim3((D * D + 255) / 256, static_cast<unsigned>(bh)), 256, 0, stream>>>(p, n_runs);
+            if (status == ATTN4J_STATUS_OK) status = lightning::launch_sm90(p, maps, grid, false, bf16, stream, error);
+        } else {
+            run_states<T, D, Vec><<<grid, kThreads, smem_states, stream>>>(p);
+            scan_runs<D><<<dim3((D * D + 255) / 256, static_cast<unsigned>(bh)), 256, 0, stream>>>(p, n_runs);
+            run_outputs<T, D, Vec><<<grid, kThreads, smem_out, stream>>>(p);
+        }
+        if (status == ATTN4J_STATUS_OK) status = status_of(cudaGetLastError(), "Lightning kernel launch", error);
         in = next;
         next = next == carry1 ? carry0 : carry1;
     }
@@ -462,6 +430,11 @@ int32_t lightning_forward(const cpu::LightningProblem &lp, int32_t device, void 
     p.heads_q = static_cast<int>(lp.heads_q);
     p.group = static_cast<int>(lp.heads_q / lp.heads_kv);
     p.out_f32 = lp.out_dtype == cpu::DType::F32;
+    {
+        const int64_t pair_bytes = p.out_f32 ? 8 : 4;
+        p.out_pairs = lp.so[3] == 1 && reinterpret_cast<uintptr_t>(lp.out) % pair_bytes == 0 && lp.so[0] % 2 == 0 &&
+                      lp.so[1] % 2 == 0 && lp.so[2] % 2 == 0;
+    }
     for (int64_t h = 0; h < lp.heads_q; ++h) p.slope_log2[h] = lp.slope(h) * kLog2e;
     const auto s = static_cast<cudaStream_t>(stream);
     const bool vec = rows_aligned16({{lp.q, lp.sq}, {lp.k, lp.sk}, {lp.v, lp.sv}});

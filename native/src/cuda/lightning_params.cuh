@@ -1,0 +1,103 @@
+// What the CUDA Lightning Attention-2 kernels share (lightning_forward_cuda.cu: the portable kernels and
+// the host side; lightning_forward_sm90.cu: the Hopper passes): chunk and segment sizes, the launch
+// parameters, the decay, and the output rows' store.
+#pragma once
+#include <cuda.h>
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <string>
+
+#include "cuda/cuda_backend.h"
+#include "cuda/mma.cuh"
+
+namespace attn4j::cuda::lightning {
+
+constexpr int kChunk = 128;
+constexpr int64_t kSegment = 65536;
+constexpr float kLog2e = 1.4426950408889634f;
+
+struct Params {
+    const void *q, *k, *v;
+    void *out;
+    int64_t sq[4], sk[4], sv[4], so[4];
+    int heads_q, group;
+    int64_t t0, len;          // this segment's first token and length
+    int run_chunks;           // R: chunks per run
+    float *runs;              // [B*Hq][n_runs][D][D] run states S_r (fp32)
+    float *before;            // [B*Hq][n_runs][D][D] the state before each run, KV_r (fp32)
+    const float *state_in;    // [B*Hq][D][D] contiguous carry in (null = zero)
+    float *state_out;         // carry out
+    bool out_f32;
+    bool out_pairs;  // out's columns are contiguous and every column pair is aligned: one store a pair
+    float slope_log2[kMaxCudaHeads];  // slope * log2(e) per head: lambda^x = exp2(-slope_log2 * x)
+};
+
+__device__ __forceinline__ float decay(float slope_log2, float x) { return exp2f(-slope_log2 * x); }
+
+// x (two values of the storage type) times (a, b), rounded back.
+template <typename T>
+__device__ __forceinline__ uint32_t scale2(uint32_t x, float a, float b);
+template <>
+__device__ __forceinline__ uint32_t scale2<__nv_bfloat16>(uint32_t x, float a, float b) {
+    const float2 f = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162 *>(&x));
+    return pack2<__nv_bfloat16>(f.x * a, f.y * b);
+}
+template <>
+__device__ __forceinline__ uint32_t scale2<__half>(uint32_t x, float a, float b) {
+    const float2 f = __half22float2(*reinterpret_cast<const __half2 *>(&x));
+    return pack2<__half>(f.x * a, f.y * b);
+}
+
+// The two output rows a thread holds in the mma accumulator layout (chunk rows t_lo, t_hi; register
+// [dt][x] is row x < 2 ? t_lo : t_hi, column 8 dt + 2 t4 + x % 2) to out, but rows past the segment.
+template <typename T, int D>
+__device__ __forceinline__ void store_rows(const Params &p, int64_t b, int64_t h, int64_t c0, int t_lo, int t_hi,
+                                           const float (&acc)[D / 8][4], int t4) {
+    // The column stride, opaque to the compiler: callers' loops would otherwise keep every column's
+    // offset in registers.
+    int64_t s3 = p.so[3];
+    asm volatile("" : "+l"(s3));
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+        const int64_t t = c0 + (half ? t_hi : t_lo);
+        if (t >= p.len) continue;
+        const int64_t base = b * p.so[0] + h * p.so[1] + (p.t0 + t) * p.so[2] + 2 * t4 * s3;
+#pragma unroll
+        for (int dt = 0; dt < D / 8; ++dt) {
+            const float x0 = acc[dt][2 * half], x1 = acc[dt][2 * half + 1];
+            if (p.out_f32) {
+                float *o = static_cast<float *>(p.out) + base + 8 * dt * s3;
+                if (p.out_pairs) {
+                    *reinterpret_cast<float2 *>(o) = make_float2(x0, x1);
+                } else {
+                    o[0] = x0;
+                    o[s3] = x1;
+                }
+            } else {
+                T *o = static_cast<T *>(p.out) + base + 8 * dt * s3;
+                if (p.out_pairs) {
+                    *reinterpret_cast<uint32_t *>(o) = pack2<T>(x0, x1);
+                } else {
+                    o[0] = from_float<T>(x0);
+                    o[s3] = from_float<T>(x1);
+                }
+            }
+        }
+    }
+}
+
+// The Hopper passes (lightning_forward_sm90.cu; head dim 128, 16-bit inputs whose rows TMA can load).
+struct Maps {
+    CUtensorMap q, k, v;
+};
+// Tensor maps over the whole sequence (rows len) of q, k and v; false where TMA cannot describe them.
+bool sm90_maps(Maps &maps, const Params &p, int64_t batch, int64_t heads_kv, int64_t len, bool bf16);
+// One pass over the grid (runs, batch x heads) of the current segment: the run states (states = true)
+// or the outputs.
+int32_t launch_sm90(const Params &p, const Maps &maps, dim3 grid, bool states, bool bf16, cudaStream_t stream,
+                    std::string &error);
+
+}  // namespace attn4j::cuda::lightning
