@@ -335,9 +335,18 @@ int32_t run(const cpu::LightningProblem &lp, Params &p, int device, cudaStream_t
     const int64_t seg = lp.len < kSegment ? lp.len : kSegment, max_chunks = (seg + kChunk - 1) / kChunk;
     int sms = 0;
     CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device), "cudaDeviceGetAttribute");
-    // About eight blocks per SM in the output pass (one runs at a time): runs per head.
-    const int64_t runs_wanted = std::max<int64_t>(1, (8 * static_cast<int64_t>(sms) + bh - 1) / bh);
-    const int64_t max_runs = std::max<int64_t>(1, std::min(runs_wanted, max_chunks));
+    // Hopper: both passes on warpgroup MMA with TMA loads (head dim 128, rows TMA can describe).
+    constexpr bool bf16 = std::is_same_v<T, __nv_bfloat16>;
+    lightning::Maps maps{};
+    const bool sm90 = D == 128 && hopper_kernels(device) && lightning::sm90_maps(maps, p, lp.batch, lp.heads_kv, lp.len, bf16);
+    // Runs per head of a segment of n_chunks chunks: for the portable kernels about eight blocks per SM
+    // in the output pass (one runs at a time); for the Hopper ones the cheapest by a model.
+    const auto runs_for = [&](int64_t n_chunks) {
+        const int64_t wanted = std::max<int64_t>(1, (8 * static_cast<int64_t>(sms) + bh - 1) / bh);
+        return sm90 ? lightning::sm90_runs(n_chunks, bh, sms) : std::max<int64_t>(1, std::min(wanted, n_chunks));
+    };
+    const int64_t last_chunks = ((lp.len - 1) % kSegment + kChunk) / kChunk;  // the last segment's
+    const int64_t max_runs = std::max(runs_for(max_chunks), runs_for(lp.len > 0 ? last_chunks : 1));
     const size_t smem_states = sizeof(T) * 2 * kChunk * (D + kPad);
     const size_t smem_out = sizeof(T) * (5 * kChunk + D) * (D + kPad);  // 204 KiB at D = 128
     CUDA_CHECK(cudaFuncSetAttribute(run_states<T, D, Vec>, cudaFuncAttributeMaxDynamicSharedMemorySize,
@@ -366,10 +375,6 @@ int32_t run(const cpu::LightningProblem &lp, Params &p, int device, cudaStream_t
                                                  D * sizeof(float), D, cudaMemcpyDeviceToDevice, stream),
                                "copying state_in", error);
     }
-    // Hopper: both passes on warpgroup MMA with TMA loads (head dim 128, rows TMA can describe).
-    constexpr bool bf16 = std::is_same_v<T, __nv_bfloat16>;
-    lightning::Maps maps{};
-    const bool sm90 = D == 128 && hopper_kernels(device) && lightning::sm90_maps(maps, p, lp.batch, lp.heads_kv, lp.len, bf16);
     const float *in = lp.state_in != nullptr ? carry0 : nullptr;
     float *next = carry1;
     for (int64_t t0 = 0; t0 < lp.len && status == ATTN4J_STATUS_OK; t0 += kSegment) {
@@ -377,7 +382,7 @@ int32_t run(const cpu::LightningProblem &lp, Params &p, int device, cudaStream_t
         p.len = lp.len - t0 < kSegment ? lp.len - t0 : kSegment;
         p.state_in = in;
         p.state_out = next;
-        const int64_t n_chunks = (p.len + kChunk - 1) / kChunk, runs = std::min(max_runs, n_chunks);
+        const int64_t n_chunks = (p.len + kChunk - 1) / kChunk, runs = runs_for(n_chunks);
         p.run_chunks = static_cast<int>((n_chunks + runs - 1) / runs);
         const int n_runs = static_cast<int>((n_chunks + p.run_chunks - 1) / p.run_chunks);
         const dim3 grid(static_cast<unsigned>(n_runs), static_cast<unsigned>(bh));

@@ -300,6 +300,24 @@ bool sm90_maps(Maps &maps, const Params &p, int64_t batch, int64_t heads_kv, int
            tma::encode_rows(maps.v, p.v, p.sv, batch, heads_kv, len, bf16, kChunk);
 }
 
+// Runs of R chunks: a pass takes about waves x (R + 1/2) chunk times (one block per SM, the half for
+// filling the pipeline), plus each run state's trips through memory (written, scanned, read: about
+// 1.3 chunks of traffic) spread over the SMs. The R with the least time; ties go to more runs.
+int64_t sm90_runs(int64_t n_chunks, int64_t batch_heads, int sms) {
+    double best = 0.0;
+    int64_t best_runs = 1;
+    for (int64_t runs = 1; runs <= n_chunks; ++runs) {
+        const int64_t r = (n_chunks + runs - 1) / runs, blocks = batch_heads * runs;
+        const double waves = static_cast<double>((blocks + sms - 1) / sms);
+        const double t = waves * (static_cast<double>(r) + 0.5) + 1.3 * static_cast<double>(blocks) / sms;
+        if (runs == 1 || t <= best) {
+            best = t;
+            best_runs = runs;
+        }
+    }
+    return best_runs;
+}
+
 int32_t launch_sm90(const Params &p, const Maps &maps, dim3 grid, bool states, bool bf16, cudaStream_t stream,
                     std::string &error) {
     if (bf16) return states ? launch<__nv_bfloat16, true>(p, maps, grid, stream, error) : launch<__nv_bfloat16, false>(p, maps, grid, stream, error);

@@ -95,6 +95,8 @@ struct Maps {
 };
 // Tensor maps over the whole sequence (rows len) of q, k and v; false where TMA cannot describe them.
 bool sm90_maps(Maps &maps, const Params &p, int64_t batch, int64_t heads_kv, int64_t len, bool bf16);
+// Runs per (batch, head) for a segment of n_chunks chunks on the Hopper passes (one block per SM).
+int64_t sm90_runs(int64_t n_chunks, int64_t batch_heads, int sms);
 // One pass over the grid (runs, batch x heads) of the current segment: the run states (states = true)
 // or the outputs.
 int32_t launch_sm90(const Params &p, const Maps &maps, dim3 grid, bool states, bool bf16, cudaStream_t stream,
