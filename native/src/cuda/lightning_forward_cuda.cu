@@ -349,10 +349,12 @@ int32_t run(const cpu::LightningProblem &lp, Params &p, int device, cudaStream_t
     const int64_t max_runs = std::max(runs_for(max_chunks), runs_for(lp.len > 0 ? last_chunks : 1));
     const size_t smem_states = sizeof(T) * 2 * kChunk * (D + kPad);
     const size_t smem_out = sizeof(T) * (5 * kChunk + D) * (D + kPad);  // 204 KiB at D = 128
-    CUDA_CHECK(cudaFuncSetAttribute(run_states<T, D, Vec>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                    static_cast<int>(smem_states)), "cudaFuncSetAttribute");
-    CUDA_CHECK(cudaFuncSetAttribute(run_outputs<T, D, Vec>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                    static_cast<int>(smem_out)), "cudaFuncSetAttribute");
+    if (!sm90) {
+        CUDA_CHECK(cudaFuncSetAttribute(run_states<T, D, Vec>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                        static_cast<int>(smem_states)), "cudaFuncSetAttribute");
+        CUDA_CHECK(cudaFuncSetAttribute(run_outputs<T, D, Vec>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                        static_cast<int>(smem_out)), "cudaFuncSetAttribute");
+    }
     // Run states of one segment and the states before each run (fp32), then two carries (ping-pong
     // between segments, contiguous [B*Hq][D][D]).
     void *work = nullptr;
@@ -387,10 +389,10 @@ int32_t run(const cpu::LightningProblem &lp, Params &p, int device, cudaStream_t
         const int n_runs = static_cast<int>((n_chunks + p.run_chunks - 1) / p.run_chunks);
         const dim3 grid(static_cast<unsigned>(n_runs), static_cast<unsigned>(bh));
         if (sm90) {
-            status = lightning::launch_sm90(p, maps, grid, true, bf16, stream, error);
+            status = lightning::launch_sm90(p, maps, grid, true, bf16, device, stream, error);
             if (status == ATTN4J_STATUS_OK)
                 scan_runs<D><<<dim3((D * D + 255) / 256, static_cast<unsigned>(bh)), 256, 0, stream>>>(p, n_runs);
-            if (status == ATTN4J_STATUS_OK) status = lightning::launch_sm90(p, maps, grid, false, bf16, stream, error);
+            if (status == ATTN4J_STATUS_OK) status = lightning::launch_sm90(p, maps, grid, false, bf16, device, stream, error);
         } else {
             run_states<T, D, Vec><<<grid, kThreads, smem_states, stream>>>(p);
             scan_runs<D><<<dim3((D * D + 255) / 256, static_cast<unsigned>(bh)), 256, 0, stream>>>(p, n_runs);

@@ -19,6 +19,7 @@
 #include <cuda.h>
 #include <cuda_runtime.h>
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <type_traits>
@@ -125,13 +126,13 @@ __global__ void __launch_bounds__(kThreads, 1) lightning_sm90_kernel(const Param
     auto write_kv = [&]() {
         // Row r's 16-byte chunk k sits at chunk k ^ (r % 8) = k ^ g (wgmma::swizzled); offsets opaque to
         // the compiler, which would otherwise keep all 32 of them in registers across the loop.
-        uint32_t lo = static_cast<uint32_t>(row_lo * 128 + 4 * t4), x = static_cast<uint32_t>(g);
+        uint32_t lo = tma::smem_addr(skv) + static_cast<uint32_t>(row_lo * 128 + 4 * t4), x = static_cast<uint32_t>(g);
         asm volatile("" : "+r"(lo), "+r"(x));
 #pragma unroll
         for (int j = 0; j < 16; ++j) {
-            unsigned char *at_lo = skv + (j / 8) * kBlockBytes + lo + (((j % 8) ^ x) << 4);
-            *reinterpret_cast<uint32_t *>(at_lo) = pack2<T>(kv[4 * j], kv[4 * j + 1]);
-            *reinterpret_cast<uint32_t *>(at_lo + 8 * 128) = pack2<T>(kv[4 * j + 2], kv[4 * j + 3]);
+            const uint32_t at_lo = lo + (j / 8) * kBlockBytes + (((j % 8) ^ x) << 4);
+            asm volatile("st.shared.b32 [%0], %1;\n" ::"r"(at_lo), "r"(pack2<T>(kv[4 * j], kv[4 * j + 1])) : "memory");
+            asm volatile("st.shared.b32 [%0], %1;\n" ::"r"(at_lo + 8 * 128), "r"(pack2<T>(kv[4 * j + 2], kv[4 * j + 3])) : "memory");
         }
         wgmma::fence_proxy_async();
     };
@@ -282,11 +283,17 @@ __global__ void __launch_bounds__(kThreads, 1) lightning_sm90_kernel(const Param
 }
 
 template <typename T, bool States>
-int32_t launch(const Params &p, const Maps &maps, dim3 grid, cudaStream_t stream, std::string &error) {
+int32_t launch(const Params &p, const Maps &maps, dim3 grid, int device, cudaStream_t stream, std::string &error) {
     auto kernel = lightning_sm90_kernel<T, States>;
-    if (const int32_t st = status_of(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                                         static_cast<int>(kSmemBytes)), "cudaFuncSetAttribute", error))
-        return st;
+    // The shared-memory size is set once per device (a driver call per launch costs time on short inputs).
+    static std::atomic<uint64_t> configured{0};
+    const uint64_t bit = uint64_t(1) << (device & 63);
+    if ((configured.load(std::memory_order_acquire) & bit) == 0) {
+        if (const int32_t st = status_of(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                                             static_cast<int>(kSmemBytes)), "cudaFuncSetAttribute", error))
+            return st;
+        configured.fetch_or(bit, std::memory_order_release);
+    }
     kernel<<<grid, kThreads, kSmemBytes, stream>>>(p, maps);
     return status_of(cudaGetLastError(), "Lightning (sm_90a) kernel launch", error);
 }
@@ -318,10 +325,13 @@ int64_t sm90_runs(int64_t n_chunks, int64_t batch_heads, int sms) {
     return best_runs;
 }
 
-int32_t launch_sm90(const Params &p, const Maps &maps, dim3 grid, bool states, bool bf16, cudaStream_t stream,
+int32_t launch_sm90(const Params &p, const Maps &maps, dim3 grid, bool states, bool bf16, int device, cudaStream_t stream,
                     std::string &error) {
-    if (bf16) return states ? launch<__nv_bfloat16, true>(p, maps, grid, stream, error) : launch<__nv_bfloat16, false>(p, maps, grid, stream, error);
-    return states ? launch<__half, true>(p, maps, grid, stream, error) : launch<__half, false>(p, maps, grid, stream, error);
+    if (bf16)
+        return states ? launch<__nv_bfloat16, true>(p, maps, grid, device, stream, error)
+                      : launch<__nv_bfloat16, false>(p, maps, grid, device, stream, error);
+    return states ? launch<__half, true>(p, maps, grid, device, stream, error)
+                  : launch<__half, false>(p, maps, grid, device, stream, error);
 }
 
 }  // namespace attn4j::cuda::lightning

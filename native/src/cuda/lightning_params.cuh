@@ -56,34 +56,39 @@ __device__ __forceinline__ uint32_t scale2<__half>(uint32_t x, float a, float b)
 template <typename T, int D>
 __device__ __forceinline__ void store_rows(const Params &p, int64_t b, int64_t h, int64_t c0, int t_lo, int t_hi,
                                            const float (&acc)[D / 8][4], int t4) {
-    // The column stride, opaque to the compiler: callers' loops would otherwise keep every column's
-    // offset in registers.
-    int64_t s3 = p.so[3];
-    asm volatile("" : "+l"(s3));
 #pragma unroll
     for (int half = 0; half < 2; ++half) {
         const int64_t t = c0 + (half ? t_hi : t_lo);
         if (t >= p.len) continue;
-        const int64_t base = b * p.so[0] + h * p.so[1] + (p.t0 + t) * p.so[2] + 2 * t4 * s3;
+        const int64_t row = b * p.so[0] + h * p.so[1] + (p.t0 + t) * p.so[2];
+        if (p.out_pairs) {  // one store per pair, at fixed offsets from the row's first pair
+#pragma unroll
+            for (int dt = 0; dt < D / 8; ++dt) {
+                const float x0 = acc[dt][2 * half], x1 = acc[dt][2 * half + 1];
+                if (p.out_f32) {
+                    *reinterpret_cast<float2 *>(static_cast<float *>(p.out) + row + 2 * t4 + 8 * dt) = make_float2(x0, x1);
+                } else {
+                    *reinterpret_cast<uint32_t *>(static_cast<T *>(p.out) + row + 2 * t4 + 8 * dt) = pack2<T>(x0, x1);
+                }
+            }
+            continue;
+        }
+        // Any column stride, opaque to the compiler: callers' loops would otherwise keep every column's
+        // offset in registers.
+        int64_t s3 = p.so[3];
+        asm volatile("" : "+l"(s3));
+        const int64_t base = row + 2 * t4 * s3;
 #pragma unroll
         for (int dt = 0; dt < D / 8; ++dt) {
             const float x0 = acc[dt][2 * half], x1 = acc[dt][2 * half + 1];
             if (p.out_f32) {
                 float *o = static_cast<float *>(p.out) + base + 8 * dt * s3;
-                if (p.out_pairs) {
-                    *reinterpret_cast<float2 *>(o) = make_float2(x0, x1);
-                } else {
-                    o[0] = x0;
-                    o[s3] = x1;
-                }
+                o[0] = x0;
+                o[s3] = x1;
             } else {
                 T *o = static_cast<T *>(p.out) + base + 8 * dt * s3;
-                if (p.out_pairs) {
-                    *reinterpret_cast<uint32_t *>(o) = pack2<T>(x0, x1);
-                } else {
-                    o[0] = from_float<T>(x0);
-                    o[s3] = from_float<T>(x1);
-                }
+                o[0] = from_float<T>(x0);
+                o[s3] = from_float<T>(x1);
             }
         }
     }
@@ -99,7 +104,7 @@ bool sm90_maps(Maps &maps, const Params &p, int64_t batch, int64_t heads_kv, int
 int64_t sm90_runs(int64_t n_chunks, int64_t batch_heads, int sms);
 // One pass over the grid (runs, batch x heads) of the current segment: the run states (states = true)
 // or the outputs.
-int32_t launch_sm90(const Params &p, const Maps &maps, dim3 grid, bool states, bool bf16, cudaStream_t stream,
+int32_t launch_sm90(const Params &p, const Maps &maps, dim3 grid, bool states, bool bf16, int device, cudaStream_t stream,
                     std::string &error);
 
 }  // namespace attn4j::cuda::lightning
