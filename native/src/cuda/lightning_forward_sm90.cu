@@ -7,8 +7,8 @@
 // every chunk and state rows [64 w, 64 w + 64): the fp32 state lives in its wgmma accumulators (64
 // registers a thread; with O, S and P beside it, more than a kernel with a producer warpgroup could
 // give each consumer thread). One thread loads each chunk's Q (output pass), K and V with TMA,
-// 128B-swizzled, into two stages: chunk c + 2's once every thread is done with chunk c. Products, all
-// m64n128k16 (S for the first 64 rows is m64n64k16: its other keys are masked):
+// 128B-swizzled, into two stages: chunk c + 2's once every thread is done with chunk c. Products
+// (m64n128k16, but S: m64n64k16 per block of 64 keys, and the first 64 rows see only the first block):
 //   O = Q KV           Q and the 16-bit copy of KV from shared memory (KV read transposed)
 //   S = Q K^T          Q and K from shared memory
 //   O += P V           P from registers, V read transposed
@@ -100,7 +100,8 @@ __global__ void __launch_bounds__(kThreads, 1) lightning_sm90_kernel(const Param
     __syncthreads();
     // After every thread is done with chunk c: its stage takes chunk c + kStages.
     auto release = [&](int c) {
-        asm volatile("bar.sync 1, 256;\n" ::: "memory");
+        // (barrier.sync without .aligned: the two warpgroups arrive from different copies of the code)
+        asm volatile("barrier.sync 1, 256;\n" ::: "memory");
         if (tid == 0) load(c + kStages);
     };
 
@@ -265,7 +266,7 @@ __global__ void __launch_bounds__(kThreads, 1) lightning_sm90_kernel(const Param
             wgmma::fence_operands(kv);
             store_rows<T, kDim>(p, b, h, c0, row_lo, row_hi, *reinterpret_cast<const float(*)[kDim / 8][4]>(o), t4);
             if (c + 1 < n) {
-                asm volatile("bar.sync 2, 256;\n" ::: "memory");  // every Q KV of this chunk is done
+                asm volatile("barrier.sync 2, 256;\n" ::: "memory");  // every Q KV of this chunk is done
                 write_kv();
             }
             release(c);
