@@ -39,10 +39,8 @@ constexpr int kKStages = 2, kVStages = 3;
 // Q, the K and V stages, 1024-byte alignment, then the mbarriers (full and empty per stage, Q).
 constexpr size_t kSmemBytes = (1 + kKStages + kVStages) * kTileBytes + 1024 + 8 * (2 * (kKStages + kVStages) + 1);
 
-// The three TMA descriptors of a launch (q, k, v as [batch][heads][rows][128]; boxes of 128 rows x 64).
-struct Maps {
-    CUtensorMap q, k, v;
-};
+// The three TMA descriptors of a launch (boxes of 128 rows x 64).
+using Maps = tma::QkvMaps;
 
 // Softcap: a separate kernel, since a branch around code that feeds wgmma registers serializes them.
 // Blocks run in the order of blockIdx.x; group (0, or a number of heads) picks which (tile, head) each
@@ -223,9 +221,7 @@ bool sm90_applies(const Params &p, int dim, int device) {
 bool launch_sm90(const Params &p, bool bf16, int64_t batch, int64_t heads_kv, cudaStream_t stream, int32_t &status,
                  std::string &error) {
     Maps maps{};
-    if (!tma::encode_rows(maps.q, p.q, p.sq, batch, p.heads_q, p.len_q, bf16, kRows) ||
-        !tma::encode_rows(maps.k, p.k, p.sk, batch, heads_kv, p.len_k, bf16, kKeys) ||
-        !tma::encode_rows(maps.v, p.v, p.sv, batch, heads_kv, p.len_k, bf16, kKeys))
+    if (!tma::encode_qkv(maps, p.q, p.sq, p.k, p.sk, p.v, p.sv, batch, p.heads_q, heads_kv, p.len_q, p.len_k, bf16, kRows, kKeys))
         return false;  // strides TMA cannot describe (e.g. broadcast heads): the caller's other kernel
     const int64_t bh = batch * p.heads_q;
     status = bf16 ? launch<__nv_bfloat16>(p, maps, bh, stream, error) : launch<__half>(p, maps, bh, stream, error);

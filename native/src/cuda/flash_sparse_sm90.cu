@@ -55,9 +55,7 @@ struct Shape {
 // Three query blocks per block: 1.03x two at 64K on an H100 (4.98 vs 5.13 ms for SALE's mask at tau 0.05).
 constexpr int kQueryBlocks = 3;
 
-struct Maps {
-    CUtensorMap q, k, v;
-};
+using Maps = tma::QkvMaps;
 
 // The bits of mask byte x that stand for key blocks in [a, z).
 [[maybe_unused]] __device__ __forceinline__ uint32_t byte_range(int64_t x, int64_t a, int64_t z) {
@@ -247,9 +245,7 @@ bool sparse_sm90_applies(const Params &p, int dim, int device) {
 bool launch_sparse_sm90(const Params &p, bool bf16, int64_t batch, int64_t heads_kv, cudaStream_t stream, int32_t &status,
                         std::string &error) {
     Maps maps{};
-    if (!tma::encode_rows(maps.q, p.q, p.sq, batch, p.heads_q, p.len_q, bf16, kRows) ||
-        !tma::encode_rows(maps.k, p.k, p.sk, batch, heads_kv, p.len_k, bf16, kKeys) ||
-        !tma::encode_rows(maps.v, p.v, p.sv, batch, heads_kv, p.len_k, bf16, kKeys))
+    if (!tma::encode_qkv(maps, p.q, p.sq, p.k, p.sk, p.v, p.sv, batch, p.heads_q, heads_kv, p.len_q, p.len_k, bf16, kRows, kKeys))
         return false;
     const int64_t bh = batch * p.heads_q;
     status = bf16 ? launch<__nv_bfloat16, kQueryBlocks>(p, maps, bh, stream, error)

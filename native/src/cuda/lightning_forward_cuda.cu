@@ -338,7 +338,9 @@ int32_t run(const cpu::LightningProblem &lp, Params &p, int device, cudaStream_t
     // Hopper: both passes on warpgroup MMA with TMA loads (head dim 128, rows TMA can describe).
     constexpr bool bf16 = std::is_same_v<T, __nv_bfloat16>;
     lightning::Maps maps{};
-    const bool sm90 = D == 128 && hopper_kernels(device) && lightning::sm90_maps(maps, p, lp.batch, lp.heads_kv, lp.len, bf16);
+    const bool sm90 = D == 128 && hopper_kernels(device) &&
+                      tma::encode_qkv(maps, p.q, p.sq, p.k, p.sk, p.v, p.sv, lp.batch, lp.heads_q, lp.heads_kv, lp.len,
+                                      lp.len, bf16, kChunk, kChunk);
     // Runs per head of a segment of n_chunks chunks: for the portable kernels about eight blocks per SM
     // in the output pass (one runs at a time); for the Hopper ones the cheapest by a model.
     const auto runs_for = [&](int64_t n_chunks) {

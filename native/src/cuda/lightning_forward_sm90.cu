@@ -301,13 +301,6 @@ int32_t launch(const Params &p, const Maps &maps, dim3 grid, int device, cudaStr
 
 }  // namespace
 
-bool sm90_maps(Maps &maps, const Params &p, int64_t batch, int64_t heads_kv, int64_t len, bool bf16) {
-    if (p.sq[3] != 1 || p.sk[3] != 1 || p.sv[3] != 1) return false;
-    return tma::encode_rows(maps.q, p.q, p.sq, batch, p.heads_q, len, bf16, kChunk) &&
-           tma::encode_rows(maps.k, p.k, p.sk, batch, heads_kv, len, bf16, kChunk) &&
-           tma::encode_rows(maps.v, p.v, p.sv, batch, heads_kv, len, bf16, kChunk);
-}
-
 // Runs of R chunks: a pass takes about waves x (R + 1/2) chunk times (one block per SM, the half for
 // filling the pipeline), plus each run state's trips through memory (written, scanned, read: about
 // 1.3 chunks of traffic) spread over the SMs. The R with the least time; ties go to more runs.

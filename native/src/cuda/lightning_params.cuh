@@ -12,6 +12,7 @@
 
 #include "cuda/cuda_backend.h"
 #include "cuda/mma.cuh"
+#include "cuda/tma.cuh"
 
 namespace attn4j::cuda::lightning {
 
@@ -95,11 +96,7 @@ __device__ __forceinline__ void store_rows(const Params &p, int64_t b, int64_t h
 }
 
 // The Hopper passes (lightning_forward_sm90.cu; head dim 128, 16-bit inputs whose rows TMA can load).
-struct Maps {
-    CUtensorMap q, k, v;
-};
-// Tensor maps over the whole sequence (rows len) of q, k and v; false where TMA cannot describe them.
-bool sm90_maps(Maps &maps, const Params &p, int64_t batch, int64_t heads_kv, int64_t len, bool bf16);
+using Maps = tma::QkvMaps;  // over the whole sequence, boxes of one chunk
 // Runs per (batch, head) for a segment of n_chunks chunks on the Hopper passes (one block per SM).
 int64_t sm90_runs(int64_t n_chunks, int64_t batch_heads, int sms);
 // One pass over the grid (runs, batch x heads) of the current segment: the run states (states = true)

@@ -31,7 +31,7 @@ PFN_cuTensorMapEncodeTiled_v12000 encoder() {
 bool encode_rows(CUtensorMap &map, const void *base, const int64_t *st, int64_t batch, int64_t heads, int64_t rows,
                  bool bf16, int box_rows) {
     const auto fn = encoder();
-    if (fn == nullptr) return false;
+    if (fn == nullptr || st[3] != 1) return false;
     const cuuint64_t dims[4] = {128, static_cast<cuuint64_t>(rows), static_cast<cuuint64_t>(heads), static_cast<cuuint64_t>(batch)};
     const cuuint64_t strides[3] = {static_cast<cuuint64_t>(st[2]) * 2, static_cast<cuuint64_t>(st[1]) * 2,
                                    static_cast<cuuint64_t>(st[0]) * 2};
@@ -39,6 +39,14 @@ bool encode_rows(CUtensorMap &map, const void *base, const int64_t *st, int64_t 
     return fn(&map, bf16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 4, const_cast<void *>(base),
               dims, strides, box, unit, CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
               CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE) == CUDA_SUCCESS;
+}
+
+bool encode_qkv(QkvMaps &maps, const void *q, const int64_t *sq, const void *k, const int64_t *sk, const void *v,
+                const int64_t *sv, int64_t batch, int64_t heads_q, int64_t heads_kv, int64_t len_q, int64_t len_k,
+                bool bf16, int rows_q, int rows_k) {
+    return encode_rows(maps.q, q, sq, batch, heads_q, len_q, bf16, rows_q) &&
+           encode_rows(maps.k, k, sk, batch, heads_kv, len_k, bf16, rows_k) &&
+           encode_rows(maps.v, v, sv, batch, heads_kv, len_k, bf16, rows_k);
 }
 
 }  // namespace attn4j::cuda::tma

@@ -1,6 +1,6 @@
 // Hopper (sm_90a) asynchronous copies: mbarriers (arrive, expected transaction bytes, phase waits) and
 // TMA loads (cp.async.bulk.tensor, and plain bulk copies) that complete on them. Only compiled into
-// sm_90a code; the host builds the tensor maps with encode_rows.
+// sm_90a code; the host builds the tensor maps with encode_rows / encode_qkv.
 #pragma once
 #include <cuda.h>
 
@@ -8,11 +8,21 @@
 
 namespace attn4j::cuda::tma {
 
-// A [batch][heads][rows][128] tensor of 16-bit elements (element strides st[0..2]) as a TMA map whose
+// A [batch][heads][rows][128] tensor of 16-bit elements (element strides st[0..3]) as a TMA map whose
 // boxes are box_rows rows x 64 columns, written 128B-swizzled (the wgmma tile layout); false where the
-// driver or TMA cannot describe it (e.g. broadcast heads: zero strides). tensor_map.cu.
+// driver or TMA cannot describe it (e.g. broadcast heads: zero strides; columns not contiguous).
+// tensor_map.cu.
 bool encode_rows(CUtensorMap &map, const void *base, const int64_t *st, int64_t batch, int64_t heads, int64_t rows,
                  bool bf16, int box_rows);
+
+// The three maps of an attention launch (a kernel parameter): q with boxes of rows_q rows, k and v of
+// rows_k; false where one of them cannot be described (the caller's other kernel runs).
+struct QkvMaps {
+    CUtensorMap q, k, v;
+};
+bool encode_qkv(QkvMaps &maps, const void *q, const int64_t *sq, const void *k, const int64_t *sk, const void *v,
+                const int64_t *sv, int64_t batch, int64_t heads_q, int64_t heads_kv, int64_t len_q, int64_t len_k,
+                bool bf16, int rows_q, int rows_k);
 
 __device__ __forceinline__ uint32_t smem_addr(const void *p) { return static_cast<uint32_t>(__cvta_generic_to_shared(p)); }
 
