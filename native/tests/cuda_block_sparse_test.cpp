@@ -66,15 +66,8 @@ TEST_P(CudaBlockSparse, MatchesTheMaskedReference) {
         SCOPED_TRACE(std::string(dtype == ATTN4J_DTYPE_BF16 ? "bf16" : "f16") + ", ATTN4J_CUDA_WGMMA=" + wgmma +
                      ", ATTN4J_SEED=" + std::to_string(run_seed()));
         std::mt19937_64 rng(seed);
-        DeviceTensor q(dtype, c.batch, c.heads_q, c.len_q, c.dim, false), k(dtype, c.batch, c.heads_kv, c.len_k, c.dim, false);
-        DeviceTensor v(dtype, c.batch, c.heads_kv, c.len_k, c.dim, false);
-        DeviceTensor out(c.out_f32 ? ATTN4J_DTYPE_F32 : dtype, c.batch, c.heads_q, c.len_q, c.dim, false);
-        DeviceTensor lse(ATTN4J_DTYPE_F32, c.batch, c.heads_q, c.len_q, 1, false);
-        q.fill_normal(rng, 1.0f);
-        k.fill_normal(rng, 1.0f);
-        v.fill_normal(rng, 1.0f);
-        out.poison();
-        lse.poison();
+        AttentionTensors at(dtype, c.batch, c.heads_q, c.heads_kv, c.len_q, c.len_k, c.dim, false, c.out_f32, rng);
+        DeviceTensor &q = at.q, &k = at.k, &v = at.v, &out = at.out, &lse = at.lse;
         attn4j_sale_params p{};
         p.causal = c.causal ? 1 : 0;
         int64_t bytes = 0;

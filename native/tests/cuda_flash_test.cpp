@@ -70,15 +70,8 @@ TEST_P(CudaFlash, MatchesFp64Reference) {
         SCOPED_TRACE(std::string(dtype == ATTN4J_DTYPE_BF16 ? "bf16" : "f16") + ", ATTN4J_CUDA_WGMMA=" + wgmma +
                      ", seed " + std::to_string(run_seed()));
         std::mt19937_64 rng(run_seed() ^ std::hash<std::string>{}(c.name));
-        DeviceTensor q(dtype, c.batch, c.heads_q, c.len_q, c.dim, c.bnhd), k(dtype, c.batch, c.heads_kv, c.len_k, c.dim, c.bnhd);
-        DeviceTensor v(dtype, c.batch, c.heads_kv, c.len_k, c.dim, c.bnhd);
-        DeviceTensor out(c.out_f32 ? ATTN4J_DTYPE_F32 : dtype, c.batch, c.heads_q, c.len_q, c.dim, c.bnhd);
-        DeviceTensor lse(ATTN4J_DTYPE_F32, c.batch, c.heads_q, c.len_q, 1, false);
-        q.fill_normal(rng, 1.0f);
-        k.fill_normal(rng, 1.0f);
-        v.fill_normal(rng, 1.0f);
-        out.poison();
-        lse.poison();
+        AttentionTensors at(dtype, c.batch, c.heads_q, c.heads_kv, c.len_q, c.len_k, c.dim, c.bnhd, c.out_f32, rng);
+        DeviceTensor &q = at.q, &k = at.k, &v = at.v, &out = at.out, &lse = at.lse;
         const attn4j_flash_params p{c.scale, c.softcap, c.causal ? 1 : 0, c.window_left, c.window_right, 0, nullptr};
         ASSERT_EQ(attn4j_flash_forward(&q.t, &k.t, &v.t, &out.t, &lse.t, &p), ATTN4J_STATUS_OK) << attn4j_last_error();
         ASSERT_EQ(attn4j_cuda_synchronize(0), ATTN4J_STATUS_OK) << attn4j_last_error();

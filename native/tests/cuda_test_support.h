@@ -109,4 +109,22 @@ struct DeviceTensor {
     }
 };
 
+// One attention call's tensors on the GPU: q, k and v filled with N(0, 1) values (in that order from
+// rng), out (the input dtype or f32) and lse poisoned.
+struct AttentionTensors {
+    DeviceTensor q, k, v, out, lse;
+    AttentionTensors(int32_t dtype, int64_t batch, int64_t heads_q, int64_t heads_kv, int64_t len_q, int64_t len_k,
+                     int64_t dim, bool bnhd, bool out_f32, std::mt19937_64 &rng)
+        : q(dtype, batch, heads_q, len_q, dim, bnhd), k(dtype, batch, heads_kv, len_k, dim, bnhd),
+          v(dtype, batch, heads_kv, len_k, dim, bnhd),
+          out(out_f32 ? ATTN4J_DTYPE_F32 : dtype, batch, heads_q, len_q, dim, bnhd),
+          lse(ATTN4J_DTYPE_F32, batch, heads_q, len_q, 1, false) {
+        q.fill_normal(rng, 1.0f);
+        k.fill_normal(rng, 1.0f);
+        v.fill_normal(rng, 1.0f);
+        out.poison();
+        lse.poison();
+    }
+};
+
 }  // namespace attn4j::test
