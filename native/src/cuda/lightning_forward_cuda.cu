@@ -391,8 +391,10 @@ int32_t run(const cpu::LightningProblem &lp, Params &p, int device, cudaStream_t
         const int n_runs = static_cast<int>((n_chunks + p.run_chunks - 1) / p.run_chunks);
         const dim3 grid(static_cast<unsigned>(n_runs), static_cast<unsigned>(bh));
         if (sm90) {
+            // With few runs per head each output block scans the runs before it (no scan kernel).
+            p.scan_in_prologue = n_runs <= 8;
             status = lightning::launch_sm90(p, maps, grid, true, bf16, device, stream, error);
-            if (status == ATTN4J_STATUS_OK)
+            if (status == ATTN4J_STATUS_OK && !p.scan_in_prologue)
                 scan_runs<D><<<dim3((D * D + 255) / 256, static_cast<unsigned>(bh)), 256, 0, stream>>>(p, n_runs);
             if (status == ATTN4J_STATUS_OK) status = lightning::launch_sm90(p, maps, grid, false, bf16, device, stream, error);
         } else {

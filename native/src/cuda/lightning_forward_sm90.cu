@@ -98,6 +98,14 @@ __global__ void __launch_bounds__(kThreads, 1) lightning_sm90_kernel(const Param
         for (int c = 0; c < kStages; ++c) load(c);
     }
     __syncthreads();
+    // Programmatic dependent launch: the run-state pass lets the output pass start (its blocks take SMs as
+    // run-state blocks leave and load their first chunks above); the output pass waits here for the run
+    // states (a no-op when launched without it).
+    if constexpr (States) {
+        asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+    } else {
+        asm volatile("griddepcontrol.wait;\n" ::: "memory");
+    }
     // After every thread is done with chunk c: its stage takes chunk c + kStages.
     auto release = [&](int c) {
         // (barrier.sync without .aligned: the two warpgroups arrive from different copies of the code)
@@ -115,12 +123,62 @@ __global__ void __launch_bounds__(kThreads, 1) lightning_sm90_kernel(const Param
 #pragma unroll
     for (int j = 0; j < 16; ++j) {
         const int col = 8 * j + 2 * t4;
-        const float2 lo = States ? make_float2(0.0f, 0.0f) : *reinterpret_cast<const float2 *>(&run_state[row_lo * kDim + col]);
-        const float2 hi = States ? make_float2(0.0f, 0.0f) : *reinterpret_cast<const float2 *>(&run_state[row_hi * kDim + col]);
+        const bool from_scan = !States && !p.scan_in_prologue;
+        const float2 lo = from_scan ? *reinterpret_cast<const float2 *>(&run_state[row_lo * kDim + col]) : make_float2(0.0f, 0.0f);
+        const float2 hi = from_scan ? *reinterpret_cast<const float2 *>(&run_state[row_hi * kDim + col]) : make_float2(0.0f, 0.0f);
         kv[4 * j] = lo.x;
         kv[4 * j + 1] = lo.y;
         kv[4 * j + 2] = hi.x;
         kv[4 * j + 3] = hi.y;
+    }
+    if constexpr (!States) {
+        if (p.scan_in_prologue) {
+            // No scan kernel ran: this run's starting state from the carry and the earlier runs' states,
+            // in scan_runs' order (the same float operations), and the last run's block writes the
+            // carry out.
+            const float *in = p.state_in != nullptr ? p.state_in + static_cast<int64_t>(bh) * kDim * kDim : nullptr;
+#pragma unroll
+            for (int j = 0; j < 16; ++j) {
+                const int col = 8 * j + 2 * t4;
+                const float2 lo = in != nullptr ? *reinterpret_cast<const float2 *>(&in[row_lo * kDim + col]) : make_float2(0.0f, 0.0f);
+                const float2 hi = in != nullptr ? *reinterpret_cast<const float2 *>(&in[row_hi * kDim + col]) : make_float2(0.0f, 0.0f);
+                kv[4 * j] = lo.x;
+                kv[4 * j + 1] = lo.y;
+                kv[4 * j + 2] = hi.x;
+                kv[4 * j + 3] = hi.y;
+            }
+            const int64_t run_tokens = static_cast<int64_t>(p.run_chunks) * kChunk;
+            const float full = exp2f(-sl * static_cast<float>(run_tokens));
+            const int last = static_cast<int>(gridDim.x) - 1;
+            for (int rr = 0; rr <= r && (rr < r || r == last); ++rr) {
+                const int64_t n_r = p.len - rr * run_tokens;
+                const float f = n_r >= run_tokens ? full : exp2f(-sl * static_cast<float>(n_r));
+                const float *s = p.runs + (static_cast<int64_t>(bh) * gridDim.x + rr) * kDim * kDim;
+                float next[64];
+#pragma unroll
+                for (int j = 0; j < 16; ++j) {
+                    const int col = 8 * j + 2 * t4;
+                    const float2 lo = *reinterpret_cast<const float2 *>(&s[row_lo * kDim + col]);
+                    const float2 hi = *reinterpret_cast<const float2 *>(&s[row_hi * kDim + col]);
+                    next[4 * j] = kv[4 * j] * f + lo.x;
+                    next[4 * j + 1] = kv[4 * j + 1] * f + lo.y;
+                    next[4 * j + 2] = kv[4 * j + 2] * f + hi.x;
+                    next[4 * j + 3] = kv[4 * j + 3] * f + hi.y;
+                }
+                if (rr < r) {
+#pragma unroll
+                    for (int i = 0; i < 64; ++i) kv[i] = next[i];
+                } else {  // rr == r == last: the carry after the last run
+                    float *dst = p.state_out + static_cast<int64_t>(bh) * kDim * kDim;
+#pragma unroll
+                    for (int j = 0; j < 16; ++j) {
+                        const int col = 8 * j + 2 * t4;
+                        *reinterpret_cast<float2 *>(&dst[row_lo * kDim + col]) = make_float2(next[4 * j], next[4 * j + 1]);
+                        *reinterpret_cast<float2 *>(&dst[row_hi * kDim + col]) = make_float2(next[4 * j + 2], next[4 * j + 3]);
+                    }
+                }
+            }
+        }
     }
     // The 16-bit copy of this thread's state rows (the layout of a V tile: rows are the k index of
     // Q KV), made visible to the block's next products by the caller's barrier.
@@ -295,7 +353,19 @@ int32_t launch(const Params &p, const Maps &maps, dim3 grid, int device, cudaStr
             return st;
         configured.fetch_or(bit, std::memory_order_release);
     }
-    kernel<<<grid, kThreads, kSmemBytes, stream>>>(p, maps);
+    cudaLaunchConfig_t config{};
+    config.gridDim = grid;
+    config.blockDim = dim3(kThreads);
+    config.dynamicSmemBytes = kSmemBytes;
+    config.stream = stream;
+    cudaLaunchAttribute overlap[1] = {};
+    overlap[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    overlap[0].val.programmaticStreamSerializationAllowed = 1;
+    // The output pass right after the run-state pass may start early (it waits in the kernel).
+    config.attrs = overlap;
+    config.numAttrs = !States && p.scan_in_prologue ? 1 : 0;
+    if (const int32_t st = status_of(cudaLaunchKernelEx(&config, kernel, p, maps), "Lightning (sm_90a) kernel launch", error))
+        return st;
     return status_of(cudaGetLastError(), "Lightning (sm_90a) kernel launch", error);
 }
 

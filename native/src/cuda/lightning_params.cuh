@@ -31,6 +31,7 @@ struct Params {
     float *before;            // [B*Hq][n_runs][D][D] the state before each run, KV_r (fp32)
     const float *state_in;    // [B*Hq][D][D] contiguous carry in (null = zero)
     float *state_out;         // carry out
+    bool scan_in_prologue;    // Hopper output pass: each block scans the earlier runs itself (few runs)
     bool out_f32;
     bool out_pairs;  // out's columns are contiguous and every column pair is aligned: one store a pair
     float slope_log2[kMaxCudaHeads];  // slope * log2(e) per head: lambda^x = exp2(-slope_log2 * x)
