@@ -339,8 +339,10 @@ int32_t run(const cpu::LightningProblem &lp, Params &p, int device, cudaStream_t
     constexpr bool bf16 = std::is_same_v<T, __nv_bfloat16>;
     lightning::Maps maps{};
     const bool sm90 = D == 128 && hopper_kernels(device) &&
-                      tma::encode_qkv(maps, p.q, p.sq, p.k, p.sk, p.v, p.sv, lp.batch, lp.heads_q, lp.heads_kv, lp.len,
+                      tma::encode_qkv(maps.qkv, p.q, p.sq, p.k, p.sk, p.v, p.sv, lp.batch, lp.heads_q, lp.heads_kv, lp.len,
                                       lp.len, bf16, kChunk, kChunk);
+    // Outputs of the input type leave the Hopper output pass by TMA stores where TMA can describe them.
+    p.out_tma = sm90 && !p.out_f32 && tma::encode_rows(maps.out, p.out, p.so, lp.batch, lp.heads_q, lp.len, bf16, kChunk / 2);
     // Runs per head of a segment of n_chunks chunks: for the portable kernels about eight blocks per SM
     // in the output pass (one runs at a time); for the Hopper ones the cheapest by a model.
     const auto runs_for = [&](int64_t n_chunks) {

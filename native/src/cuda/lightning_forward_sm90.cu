@@ -88,9 +88,9 @@ __global__ void __launch_bounds__(kThreads, 1) lightning_sm90_kernel(const Param
         const int64_t row = p.t0 + first + static_cast<int64_t>(c) * kChunk;
         uint64_t *bar = &full[c % kStages];
         tma::bar_expect(bar, (States ? 2 : 3) * kTileBytes);
-        if constexpr (!States) tma::load_tile(sq(c), &maps.q, kBlockBytes, row, h, b, bar);
-        tma::load_tile(sk(c), &maps.k, kBlockBytes, row, hk, b, bar);
-        tma::load_tile(sv(c), &maps.v, kBlockBytes, row, hk, b, bar);
+        if constexpr (!States) tma::load_tile(sq(c), &maps.qkv.q, kBlockBytes, row, h, b, bar);
+        tma::load_tile(sk(c), &maps.qkv.k, kBlockBytes, row, hk, b, bar);
+        tma::load_tile(sv(c), &maps.qkv.v, kBlockBytes, row, hk, b, bar);
     };
     if (tid == 0) {
         for (int s = 0; s < kStages; ++s) tma::bar_init(&full[s], 1);
@@ -180,21 +180,27 @@ __global__ void __launch_bounds__(kThreads, 1) lightning_sm90_kernel(const Param
             }
         }
     }
-    // The 16-bit copy of this thread's state rows (the layout of a V tile: rows are the k index of
-    // Q KV), made visible to the block's next products by the caller's barrier.
-    auto write_kv = [&]() {
-        // Row r's 16-byte chunk k sits at chunk k ^ (r % 8) = k ^ g (wgmma::swizzled); offsets opaque to
-        // the compiler, which would otherwise keep all 32 of them in registers across the loop.
-        uint32_t lo = tma::smem_addr(skv) + static_cast<uint32_t>(row_lo * 128 + 4 * t4), x = static_cast<uint32_t>(g);
-        asm volatile("" : "+r"(lo), "+r"(x));
+    // A warpgroup's m64n128 accumulator (this thread: rows row_lo / row_hi, columns 8 j + 2 t4 + [0, 2))
+    // as 16-bit values into rows [64 wg, 64 wg + 64) of a [128][128] tile in the swizzled layout, by
+    // stmatrix: matrices (rows 16 warp + [0, 8) / [8, 16), column groups 2 i, 2 i + 1) per instruction,
+    // lane 8 m + x giving row x of matrix m. Row x's 16-byte chunk k sits at chunk k ^ x (wgmma::swizzled);
+    // offsets opaque to the compiler, which would otherwise keep all of them in registers across the loop.
+    auto store_acc = [&](unsigned char *tile, const float(&acc)[64]) {
+        const int m = lane / 8, x = lane % 8;
+        uint32_t at_row = tma::smem_addr(tile) + static_cast<uint32_t>((64 * wg + 16 * warp + 8 * (m & 1) + x) * 128 +
+                                                                         ((((m >> 1) ^ x) & 1) << 4)),
+                 hi = static_cast<uint32_t>(x & 6);
+        asm volatile("" : "+r"(at_row), "+r"(hi));
 #pragma unroll
-        for (int j = 0; j < 16; ++j) {
-            const uint32_t at_lo = lo + (j / 8) * kBlockBytes + (((j % 8) ^ x) << 4);
-            asm volatile("st.shared.b32 [%0], %1;\n" ::"r"(at_lo), "r"(pack2<T>(kv[4 * j], kv[4 * j + 1])) : "memory");
-            asm volatile("st.shared.b32 [%0], %1;\n" ::"r"(at_lo + 8 * 128), "r"(pack2<T>(kv[4 * j + 2], kv[4 * j + 3])) : "memory");
-        }
+        for (int i = 0; i < 8; ++i)
+            stmatrix_x4(at_row + (i / 4) * kBlockBytes + ((((2 * i) % 8) ^ hi) << 4), pack2<T>(acc[8 * i], acc[8 * i + 1]),
+                        pack2<T>(acc[8 * i + 2], acc[8 * i + 3]), pack2<T>(acc[8 * i + 4], acc[8 * i + 5]),
+                        pack2<T>(acc[8 * i + 6], acc[8 * i + 7]));
         wgmma::fence_proxy_async();
     };
+    // The 16-bit copy of this thread's state rows (the layout of a V tile: rows are the k index of
+    // Q KV), made visible to the block's next products by the caller's barrier.
+    auto write_kv = [&]() { store_acc(skv, kv); };
 
     // KV = lambda^(n_c) KV + K^T diag(lambda^(n_c-1-t)) V over chunk c (issued, not waited for). Warp
     // `warp` holds state rows 16 warp + [0, 16) of its warpgroup's 64, i.e. of K's column block wg.
@@ -322,7 +328,21 @@ __global__ void __launch_bounds__(kThreads, 1) lightning_sm90_kernel(const Param
                 if (kb + 1 < Halves) wgmma::fence_operands(s);  // (s is dead after the last block)
             }
             wgmma::fence_operands(kv);
-            store_rows<T, kDim>(p, b, h, c0, row_lo, row_hi, *reinterpret_cast<const float(*)[kDim / 8][4]>(o), t4);
+            if (p.out_tma) {
+                // Through this warpgroup's rows of the chunk's Q tile (only its own products read them,
+                // all done): one TMA store of 64 rows, which the stage's next load waits for (release).
+                store_acc(sq(c), o);
+                asm volatile("barrier.sync %0, 128;\n" ::"n"(2 + Halves) : "memory");  // this warpgroup's barrier
+                if (tid % 128 == 0) {
+                    const unsigned char *rows = sq(c) + wg * 64 * 128;
+                    tma::store_box(&maps.out, rows, 0, p.t0 + c0 + 64 * wg, h, b);
+                    tma::store_box(&maps.out, rows + kBlockBytes, 64, p.t0 + c0 + 64 * wg, h, b);
+                    tma::store_commit();
+                    tma::store_wait_read();
+                }
+            } else {
+                store_rows<T, kDim>(p, b, h, c0, row_lo, row_hi, *reinterpret_cast<const float(*)[kDim / 8][4]>(o), t4);
+            }
             if (c + 1 < n) {
                 asm volatile("barrier.sync 2, 256;\n" ::: "memory");  // every Q KV of this chunk is done
                 write_kv();
@@ -337,6 +357,7 @@ __global__ void __launch_bounds__(kThreads, 1) lightning_sm90_kernel(const Param
         } else {
             walk(std::integral_constant<int, 2>{});
         }
+        if (p.out_tma && tid % 128 == 0) tma::store_wait();
     }
 #endif
 }

@@ -34,6 +34,7 @@ struct Params {
     bool scan_in_prologue;    // Hopper output pass: each block scans the earlier runs itself (few runs)
     bool out_f32;
     bool out_pairs;  // out's columns are contiguous and every column pair is aligned: one store a pair
+    bool out_tma;    // Hopper output pass: out (of the input type) through Maps::out
     float slope_log2[kMaxCudaHeads];  // slope * log2(e) per head: lambda^x = exp2(-slope_log2 * x)
 };
 
@@ -97,7 +98,11 @@ __device__ __forceinline__ void store_rows(const Params &p, int64_t b, int64_t h
 }
 
 // The Hopper passes (lightning_forward_sm90.cu; head dim 128, 16-bit inputs whose rows TMA can load).
-using Maps = tma::QkvMaps;  // over the whole sequence, boxes of one chunk
+// Over the whole sequence: q, k, v in boxes of one chunk, out (when Params::out_tma) of half a chunk.
+struct Maps {
+    tma::QkvMaps qkv;
+    CUtensorMap out;
+};
 // Runs per (batch, head) for a segment of n_chunks chunks on the Hopper passes (one block per SM).
 int64_t sm90_runs(int64_t n_chunks, int64_t batch_heads, int sms);
 // One pass over the grid (runs, batch x heads) of the current segment: the run states (states = true)

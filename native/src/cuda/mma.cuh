@@ -63,6 +63,14 @@ __device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], const void *
                  : "r"(a));
 }
 
+// Four 8x8 16-bit matrices to shared memory: register i is this thread's pair (row lane / 4, columns
+// 2 (lane % 4) and + 1) of matrix i, whose row lane % 8 goes to the address lane 8 i + lane % 8 gives.
+__device__ __forceinline__ void stmatrix_x4(uint32_t row_address, uint32_t r0, uint32_t r1, uint32_t r2, uint32_t r3) {
+    asm volatile("stmatrix.sync.aligned.m8n8.x4.shared.b16 [%0], {%1,%2,%3,%4};\n" ::"r"(row_address), "r"(r0), "r"(r1),
+                 "r"(r2), "r"(r3)
+                 : "memory");
+}
+
 // Copies rows [r0, r0 + rows) of a [len][D] slice (row stride ld elements) into shared memory, zero
 // past `len`; 16-byte vectors when the caller checked alignment (Vec), else element by element.
 template <typename T, int D, int Threads, bool Vec>

@@ -1,5 +1,5 @@
 // Hopper (sm_90a) asynchronous copies: mbarriers (arrive, expected transaction bytes, phase waits) and
-// TMA loads (cp.async.bulk.tensor, and plain bulk copies) that complete on them. Only compiled into
+// TMA loads (cp.async.bulk.tensor, and plain bulk copies) that complete on them, and TMA stores. Only compiled into
 // sm_90a code; the host builds the tensor maps with encode_rows / encode_qkv.
 #pragma once
 #include <cuda.h>
@@ -64,6 +64,20 @@ __device__ __forceinline__ void load_tile(unsigned char *dst, const CUtensorMap 
     load_box(dst, map, 0, row, head, batch, bar);
     load_box(dst + block_bytes, map, 64, row, head, batch, bar);
 }
+
+// A box of shared memory (the map's box, its layout) out to a 4-d tensor map, in this thread's bulk
+// group; rows past the tensor's end are not written.
+__device__ __forceinline__ void store_box(const CUtensorMap *map, const void *src, int col, int64_t row, int head, int batch) {
+    asm volatile("cp.async.bulk.tensor.4d.global.shared::cta.bulk_group [%0, {%1, %2, %3, %4}], [%5];\n" ::"l"(
+                     reinterpret_cast<uint64_t>(map)),
+                 "r"(col), "r"(static_cast<int>(row)), "r"(head), "r"(batch), "r"(smem_addr(src))
+                 : "memory");
+}
+__device__ __forceinline__ void store_commit() { asm volatile("cp.async.bulk.commit_group;\n" ::: "memory"); }
+// Waits until this thread's committed stores have read their shared memory (it may then be rewritten).
+__device__ __forceinline__ void store_wait_read() { asm volatile("cp.async.bulk.wait_group.read 0;\n" ::: "memory"); }
+// Waits until this thread's committed stores are complete.
+__device__ __forceinline__ void store_wait() { asm volatile("cp.async.bulk.wait_group 0;\n" ::: "memory"); }
 
 // A contiguous run of bytes (a multiple of 16, both ends 16-byte aligned) into shared memory,
 // completing on bar.
