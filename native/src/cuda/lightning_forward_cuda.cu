@@ -391,14 +391,23 @@ int32_t run(const cpu::LightningProblem &lp, Params &p, int device, cudaStream_t
         const int64_t n_chunks = (p.len + kChunk - 1) / kChunk, runs = runs_for(n_chunks);
         p.run_chunks = static_cast<int>((n_chunks + runs - 1) / runs);
         const int n_runs = static_cast<int>((n_chunks + p.run_chunks - 1) / p.run_chunks);
+        p.n_runs = n_runs;
         const dim3 grid(static_cast<unsigned>(n_runs), static_cast<unsigned>(bh));
         if (sm90) {
-            // With few runs per head each output block scans the runs before it (no scan kernel).
+            // With few runs per head each output block scans the runs before it (no scan kernel), and the
+            // last run's state is only computed where the carry is used: another segment follows, or the
+            // caller asked for the final state.
             p.scan_in_prologue = n_runs <= 8;
-            status = lightning::launch_sm90(p, maps, grid, true, bf16, device, stream, error);
+            p.write_carry = !p.scan_in_prologue || lp.state_out != nullptr || t0 + p.len < lp.len;
+            const int state_runs = p.write_carry ? n_runs : n_runs - 1;
+            if (state_runs > 0)
+                status = lightning::launch_sm90(p, maps, dim3(static_cast<unsigned>(state_runs), static_cast<unsigned>(bh)),
+                                                true, false, bf16, device, stream, error);
             if (status == ATTN4J_STATUS_OK && !p.scan_in_prologue)
                 scan_runs<D><<<dim3((D * D + 255) / 256, static_cast<unsigned>(bh)), 256, 0, stream>>>(p, n_runs);
-            if (status == ATTN4J_STATUS_OK) status = lightning::launch_sm90(p, maps, grid, false, bf16, device, stream, error);
+            // Right after the run-state pass, the output pass may start early (it waits in the kernel).
+            const bool early = p.scan_in_prologue && state_runs > 0;
+            if (status == ATTN4J_STATUS_OK) status = lightning::launch_sm90(p, maps, grid, false, early, bf16, device, stream, error);
         } else {
             run_states<T, D, Vec><<<grid, kThreads, smem_states, stream>>>(p);
             scan_runs<D><<<dim3((D * D + 255) / 256, static_cast<unsigned>(bh)), 256, 0, stream>>>(p, n_runs);

@@ -101,9 +101,11 @@ __global__ void __launch_bounds__(kThreads, 1) lightning_sm90_kernel(const Param
     // Programmatic dependent launch: the run-state pass lets the output pass start (its blocks take SMs as
     // run-state blocks leave and load their first chunks above); the output pass waits here for the run
     // states (a no-op when launched without it).
+    // A run-0 block that writes no carry reads nothing the run-state pass writes and need not wait.
+    const int last = p.n_runs - 1;
     if constexpr (States) {
         asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
-    } else {
+    } else if (!p.scan_in_prologue || r > 0 || (r == last && p.write_carry)) {
         asm volatile("griddepcontrol.wait;\n" ::: "memory");
     }
     // After every thread is done with chunk c: its stage takes chunk c + kStages.
@@ -117,7 +119,7 @@ __global__ void __launch_bounds__(kThreads, 1) lightning_sm90_kernel(const Param
     // This thread's two rows of the accumulator layout: chunk rows (tokens) of O, rows (head dims) of KV.
     const int row_lo = 64 * wg + 16 * warp + g, row_hi = row_lo + 8;
     float *const run_state =
-        (States ? p.runs : p.before) + (static_cast<int64_t>(bh) * gridDim.x + r) * kDim * kDim;
+        (States ? p.runs : p.before) + (static_cast<int64_t>(bh) * p.n_runs + r) * kDim * kDim;
 
     float kv[64];  // register 4 j + x: row x < 2 ? row_lo : row_hi, column 8 j + 2 t4 + x % 2
 #pragma unroll
@@ -135,7 +137,7 @@ __global__ void __launch_bounds__(kThreads, 1) lightning_sm90_kernel(const Param
         if (p.scan_in_prologue) {
             // No scan kernel ran: this run's starting state from the carry and the earlier runs' states,
             // in scan_runs' order (the same float operations), and the last run's block writes the
-            // carry out.
+            // carry out where it is used (the run-state pass then skips no run).
             const float *in = p.state_in != nullptr ? p.state_in + static_cast<int64_t>(bh) * kDim * kDim : nullptr;
 #pragma unroll
             for (int j = 0; j < 16; ++j) {
@@ -149,11 +151,10 @@ __global__ void __launch_bounds__(kThreads, 1) lightning_sm90_kernel(const Param
             }
             const int64_t run_tokens = static_cast<int64_t>(p.run_chunks) * kChunk;
             const float full = exp2f(-sl * static_cast<float>(run_tokens));
-            const int last = static_cast<int>(gridDim.x) - 1;
-            for (int rr = 0; rr <= r && (rr < r || r == last); ++rr) {
+            for (int rr = 0; rr <= r && (rr < r || (r == last && p.write_carry)); ++rr) {
                 const int64_t n_r = p.len - rr * run_tokens;
                 const float f = n_r >= run_tokens ? full : exp2f(-sl * static_cast<float>(n_r));
-                const float *s = p.runs + (static_cast<int64_t>(bh) * gridDim.x + rr) * kDim * kDim;
+                const float *s = p.runs + (static_cast<int64_t>(bh) * p.n_runs + rr) * kDim * kDim;
                 float next[64];
 #pragma unroll
                 for (int j = 0; j < 16; ++j) {
@@ -363,7 +364,8 @@ __global__ void __launch_bounds__(kThreads, 1) lightning_sm90_kernel(const Param
 }
 
 template <typename T, bool States>
-int32_t launch(const Params &p, const Maps &maps, dim3 grid, int device, cudaStream_t stream, std::string &error) {
+int32_t launch(const Params &p, const Maps &maps, dim3 grid, bool early, int device, cudaStream_t stream,
+               std::string &error) {
     auto kernel = lightning_sm90_kernel<T, States>;
     // The shared-memory size is set once per device (a driver call per launch costs time on short inputs).
     static std::atomic<uint64_t> configured{0};
@@ -382,9 +384,8 @@ int32_t launch(const Params &p, const Maps &maps, dim3 grid, int device, cudaStr
     cudaLaunchAttribute overlap[1] = {};
     overlap[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
     overlap[0].val.programmaticStreamSerializationAllowed = 1;
-    // The output pass right after the run-state pass may start early (it waits in the kernel).
     config.attrs = overlap;
-    config.numAttrs = !States && p.scan_in_prologue ? 1 : 0;
+    config.numAttrs = early ? 1 : 0;
     if (const int32_t st = status_of(cudaLaunchKernelEx(&config, kernel, p, maps), "Lightning (sm_90a) kernel launch", error))
         return st;
     return status_of(cudaGetLastError(), "Lightning (sm_90a) kernel launch", error);
@@ -410,13 +411,13 @@ int64_t sm90_runs(int64_t n_chunks, int64_t batch_heads, int sms) {
     return best_runs;
 }
 
-int32_t launch_sm90(const Params &p, const Maps &maps, dim3 grid, bool states, bool bf16, int device, cudaStream_t stream,
-                    std::string &error) {
+int32_t launch_sm90(const Params &p, const Maps &maps, dim3 grid, bool states, bool early, bool bf16, int device,
+                    cudaStream_t stream, std::string &error) {
     if (bf16)
-        return states ? launch<__nv_bfloat16, true>(p, maps, grid, device, stream, error)
-                      : launch<__nv_bfloat16, false>(p, maps, grid, device, stream, error);
-    return states ? launch<__half, true>(p, maps, grid, device, stream, error)
-                  : launch<__half, false>(p, maps, grid, device, stream, error);
+        return states ? launch<__nv_bfloat16, true>(p, maps, grid, early, device, stream, error)
+                      : launch<__nv_bfloat16, false>(p, maps, grid, early, device, stream, error);
+    return states ? launch<__half, true>(p, maps, grid, early, device, stream, error)
+                  : launch<__half, false>(p, maps, grid, early, device, stream, error);
 }
 
 }  // namespace attn4j::cuda::lightning

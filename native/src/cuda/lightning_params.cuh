@@ -27,11 +27,13 @@ struct Params {
     int heads_q, group;
     int64_t t0, len;          // this segment's first token and length
     int run_chunks;           // R: chunks per run
+    int n_runs;               // runs per (batch, head) in this segment
     float *runs;              // [B*Hq][n_runs][D][D] run states S_r (fp32)
     float *before;            // [B*Hq][n_runs][D][D] the state before each run, KV_r (fp32)
     const float *state_in;    // [B*Hq][D][D] contiguous carry in (null = zero)
     float *state_out;         // carry out
     bool scan_in_prologue;    // Hopper output pass: each block scans the earlier runs itself (few runs)
+    bool write_carry;         // ... and the last run's block writes the carry (else no one reads it)
     bool out_f32;
     bool out_pairs;  // out's columns are contiguous and every column pair is aligned: one store a pair
     bool out_tma;    // Hopper output pass: out (of the input type) through Maps::out
@@ -106,8 +108,9 @@ struct Maps {
 // Runs per (batch, head) for a segment of n_chunks chunks on the Hopper passes (one block per SM).
 int64_t sm90_runs(int64_t n_chunks, int64_t batch_heads, int sms);
 // One pass over the grid (runs, batch x heads) of the current segment: the run states (states = true)
-// or the outputs.
-int32_t launch_sm90(const Params &p, const Maps &maps, dim3 grid, bool states, bool bf16, int device, cudaStream_t stream,
-                    std::string &error);
+// or the outputs; early: launched to overlap the tail of the kernel before it on the stream (only right
+// after the run-state pass: the output kernel waits for it where it reads its states).
+int32_t launch_sm90(const Params &p, const Maps &maps, dim3 grid, bool states, bool early, bool bf16, int device,
+                    cudaStream_t stream, std::string &error);
 
 }  // namespace attn4j::cuda::lightning
