@@ -14,6 +14,8 @@
 //   O += P V           P from registers, V read transposed
 //   KV += K^T~ V       K^T from shared memory into registers (ldmatrix.trans), times its decay, V as above
 // The 16-bit copy of KV is rewritten after each chunk's update, between two barriers of the block.
+// Outputs leave through the chunk's Q tile: each warpgroup's 64 rows by stmatrix into its own rows of
+// it (no other product reads them), then one TMA store.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda.h>
