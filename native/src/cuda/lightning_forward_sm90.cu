@@ -102,8 +102,8 @@ __global__ void __launch_bounds__(kThreads, 1) lightning_sm90_kernel(const Param
     __syncthreads();
     // Programmatic dependent launch: the run-state pass lets the output pass start (its blocks take SMs as
     // run-state blocks leave and load their first chunks above); the output pass waits here for the run
-    // states (a no-op when launched without it).
-    // A run-0 block that writes no carry reads nothing the run-state pass writes and need not wait.
+    // states (a no-op when launched without it), but a run-0 block that writes no carry, which reads
+    // nothing the run-state pass writes.
     const int last = p.n_runs - 1;
     if constexpr (States) {
         asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
@@ -138,8 +138,8 @@ __global__ void __launch_bounds__(kThreads, 1) lightning_sm90_kernel(const Param
     if constexpr (!States) {
         if (p.scan_in_prologue) {
             // No scan kernel ran: this run's starting state from the carry and the earlier runs' states,
-            // in scan_runs' order (the same float operations), and the last run's block writes the
-            // carry out where it is used (the run-state pass then skips no run).
+            // in scan_runs' order (the same float operations). Where the carry is used the last run's
+            // block writes it (from its own run's state); otherwise the run-state pass skipped that run.
             const float *in = p.state_in != nullptr ? p.state_in + static_cast<int64_t>(bh) * kDim * kDim : nullptr;
 #pragma unroll
             for (int j = 0; j < 16; ++j) {
