@@ -157,15 +157,12 @@ __global__ void scan_runs(const Params p, int n_runs) {
     const int x = blockIdx.x * blockDim.x + threadIdx.x;
     if (x >= D * D) return;
     const float sl = p.slope_log2[h];
-    const int64_t run_tokens = static_cast<int64_t>(p.run_chunks) * kChunk;
-    const float full = exp2f(-sl * static_cast<float>(run_tokens));
     float run = p.state_in != nullptr ? p.state_in[static_cast<int64_t>(bh) * D * D + x] : 0.0f;
     const float *s = p.runs + static_cast<int64_t>(bh) * n_runs * D * D + x;
     float *kv = p.before + static_cast<int64_t>(bh) * n_runs * D * D + x;
     for (int r = 0; r < n_runs; ++r) {
         kv[static_cast<int64_t>(r) * D * D] = run;
-        const int64_t n_r = p.len - r * run_tokens;
-        run = run * (n_r >= run_tokens ? full : exp2f(-sl * static_cast<float>(n_r))) + s[static_cast<int64_t>(r) * D * D];
+        run = run * run_decay(p, sl, r) + s[static_cast<int64_t>(r) * D * D];
     }
     p.state_out[static_cast<int64_t>(bh) * D * D + x] = run;
 }

@@ -123,62 +123,49 @@ __global__ void __launch_bounds__(kThreads, 1) lightning_sm90_kernel(const Param
     float *const run_state =
         (States ? p.runs : p.before) + (static_cast<int64_t>(bh) * p.n_runs + r) * kDim * kDim;
 
-    float kv[64];  // register 4 j + x: row x < 2 ? row_lo : row_hi, column 8 j + 2 t4 + x % 2
+    // A 128 x 128 fp32 state in memory (row-major) from and to this thread's registers in the
+    // accumulator layout: register 4 j + x is row x < 2 ? row_lo : row_hi, column 8 j + 2 t4 + x % 2.
+    // A null source reads zeros.
+    auto load_state = [&](const float *src, float(&dst)[64]) {
 #pragma unroll
-    for (int j = 0; j < 16; ++j) {
-        const int col = 8 * j + 2 * t4;
-        const bool from_scan = !States && !p.scan_in_prologue;
-        const float2 lo = from_scan ? *reinterpret_cast<const float2 *>(&run_state[row_lo * kDim + col]) : make_float2(0.0f, 0.0f);
-        const float2 hi = from_scan ? *reinterpret_cast<const float2 *>(&run_state[row_hi * kDim + col]) : make_float2(0.0f, 0.0f);
-        kv[4 * j] = lo.x;
-        kv[4 * j + 1] = lo.y;
-        kv[4 * j + 2] = hi.x;
-        kv[4 * j + 3] = hi.y;
-    }
+        for (int j = 0; j < 16; ++j) {
+            const int col = 8 * j + 2 * t4;
+            const float2 lo = src != nullptr ? *reinterpret_cast<const float2 *>(&src[row_lo * kDim + col]) : make_float2(0.0f, 0.0f);
+            const float2 hi = src != nullptr ? *reinterpret_cast<const float2 *>(&src[row_hi * kDim + col]) : make_float2(0.0f, 0.0f);
+            dst[4 * j] = lo.x;
+            dst[4 * j + 1] = lo.y;
+            dst[4 * j + 2] = hi.x;
+            dst[4 * j + 3] = hi.y;
+        }
+    };
+    auto store_state = [&](float *dst, const float(&src)[64]) {
+#pragma unroll
+        for (int j = 0; j < 16; ++j) {
+            const int col = 8 * j + 2 * t4;
+            *reinterpret_cast<float2 *>(&dst[row_lo * kDim + col]) = make_float2(src[4 * j], src[4 * j + 1]);
+            *reinterpret_cast<float2 *>(&dst[row_hi * kDim + col]) = make_float2(src[4 * j + 2], src[4 * j + 3]);
+        }
+    };
+
+    float kv[64];
+    load_state(!States && !p.scan_in_prologue ? run_state : nullptr, kv);
     if constexpr (!States) {
         if (p.scan_in_prologue) {
             // No scan kernel ran: this run's starting state from the carry and the earlier runs' states,
             // in scan_runs' order (the same float operations). Where the carry is used the last run's
             // block writes it (from its own run's state); otherwise the run-state pass skipped that run.
-            const float *in = p.state_in != nullptr ? p.state_in + static_cast<int64_t>(bh) * kDim * kDim : nullptr;
-#pragma unroll
-            for (int j = 0; j < 16; ++j) {
-                const int col = 8 * j + 2 * t4;
-                const float2 lo = in != nullptr ? *reinterpret_cast<const float2 *>(&in[row_lo * kDim + col]) : make_float2(0.0f, 0.0f);
-                const float2 hi = in != nullptr ? *reinterpret_cast<const float2 *>(&in[row_hi * kDim + col]) : make_float2(0.0f, 0.0f);
-                kv[4 * j] = lo.x;
-                kv[4 * j + 1] = lo.y;
-                kv[4 * j + 2] = hi.x;
-                kv[4 * j + 3] = hi.y;
-            }
-            const int64_t run_tokens = static_cast<int64_t>(p.run_chunks) * kChunk;
-            const float full = exp2f(-sl * static_cast<float>(run_tokens));
+            load_state(p.state_in != nullptr ? p.state_in + static_cast<int64_t>(bh) * kDim * kDim : nullptr, kv);
             for (int rr = 0; rr <= r && (rr < r || (r == last && p.write_carry)); ++rr) {
-                const int64_t n_r = p.len - rr * run_tokens;
-                const float f = n_r >= run_tokens ? full : exp2f(-sl * static_cast<float>(n_r));
-                const float *s = p.runs + (static_cast<int64_t>(bh) * p.n_runs + rr) * kDim * kDim;
+                const float f = run_decay(p, sl, rr);
                 float next[64];
+                load_state(p.runs + (static_cast<int64_t>(bh) * p.n_runs + rr) * kDim * kDim, next);
 #pragma unroll
-                for (int j = 0; j < 16; ++j) {
-                    const int col = 8 * j + 2 * t4;
-                    const float2 lo = *reinterpret_cast<const float2 *>(&s[row_lo * kDim + col]);
-                    const float2 hi = *reinterpret_cast<const float2 *>(&s[row_hi * kDim + col]);
-                    next[4 * j] = kv[4 * j] * f + lo.x;
-                    next[4 * j + 1] = kv[4 * j + 1] * f + lo.y;
-                    next[4 * j + 2] = kv[4 * j + 2] * f + hi.x;
-                    next[4 * j + 3] = kv[4 * j + 3] * f + hi.y;
-                }
+                for (int i = 0; i < 64; ++i) next[i] = kv[i] * f + next[i];
                 if (rr < r) {
 #pragma unroll
                     for (int i = 0; i < 64; ++i) kv[i] = next[i];
                 } else {  // rr == r == last: the carry after the last run
-                    float *dst = p.state_out + static_cast<int64_t>(bh) * kDim * kDim;
-#pragma unroll
-                    for (int j = 0; j < 16; ++j) {
-                        const int col = 8 * j + 2 * t4;
-                        *reinterpret_cast<float2 *>(&dst[row_lo * kDim + col]) = make_float2(next[4 * j], next[4 * j + 1]);
-                        *reinterpret_cast<float2 *>(&dst[row_hi * kDim + col]) = make_float2(next[4 * j + 2], next[4 * j + 3]);
-                    }
+                    store_state(p.state_out + static_cast<int64_t>(bh) * kDim * kDim, next);
                 }
             }
         }
@@ -251,12 +238,7 @@ __global__ void __launch_bounds__(kThreads, 1) lightning_sm90_kernel(const Param
             wgmma::fence_operands(kv);
             release(c);
         }
-#pragma unroll
-        for (int j = 0; j < 16; ++j) {
-            const int col = 8 * j + 2 * t4;
-            *reinterpret_cast<float2 *>(&run_state[row_lo * kDim + col]) = make_float2(kv[4 * j], kv[4 * j + 1]);
-            *reinterpret_cast<float2 *>(&run_state[row_hi * kDim + col]) = make_float2(kv[4 * j + 2], kv[4 * j + 3]);
-        }
+        store_state(run_state, kv);
     } else {
         write_kv();
         __syncthreads();

@@ -42,6 +42,13 @@ struct Params {
 
 __device__ __forceinline__ float decay(float slope_log2, float x) { return exp2f(-slope_log2 * x); }
 
+// The decay over run r of the current segment (lambda^(its tokens)), by which the state before it is
+// multiplied in the scan over runs: the scan kernel and the Hopper output pass's prologue share it.
+__device__ __forceinline__ float run_decay(const Params &p, float slope_log2, int r) {
+    const int64_t run_tokens = static_cast<int64_t>(p.run_chunks) * kChunk, n_r = p.len - r * run_tokens;
+    return exp2f(-slope_log2 * static_cast<float>(n_r >= run_tokens ? run_tokens : n_r));
+}
+
 // x (two values of the storage type) times (a, b), rounded back.
 template <typename T>
 __device__ __forceinline__ uint32_t scale2(uint32_t x, float a, float b);
