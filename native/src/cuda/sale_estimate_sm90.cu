@@ -238,19 +238,26 @@ __global__ void __launch_bounds__(kThreads, 1) estimate_rows_sm90(const EstParam
                         best[j][1] = row_max(acc[j] + 32 * t, 2);
                     }
                 } else {
+                    // Per row the last visible column of the block, relative to its first (sees() once
+                    // per row instead of per element).
                     const int64_t j0 = static_cast<int64_t>(kb) * kBlock;
 #pragma unroll
-                    for (int j = 0; j < kPerGroup; ++j) {
-                        best[j][0] = best[j][1] = INT_MIN;
+                    for (int j = 0; j < kPerGroup; ++j)
 #pragma unroll
-                        for (int nt = 0; nt < kBlock / 8; ++nt)
+                        for (int half = 0; half < 2; ++half) {
+                            const int64_t row = row_abs[j][half];
+                            int64_t hi = p.len_k - 1;
+                            if (p.causal) hi = min(hi, row + (static_cast<int64_t>(p.len_k) - p.len_q));
+                            const int64_t rel = row < p.len_q ? hi - j0 : -1;
+                            const int lim = static_cast<int>(rel < -1 ? -1 : (rel > kBlock ? kBlock : rel));
+                            int b_max = INT_MIN;
 #pragma unroll
-                            for (int c = 0; c < 4; ++c) {
-                                const int half = c / 2;
-                                const int64_t col = j0 + nt * 8 + 2 * t4 + (c & 1);
-                                best[j][half] = max(best[j][half], sees(p, row_abs[j][half], col) ? acc[j][32 * t + 4 * nt + c] : INT_MIN);
-                            }
-                    }
+                            for (int nt = 0; nt < kBlock / 8; ++nt)
+#pragma unroll
+                                for (int x = 0; x < 2; ++x)
+                                    b_max = max(b_max, nt * 8 + 2 * t4 + x <= lim ? acc[j][32 * t + 4 * nt + 2 * half + x] : INT_MIN);
+                            best[j][half] = b_max;
+                        }
                 }
                 // Row maxima over the 4 threads of a row, transposed: lane t4 of the quad ends with the
                 // maximum of its own row (query block t4 / 2, half t4 % 2). Exchange with lane t4 ^ 2
