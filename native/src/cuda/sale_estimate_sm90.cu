@@ -139,12 +139,27 @@ __global__ void __launch_bounds__(kThreads, 1) estimate_rows_sm90(const EstParam
         asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(kProducerRegs) : "memory");
         if (tid == kConsumers) {
             const int8_t *k8 = p.k8 + static_cast<int64_t>(hk) * p.k_blocks * kTileBytes;
+            const float *ks = p.ks + static_cast<int64_t>(hk) * p.k_blocks;
             // Round u holds blocks 2u and 2u + 1 of the sequence (an odd one's last round repeats its last).
+            // Each round's key scales are loaded a round ahead: their latency then passes while this
+            // thread waits for a free stage, instead of before each block's copy.
+            int next_kb[2] = {0, 0};
+            float next_ks[2] = {0.0f, 0.0f};
+            for (int t = 0; t < 2 && n > 0; ++t) {  // (no blocks: nothing to load)
+                next_kb[t] = sweep.block(min(t, n - 1));
+                next_ks[t] = ks[next_kb[t]];
+            }
             for (int u = 0; 2 * u < n; ++u) {
                 const int s = u % kStages;
+                const int round_kb[2] = {next_kb[0], next_kb[1]};
+                const float round_ks[2] = {next_ks[0], next_ks[1]};
+                for (int t = 0; t < 2; ++t) {
+                    next_kb[t] = sweep.block(min(2 * u + 2 + t, n - 1));
+                    next_ks[t] = ks[next_kb[t]];
+                }
                 tma::bar_wait(&empty[s], ((u / kStages) & 1) ^ 1);
                 for (int t = 0; t < 2; ++t) {
-                    const int v = 2 * u + t, kb = sweep.block(min(v, n - 1)), phase = sweep.phase(v);
+                    const int v = 2 * u + t, kb = round_kb[t], phase = sweep.phase(v);
                     unsigned roles = 0;
                     for (int w = 0; v < n && w < kQBlocks; ++w) {
                         const RowPlan &r = plan[w];
@@ -155,7 +170,7 @@ __global__ void __launch_bounds__(kThreads, 1) estimate_rows_sm90(const EstParam
                         roles |= (kb <= r.whole_hi ? 1u : 0u) << (16 + w);
                     }
                     meta[s].kb[t] = kb;
-                    meta[s].ksc[t] = p.ks[static_cast<int64_t>(hk) * p.k_blocks + kb];
+                    meta[s].ksc[t] = round_ks[t];
                     meta[s].roles[t] = roles;
                     tma::load_bytes(tiles + s * kStageBytes + t * kTileBytes, k8 + static_cast<int64_t>(kb) * kTileBytes, kTileBytes, &full[s]);
                 }
