@@ -6,9 +6,9 @@
 // thread (its warpgroup gives its registers to the others) copies key blocks, two per stage, into a
 // 4-stage mbarrier pipeline (the quantization stores each block 128B-swizzled, so one bulk copy each)
 // and writes each stage's metadata: block numbers, scales, and which query block keeps or tests each.
-// Two consumer warpgroups own two query blocks each and multiply them by each pair of key blocks with
-// wgmma m64n128k32 s8 -> s32 (Q from registers); while one warpgroup takes the row maxima of a pair,
-// the other's products run.
+// Two consumer warpgroups own two query blocks each and multiply them by each key block with wgmma
+// m64n64k32 s8 -> s32 (Q from registers); while a warpgroup takes the row maxima of one key block, its
+// products of the next one run, and so do the other warpgroup's.
 //
 // The four query blocks see one sequence of key blocks: their sink blocks, then from the highest
 // diagonal down to the lowest sink, then (no causal mask) up from the lowest diagonal. Each query
@@ -139,12 +139,27 @@ __global__ void __launch_bounds__(kThreads, 1) estimate_rows_sm90(const EstParam
         asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(kProducerRegs) : "memory");
         if (tid == kConsumers) {
             const int8_t *k8 = p.k8 + static_cast<int64_t>(hk) * p.k_blocks * kTileBytes;
+            const float *ks = p.ks + static_cast<int64_t>(hk) * p.k_blocks;
             // Round u holds blocks 2u and 2u + 1 of the sequence (an odd one's last round repeats its last).
+            // Each round's key scales are loaded a round ahead: their latency then passes while this
+            // thread waits for a free stage, instead of before each block's copy.
+            int next_kb[2] = {0, 0};
+            float next_ks[2] = {0.0f, 0.0f};
+            for (int t = 0; t < 2 && n > 0; ++t) {  // (no blocks: nothing to load)
+                next_kb[t] = sweep.block(min(t, n - 1));
+                next_ks[t] = ks[next_kb[t]];
+            }
             for (int u = 0; 2 * u < n; ++u) {
                 const int s = u % kStages;
+                const int round_kb[2] = {next_kb[0], next_kb[1]};
+                const float round_ks[2] = {next_ks[0], next_ks[1]};
+                for (int t = 0; t < 2; ++t) {
+                    next_kb[t] = sweep.block(min(2 * u + 2 + t, n - 1));
+                    next_ks[t] = ks[next_kb[t]];
+                }
                 tma::bar_wait(&empty[s], ((u / kStages) & 1) ^ 1);
                 for (int t = 0; t < 2; ++t) {
-                    const int v = 2 * u + t, kb = sweep.block(min(v, n - 1)), phase = sweep.phase(v);
+                    const int v = 2 * u + t, kb = round_kb[t], phase = sweep.phase(v);
                     unsigned roles = 0;
                     for (int w = 0; v < n && w < kQBlocks; ++w) {
                         const RowPlan &r = plan[w];
@@ -155,7 +170,7 @@ __global__ void __launch_bounds__(kThreads, 1) estimate_rows_sm90(const EstParam
                         roles |= (kb <= r.whole_hi ? 1u : 0u) << (16 + w);
                     }
                     meta[s].kb[t] = kb;
-                    meta[s].ksc[t] = p.ks[static_cast<int64_t>(hk) * p.k_blocks + kb];
+                    meta[s].ksc[t] = round_ks[t];
                     meta[s].roles[t] = roles;
                     tma::load_bytes(tiles + s * kStageBytes + t * kTileBytes, k8 + static_cast<int64_t>(kb) * kTileBytes, kTileBytes, &full[s]);
                 }
@@ -206,85 +221,107 @@ __global__ void __launch_bounds__(kThreads, 1) estimate_rows_sm90(const EstParam
         const uint64_t desc0 = wgmma::descriptor(tiles, 16, 1024);
         const unsigned group_bits = (1u << kPerGroup) - 1;
 
-        auto issue = [&](int u, int (&acc)[kPerGroup][64]) {
+        // Key block t of round u (its stage's t-th tile) times this warpgroup's query blocks, issued and
+        // committed; the round's first block waits for the stage.
+        auto issue = [&](int u, int t, int (&acc)[kPerGroup][32]) {
             const int s = u % kStages;
-            tma::bar_wait(&full[s], (u / kStages) & 1);
+            if (t == 0) tma::bar_wait(&full[s], (u / kStages) & 1);
             wgmma::fence();
-            const uint64_t desc = desc0 + ((s * kStageBytes) >> 4);
+            const uint64_t desc = desc0 + ((s * kStageBytes + t * kTileBytes) >> 4);
 #pragma unroll
             for (int j = 0; j < kPerGroup; ++j)
 #pragma unroll
-                for (int ks = 0; ks < kDim / 32; ++ks) wgmma::mma_rs_s8(acc[j], qa[j][ks], desc + ks * 2, ks);
+                for (int ks = 0; ks < kDim / 32; ++ks) wgmma::mma_rs_s8_n64(acc[j], qa[j][ks], desc + ks * 2, ks);
             wgmma::commit();
         };
-        // Per key block of the round, in order: row maxima, the score test, one vote per warp into the
-        // mask row. Branch-free across this warpgroup's query blocks (their shuffles interleave).
-        auto consume = [&](int u, int (&acc)[kPerGroup][64]) {
+        // Key block t of a round (its products done, in acc): row maxima, the score test, one vote per
+        // warp into the mask row. Branch-free across this warpgroup's query blocks (their shuffles
+        // interleave).
+        auto consume = [&](const StageMeta &m, int t, int (&acc)[kPerGroup][32]) {
 #pragma unroll
             for (int j = 0; j < kPerGroup; ++j) wgmma::fence_operands(acc[j]);
-            const StageMeta m = meta[u % kStages];
-            tma::bar_arrive(&empty[u % kStages]);
+            const unsigned roles = m.roles[t] >> (kPerGroup * wg);
+            const unsigned kept = roles & group_bits, active = (roles | roles >> 8) & group_bits;
+            if (active == 0) return;
+            const int kb = m.kb[t];
+            int best[kPerGroup][2];
+            if ((active & ~(roles >> 16)) == 0) {  // every row sees the whole block
 #pragma unroll
-            for (int t = 0; t < 2; ++t) {
-                const unsigned roles = m.roles[t] >> (kPerGroup * wg);
-                const unsigned kept = roles & group_bits, active = (roles | roles >> 8) & group_bits;
-                if (active == 0) continue;
-                const int kb = m.kb[t];
-                int best[kPerGroup][2];
-                if ((active & ~(roles >> 16)) == 0) {  // every row sees the whole block
+                for (int j = 0; j < kPerGroup; ++j) {
+                    best[j][0] = row_max(acc[j], 0);
+                    best[j][1] = row_max(acc[j], 2);
+                }
+            } else {
+                // Per row the last visible column of the block, relative to its first (sees() once
+                // per row instead of per element).
+                const int64_t j0 = static_cast<int64_t>(kb) * kBlock;
 #pragma unroll
-                    for (int j = 0; j < kPerGroup; ++j) {
-                        best[j][0] = row_max(acc[j] + 32 * t, 0);
-                        best[j][1] = row_max(acc[j] + 32 * t, 2);
-                    }
-                } else {
-                    const int64_t j0 = static_cast<int64_t>(kb) * kBlock;
+                for (int j = 0; j < kPerGroup; ++j)
 #pragma unroll
-                    for (int j = 0; j < kPerGroup; ++j) {
-                        best[j][0] = best[j][1] = INT_MIN;
+                    for (int half = 0; half < 2; ++half) {
+                        const int64_t row = row_abs[j][half];
+                        int64_t hi = p.len_k - 1;
+                        if (p.causal) hi = min(hi, row + (static_cast<int64_t>(p.len_k) - p.len_q));
+                        const int64_t rel = row < p.len_q ? hi - j0 : -1;
+                        const int lim = static_cast<int>(rel < -1 ? -1 : (rel > kBlock ? kBlock : rel));
+                        int b_max = INT_MIN;
 #pragma unroll
                         for (int nt = 0; nt < kBlock / 8; ++nt)
 #pragma unroll
-                            for (int c = 0; c < 4; ++c) {
-                                const int half = c / 2;
-                                const int64_t col = j0 + nt * 8 + 2 * t4 + (c & 1);
-                                best[j][half] = max(best[j][half], sees(p, row_abs[j][half], col) ? acc[j][32 * t + 4 * nt + c] : INT_MIN);
-                            }
+                            for (int x = 0; x < 2; ++x)
+                                b_max = max(b_max, nt * 8 + 2 * t4 + x <= lim ? acc[j][4 * nt + 2 * half + x] : INT_MIN);
+                        best[j][half] = b_max;
                     }
-                }
-                // Row maxima over the 4 threads of a row, transposed: lane t4 of the quad ends with the
-                // maximum of its own row (query block t4 / 2, half t4 % 2). Exchange with lane t4 ^ 2
-                // the query block it owns, then with t4 ^ 1 the half it owns.
-                const int b1 = t4 >> 1, b0 = t4 & 1;
-                int m1[2];
+            }
+            // Row maxima over the 4 threads of a row, transposed: lane t4 of the quad ends with the
+            // maximum of its own row (query block t4 / 2, half t4 % 2). Exchange with lane t4 ^ 2
+            // the query block it owns, then with t4 ^ 1 the half it owns.
+            const int b1 = t4 >> 1, b0 = t4 & 1;
+            int m1[2];
 #pragma unroll
-                for (int half = 0; half < 2; ++half) {
-                    const int keep = b1 ? best[1][half] : best[0][half], give = b1 ? best[0][half] : best[1][half];
-                    m1[half] = max(keep, __shfl_xor_sync(0xffffffffu, give, 2));
-                }
-                const int mine_best = max(b0 ? m1[1] : m1[0], __shfl_xor_sync(0xffffffffu, b0 ? m1[0] : m1[1], 1));
-                // This lane's row: the score test against its running maximum, then one ballot for the
-                // warp; lanes 4 g + 0, 1 hold query block 0's rows, 4 g + 2, 3 query block 1's.
-                const bool on = (active >> b1) & 1;
-                const float est = estimate(mine_best, my_qsc, m.ksc[t]);
-                const bool above = on && est > my_run + log_tau;
-                my_run = on ? fmaxf(my_run, est) : my_run;
-                const unsigned votes = __ballot_sync(0xffffffffu, above);
+            for (int half = 0; half < 2; ++half) {
+                const int keep = b1 ? best[1][half] : best[0][half], give = b1 ? best[0][half] : best[1][half];
+                m1[half] = max(keep, __shfl_xor_sync(0xffffffffu, give, 2));
+            }
+            const int mine_best = max(b0 ? m1[1] : m1[0], __shfl_xor_sync(0xffffffffu, b0 ? m1[0] : m1[1], 1));
+            // This lane's row: the score test against its running maximum, then one ballot for the
+            // warp; lanes 4 g + 0, 1 hold query block 0's rows, 4 g + 2, 3 query block 1's.
+            const bool on = (active >> b1) & 1;
+            const float est = estimate(mine_best, my_qsc, m.ksc[t]);
+            const bool above = on && est > my_run + log_tau;
+            my_run = on ? fmaxf(my_run, est) : my_run;
+            const unsigned votes = __ballot_sync(0xffffffffu, above);
 #pragma unroll
-                for (int j = 0; j < kPerGroup; ++j) {
-                    const bool keep = ((kept >> j) & 1) || (votes & (j ? 0xccccccccu : 0x33333333u)) != 0;
-                    if (keep && lane == 0) set_bit(bits + (kPerGroup * wg + j) * words, kb);
-                }
+            for (int j = 0; j < kPerGroup; ++j) {
+                const bool keep = ((kept >> j) & 1) || (votes & (j ? 0xccccccccu : 0x33333333u)) != 0;
+                if (keep && lane == 0) set_bit(bits + (kPerGroup * wg + j) * words, kb);
             }
         };
 
-        // Products, then row maxima: the other warpgroup's products overlap this one's maxima.
-        for (int u = 0; 2 * u < n; ++u) {
-            int acc[kPerGroup][64];
-            issue(u, acc);
+        // A key block's row maxima run while the next block's products do (two accumulators, one per
+        // block of a round); the other warpgroup's products fill in too. Nothing is in flight across
+        // the loop's back edge, and the last round is peeled, so that no product sits behind a branch.
+        int acc0[kPerGroup][32], acc1[kPerGroup][32];
+        const int rounds = (n + 1) / 2;
+        issue(0, 0, acc0);
+        wgmma::wait<0>();
+        int u = 0;
+        for (; u + 1 < rounds; ++u) {  // acc0: block 0 of round u, done
+            issue(u, 1, acc1);
+            const StageMeta m = meta[u % kStages];
+            consume(m, 0, acc0);
+            wgmma::wait<0>();  // the stage's products are done and its notes read
+            tma::bar_arrive(&empty[u % kStages]);
+            issue(u + 1, 0, acc0);
+            consume(m, 1, acc1);
             wgmma::wait<0>();
-            consume(u, acc);
         }
+        issue(u, 1, acc1);
+        const StageMeta m = meta[u % kStages];
+        consume(m, 0, acc0);
+        wgmma::wait<0>();
+        tma::bar_arrive(&empty[u % kStages]);
+        consume(m, 1, acc1);
     }
     asm volatile("bar.sync 1, %0;\n" ::"n"(kConsumers) : "memory");  // the consumers' votes are in
     for (int w = 0; w < kQBlocks; ++w) {
