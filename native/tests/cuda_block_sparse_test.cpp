@@ -8,6 +8,7 @@
 #include <cmath>
 #include <functional>
 #include <string>
+#include <tuple>
 #include <vector>
 #include <utility>
 
@@ -270,6 +271,71 @@ TEST(CudaSale, HopperMaskEqualsTheMmaSyncMask) {
     // alone may keep everything on some inputs.
     EXPECT_LT(all_kept, all_visible) << "every visible block of every case kept";
     EXPECT_GT(all_kept, 0);
+}
+
+// Rows that start 16-byte aligned take the vectorized quantization kernels, others the element-wise
+// ones; both must give the same int8 values, scales and key means, hence the same mask bit for bit
+// (both estimation kernels, head dims 64 and 128).
+TEST(CudaSale, UnalignedRowsGiveTheSameMask) {
+    if (attn4j_cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device";
+    for (const int64_t d : {int64_t{64}, int64_t{128}}) {
+        for (const bool causal : {true, false}) {
+            const int64_t B = 1, Hq = 4, Hkv = 2, N = causal ? 1000 : 333;
+            SCOPED_TRACE("d " + std::to_string(d) + (causal ? " causal" : " non-causal") + ", ATTN4J_SEED=" + std::to_string(run_seed()));
+            HostTensor hq(ATTN4J_DTYPE_BF16, B, Hq, N, d), hk(ATTN4J_DTYPE_BF16, B, Hkv, N, d), hv(ATTN4J_DTYPE_BF16, B, Hkv, N, d);
+            ASSERT_EQ(attn4j_structured_qkv(ATTN4J_PATTERN_MIXED, run_seed() + static_cast<uint64_t>(d), &hq.t, &hk.t, &hv.t),
+                      ATTN4J_STATUS_OK);
+            // Aligned copies, and copies one element past a 16-byte boundary (same strides).
+            DeviceTensor q(ATTN4J_DTYPE_BF16, B, Hq, N, d, false), k(ATTN4J_DTYPE_BF16, B, Hkv, N, d, false);
+            DeviceTensor v(ATTN4J_DTYPE_BF16, B, Hkv, N, d, false), out(ATTN4J_DTYPE_BF16, B, Hq, N, d, false);
+            void *shifted[2] = {nullptr, nullptr};
+            attn4j_tensor sq = q.t, sk = k.t;
+            int i = 0;
+            for (auto [dev, host, view] : {std::tuple<DeviceTensor *, HostTensor *, attn4j_tensor *>{&q, &hq, &sq}, {&k, &hk, &sk}}) {
+                ASSERT_EQ(attn4j_cuda_memcpy(dev->ptr, host->bytes.data(), dev->bytes, ATTN4J_COPY_HOST_TO_DEVICE), ATTN4J_STATUS_OK);
+                ASSERT_EQ(attn4j_cuda_malloc(0, dev->bytes + 16, &shifted[i]), ATTN4J_STATUS_OK);
+                view->data = static_cast<char *>(shifted[i]) + 2;
+                ASSERT_EQ(attn4j_cuda_memcpy(view->data, host->bytes.data(), dev->bytes, ATTN4J_COPY_HOST_TO_DEVICE), ATTN4J_STATUS_OK);
+                ++i;
+            }
+            ASSERT_EQ(attn4j_cuda_memcpy(v.ptr, hv.bytes.data(), v.bytes, ATTN4J_COPY_HOST_TO_DEVICE), ATTN4J_STATUS_OK);
+            float tau = 0.01f;
+            attn4j_sale_params p{};
+            p.causal = causal ? 1 : 0;
+            p.thresholds = &tau;
+            p.num_thresholds = 1;
+            int64_t bytes = 0;
+            ASSERT_EQ(attn4j_sale_mask_bytes(&q.t, &k.t, &p, &bytes), ATTN4J_STATUS_OK);
+            for (const char *wgmma : {"1", "0"}) {
+                setenv("ATTN4J_CUDA_WGMMA", wgmma, 1);
+                std::vector<uint8_t> masks[2];
+                for (int shift = 0; shift < 2; ++shift) {
+                    void *dmask = nullptr;
+                    ASSERT_EQ(attn4j_cuda_malloc(0, bytes, &dmask), ATTN4J_STATUS_OK);
+                    // Different poison per run: a byte that neither writes differs too.
+                    std::vector<uint8_t> poison(static_cast<size_t>(bytes), shift ? 0x5A : 0xA5);
+                    ASSERT_EQ(attn4j_cuda_memcpy(dmask, poison.data(), bytes, ATTN4J_COPY_HOST_TO_DEVICE), ATTN4J_STATUS_OK);
+                    ASSERT_EQ(attn4j_sale_forward(shift ? &sq : &q.t, shift ? &sk : &k.t, &v.t, &out.t, nullptr, &p,
+                                                  static_cast<uint8_t *>(dmask), bytes, nullptr),
+                              ATTN4J_STATUS_OK)
+                        << attn4j_last_error();
+                    ASSERT_EQ(attn4j_cuda_synchronize(0), ATTN4J_STATUS_OK);
+                    masks[shift].resize(static_cast<size_t>(bytes));
+                    ASSERT_EQ(attn4j_cuda_memcpy(masks[shift].data(), dmask, bytes, ATTN4J_COPY_DEVICE_TO_HOST), ATTN4J_STATUS_OK);
+                    attn4j_cuda_free(0, dmask);
+                }
+                int64_t differ = 0, kept = 0;
+                for (int64_t x = 0; x < bytes; ++x) {
+                    differ += masks[0][x] != masks[1][x];
+                    kept += __builtin_popcount(masks[0][x]);
+                }
+                EXPECT_EQ(differ, 0) << "mask bytes that differ, ATTN4J_CUDA_WGMMA=" << wgmma;
+                EXPECT_GT(kept, 0);
+            }
+            unsetenv("ATTN4J_CUDA_WGMMA");
+            for (void *ptr : shifted) attn4j_cuda_free(0, ptr);
+        }
+    }
 }
 
 TEST(CudaBlockSparseErrors, EstimationAndOtherBlockSizesAreNamed) {
