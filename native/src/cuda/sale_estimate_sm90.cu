@@ -298,9 +298,11 @@ __global__ void __launch_bounds__(kThreads, 1) estimate_rows_sm90(const EstParam
             }
         };
 
-        // A key block's row maxima run while the next block's products do (two accumulators, one per
-        // block of a round); the other warpgroup's products fill in too. Nothing is in flight across
-        // the loop's back edge, and the last round is peeled, so that no product sits behind a branch.
+        // A key block's row maxima run while the next block's products do, and the block after that
+        // is queued as soon as its accumulator has been read, before waiting for the products in
+        // between; the other warpgroup's products fill in too. Nothing is in flight across the
+        // loop's back edge (ptxas would serialize the products otherwise), and the last round is
+        // peeled.
         int acc0[kPerGroup][32], acc1[kPerGroup][32];
         const int rounds = (n + 1) / 2;
         issue(0, 0, acc0);
@@ -310,9 +312,9 @@ __global__ void __launch_bounds__(kThreads, 1) estimate_rows_sm90(const EstParam
             issue(u, 1, acc1);
             const StageMeta m = meta[u % kStages];
             consume(m, 0, acc0);
-            wgmma::wait<0>();  // the stage's products are done and its notes read
-            tma::bar_arrive(&empty[u % kStages]);
             issue(u + 1, 0, acc0);
+            wgmma::wait<1>();  // the stage's products are done and its notes read
+            tma::bar_arrive(&empty[u % kStages]);
             consume(m, 1, acc1);
             wgmma::wait<0>();
         }
