@@ -32,7 +32,7 @@ namespace attn4j::cuda::sale {
 namespace {
 
 // Consumer warpgroups, query blocks per consumer warpgroup, key-block stages.
-constexpr int kConsumerGroups = 2, kPerGroup = 2, kStages = 4;
+constexpr int kConsumerGroups = 2, kPerGroup = 2, kStages = 8;
 constexpr int kDim = 128, kQBlocks = kConsumerGroups * kPerGroup, kConsumers = 128 * kConsumerGroups;
 constexpr int kThreads = kConsumers + 128;
 // Registers per thread of the producer warpgroup (it prepares each stage's metadata) and of the
