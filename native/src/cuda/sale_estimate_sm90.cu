@@ -32,7 +32,7 @@ namespace attn4j::cuda::sale {
 namespace {
 
 // Consumer warpgroups, query blocks per consumer warpgroup, key-block stages.
-constexpr int kConsumerGroups = 2, kPerGroup = 2, kStages = 4;
+constexpr int kConsumerGroups = 2, kPerGroup = 2, kStages = 8;
 constexpr int kDim = 128, kQBlocks = kConsumerGroups * kPerGroup, kConsumers = 128 * kConsumerGroups;
 constexpr int kThreads = kConsumers + 128;
 // Registers per thread of the producer warpgroup (it prepares each stage's metadata) and of the
@@ -137,31 +137,20 @@ __global__ void __launch_bounds__(kThreads, 1) estimate_rows_sm90(const EstParam
 
     if (wg == kConsumerGroups) {  // the producer warpgroup
         asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(kProducerRegs) : "memory");
-        if (tid == kConsumers) {
+        if (tid < kConsumers + 32) {
             const int8_t *k8 = p.k8 + static_cast<int64_t>(hk) * p.k_blocks * kTileBytes;
             const float *ks = p.ks + static_cast<int64_t>(hk) * p.k_blocks;
-            // Round u holds blocks 2u and 2u + 1 of the sequence (an odd one's last round repeats its last).
-            // Each round's key scales are loaded a round ahead: their latency then passes while this
-            // thread waits for a free stage, instead of before each block's copy.
-            int next_kb[2] = {0, 0};
-            float next_ks[2] = {0.0f, 0.0f};
-            for (int t = 0; t < 2 && n > 0; ++t) {  // (no blocks: nothing to load)
-                next_kb[t] = sweep.block(min(t, n - 1));
-                next_ks[t] = ks[next_kb[t]];
-            }
-            for (int u = 0; 2 * u < n; ++u) {
-                const int s = u % kStages;
-                const int round_kb[2] = {next_kb[0], next_kb[1]};
-                const float round_ks[2] = {next_ks[0], next_ks[1]};
-                for (int t = 0; t < 2; ++t) {
-                    next_kb[t] = sweep.block(min(2 * u + 2 + t, n - 1));
-                    next_ks[t] = ks[next_kb[t]];
-                }
-                tma::bar_wait(&empty[s], ((u / kStages) & 1) ^ 1);
-                for (int t = 0; t < 2; ++t) {
-                    const int v = 2 * u + t, kb = round_kb[t], phase = sweep.phase(v);
-                    unsigned roles = 0;
-                    for (int w = 0; v < n && w < kQBlocks; ++w) {
+            const int lane = tid - kConsumers;
+            // Round u holds blocks 2u and 2u + 1 of the sequence (an odd one's last round repeats its
+            // last). The warp prepares 16 rounds at a time, lane l block 2 u0 + l: its number, key scale
+            // and roles (one thread preparing each round in turn fell behind the consumers); then lane
+            // 0 waits for each round's stage, issues its copies and writes its notes.
+            for (int u0 = 0; 2 * u0 < n; u0 += 16) {
+                const int v = 2 * u0 + lane, kb = sweep.block(min(v, n - 1)), phase = sweep.phase(min(v, n - 1));
+                unsigned roles = 0;
+                if (v < n) {
+#pragma unroll
+                    for (int w = 0; w < kQBlocks; ++w) {
                         const RowPlan &r = plan[w];
                         const int klo = phase == 1 ? r.local_lo : 0, khi = phase == 0 ? r.sinks - 1 : (phase == 1 ? r.diag : -1);
                         const int tlo = phase == 1 ? r.sinks : r.diag + 1, thi = phase == 1 ? r.local_lo - 1 : (phase == 2 ? r.end - 1 : -1);
@@ -169,13 +158,31 @@ __global__ void __launch_bounds__(kThreads, 1) estimate_rows_sm90(const EstParam
                         roles |= (tlo <= kb && kb <= thi ? 1u : 0u) << (8 + w);
                         roles |= (kb <= r.whole_hi ? 1u : 0u) << (16 + w);
                     }
-                    meta[s].kb[t] = kb;
-                    meta[s].ksc[t] = round_ks[t];
-                    meta[s].roles[t] = roles;
-                    tma::load_bytes(tiles + s * kStageBytes + t * kTileBytes, k8 + static_cast<int64_t>(kb) * kTileBytes, kTileBytes, &full[s]);
                 }
-                // (the arrival releases the metadata written above to the consumers' acquiring wait)
-                tma::bar_expect(&full[s], kStageBytes);
+                const float ksc = ks[kb];
+                const int rounds = min(16, (n + 1) / 2 - u0);
+                for (int r = 0; r < rounds; ++r) {
+                    const int u = u0 + r, s = u % kStages;
+                    int round_kb[2];
+                    for (int t = 0; t < 2; ++t) round_kb[t] = __shfl_sync(0xffffffffu, kb, 2 * r + t);
+                    if (lane == 0) {
+                        tma::bar_wait(&empty[s], ((u / kStages) & 1) ^ 1);
+                        for (int t = 0; t < 2; ++t)
+                            tma::load_bytes(tiles + s * kStageBytes + t * kTileBytes, k8 + static_cast<int64_t>(round_kb[t]) * kTileBytes,
+                                            kTileBytes, &full[s]);
+                    }
+                    for (int t = 0; t < 2; ++t) {
+                        const float round_ks = __shfl_sync(0xffffffffu, ksc, 2 * r + t);
+                        const unsigned round_roles = __shfl_sync(0xffffffffu, roles, 2 * r + t);
+                        if (lane == 0) {
+                            meta[s].kb[t] = round_kb[t];
+                            meta[s].ksc[t] = round_ks;
+                            meta[s].roles[t] = round_roles;
+                        }
+                    }
+                    // (the arrival releases the metadata written above to the consumers' acquiring wait)
+                    if (lane == 0) tma::bar_expect(&full[s], kStageBytes);
+                }
             }
         }
         return;
