@@ -32,13 +32,16 @@ namespace attn4j::cuda::sale {
 namespace {
 
 // Consumer warpgroups, query blocks per consumer warpgroup, key-block stages.
-constexpr int kConsumerGroups = 2, kPerGroup = 2, kStages = 8;
+constexpr int kConsumerGroups = 4, kPerGroup = 1, kStages = 8;
 constexpr int kDim = 128, kQBlocks = kConsumerGroups * kPerGroup, kConsumers = 128 * kConsumerGroups;
 constexpr int kThreads = kConsumers + 128;
 // Registers per thread of the producer warpgroup (it prepares each stage's metadata) and of the
 // consumers (65536 in all, multiples of 8).
-[[maybe_unused]] constexpr int kProducerRegs = 56;
-constexpr int kConsumerShare = (65536 - 128 * kProducerRegs) / kConsumers / 8 * 8;
+[[maybe_unused]] constexpr int kProducerRegs = 32;
+// (setmaxnreg moves registers within what the launch allocated: kThreads times ptxas's register count,
+// 65536 / kThreads rounded down to a multiple of 8.)
+constexpr int kLaunchRegs = 65536 / kThreads / 8 * 8;
+constexpr int kConsumerShare = (kThreads * kLaunchRegs - 128 * kProducerRegs) / kConsumers / 8 * 8;
 [[maybe_unused]] constexpr int kConsumerRegs = kConsumerShare > 240 ? 240 : kConsumerShare;
 constexpr int kTileBytes = kBlock * kDim, kStageBytes = 2 * kTileBytes;  // a stage holds two key blocks
 // What the producer tells the consumers about the two key blocks of a stage: their numbers, scales,
@@ -222,8 +225,11 @@ __global__ void __launch_bounds__(kThreads, 1) estimate_rows_sm90(const EstParam
             }
         }
         // The row whose score test this lane runs (see consume) and its running maximum.
-        static_assert(kPerGroup == 2, "the transposed row maxima pair 4 rows with the 4 lanes of a quad");
-        const float my_qsc = qsc[(lane % 4) >> 1][lane % 2];
+        // (two query blocks: lanes 4 g + 0, 1 test query block 0's rows g, g + 8, lanes 4 g + 2, 3 query
+        // block 1's; one: lanes 4 g + 0, 2 row g, lanes 4 g + 1, 3 row g + 8)
+        static_assert(kPerGroup == 1 || kPerGroup == 2, "a quad's 4 lanes test 2 or 4 rows");
+        const int my_j = kPerGroup == 2 ? t4 >> 1 : 0;
+        const float my_qsc = qsc[my_j][lane % 2];
         float my_run = -INFINITY;
         const uint64_t desc0 = wgmma::descriptor(tiles, 16, 1024);
         const unsigned group_bits = (1u << kPerGroup) - 1;
@@ -281,26 +287,33 @@ __global__ void __launch_bounds__(kThreads, 1) estimate_rows_sm90(const EstParam
                     }
             }
             // Row maxima over the 4 threads of a row, transposed: lane t4 of the quad ends with the
-            // maximum of its own row (query block t4 / 2, half t4 % 2). Exchange with lane t4 ^ 2
-            // the query block it owns, then with t4 ^ 1 the half it owns.
-            const int b1 = t4 >> 1, b0 = t4 & 1;
-            int m1[2];
+            // maximum of its own row. Two query blocks: exchange with lane t4 ^ 2 the query block it
+            // owns, then with t4 ^ 1 the half it owns. One: exchange with t4 ^ 1 the half it owns,
+            // then with t4 ^ 2 the maximum.
+            const int b0 = t4 & 1;
+            int mine_best;
+            if constexpr (kPerGroup == 2) {
+                int m1[2];
 #pragma unroll
-            for (int half = 0; half < 2; ++half) {
-                const int keep = b1 ? best[1][half] : best[0][half], give = b1 ? best[0][half] : best[1][half];
-                m1[half] = max(keep, __shfl_xor_sync(0xffffffffu, give, 2));
+                for (int half = 0; half < 2; ++half) {
+                    const int keep = my_j ? best[1][half] : best[0][half], give = my_j ? best[0][half] : best[1][half];
+                    m1[half] = max(keep, __shfl_xor_sync(0xffffffffu, give, 2));
+                }
+                mine_best = max(b0 ? m1[1] : m1[0], __shfl_xor_sync(0xffffffffu, b0 ? m1[0] : m1[1], 1));
+            } else {
+                const int m1 = max(b0 ? best[0][1] : best[0][0], __shfl_xor_sync(0xffffffffu, b0 ? best[0][0] : best[0][1], 1));
+                mine_best = max(m1, __shfl_xor_sync(0xffffffffu, m1, 2));
             }
-            const int mine_best = max(b0 ? m1[1] : m1[0], __shfl_xor_sync(0xffffffffu, b0 ? m1[0] : m1[1], 1));
-            // This lane's row: the score test against its running maximum, then one ballot for the
-            // warp; lanes 4 g + 0, 1 hold query block 0's rows, 4 g + 2, 3 query block 1's.
-            const bool on = (active >> b1) & 1;
+            // This lane's row: the score test against its running maximum, then one ballot for the warp.
+            const bool on = (active >> my_j) & 1;
             const float est = estimate(mine_best, my_qsc, m.ksc[t]);
             const bool above = on && est > my_run + log_tau;
             my_run = on ? fmaxf(my_run, est) : my_run;
             const unsigned votes = __ballot_sync(0xffffffffu, above);
 #pragma unroll
             for (int j = 0; j < kPerGroup; ++j) {
-                const bool keep = ((kept >> j) & 1) || (votes & (j ? 0xccccccccu : 0x33333333u)) != 0;
+                const unsigned lanes = kPerGroup == 1 ? 0xffffffffu : (j ? 0xccccccccu : 0x33333333u);
+                const bool keep = ((kept >> j) & 1) || (votes & lanes) != 0;
                 if (keep && lane == 0) set_bit(bits + (kPerGroup * wg + j) * words, kb);
             }
         };
