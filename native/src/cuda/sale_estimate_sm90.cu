@@ -247,17 +247,18 @@ __global__ void __launch_bounds__(kThreads, 1) estimate_rows_sm90(const EstParam
                 for (int ks = 0; ks < kDim / 32; ++ks) wgmma::mma_rs_s8_n64(acc[j], qa[j][ks], desc + ks * 2, ks);
             wgmma::commit();
         };
-        // Key block t of a round (its products done, in acc): row maxima, the score test, one vote per
-        // warp into the mask row. Branch-free across this warpgroup's query blocks (their shuffles
-        // interleave).
-        auto consume = [&](const StageMeta &m, int t, int (&acc)[kPerGroup][32]) {
+        // Key block t of a round (its products done, in acc), in two steps: the maxima of this thread's
+        // values per row (after which acc is free for the next products), then the row maxima, the
+        // score test and one vote per warp into the mask row (across this warpgroup's query blocks,
+        // without branches between them).
+        using Best = int[kPerGroup][2];
+        auto row_maxima = [&](const StageMeta &m, int t, int (&acc)[kPerGroup][32], Best &best) {
 #pragma unroll
             for (int j = 0; j < kPerGroup; ++j) wgmma::fence_operands(acc[j]);
             const unsigned roles = m.roles[t] >> (kPerGroup * wg);
-            const unsigned kept = roles & group_bits, active = (roles | roles >> 8) & group_bits;
+            const unsigned active = (roles | roles >> 8) & group_bits;
             if (active == 0) return;
             const int kb = m.kb[t];
-            int best[kPerGroup][2];
             if ((active & ~(roles >> 16)) == 0) {  // every row sees the whole block
 #pragma unroll
                 for (int j = 0; j < kPerGroup; ++j) {
@@ -286,6 +287,12 @@ __global__ void __launch_bounds__(kThreads, 1) estimate_rows_sm90(const EstParam
                         best[j][half] = b_max;
                     }
             }
+        };
+        auto test = [&](const StageMeta &m, int t, const Best &best) {
+            const unsigned roles = m.roles[t] >> (kPerGroup * wg);
+            const unsigned kept = roles & group_bits, active = (roles | roles >> 8) & group_bits;
+            if (active == 0) return;
+            const int kb = m.kb[t];
             // Row maxima over the 4 threads of a row, transposed: lane t4 of the quad ends with the
             // maximum of its own row. Two query blocks: exchange with lane t4 ^ 2 the query block it
             // owns, then with t4 ^ 1 the half it owns. One: exchange with t4 ^ 1 the half it owns,
@@ -319,7 +326,7 @@ __global__ void __launch_bounds__(kThreads, 1) estimate_rows_sm90(const EstParam
         };
 
         // A key block's row maxima run while the next block's products do, and the block after that
-        // is queued as soon as its accumulator has been read, before waiting for the products in
+        // is queued as soon as its accumulator has been read (before its score test), and before waiting for the products in
         // between; the other warpgroup's products fill in too. Nothing is in flight across the
         // loop's back edge (ptxas would serialize the products otherwise), and the last round is
         // peeled.
@@ -328,22 +335,27 @@ __global__ void __launch_bounds__(kThreads, 1) estimate_rows_sm90(const EstParam
         issue(0, 0, acc0);
         wgmma::wait<0>();
         int u = 0;
+        Best best0, best1;
         for (; u + 1 < rounds; ++u) {  // acc0: block 0 of round u, done
             issue(u, 1, acc1);
             const StageMeta m = meta[u % kStages];
-            consume(m, 0, acc0);
+            row_maxima(m, 0, acc0, best0);
             issue(u + 1, 0, acc0);
+            test(m, 0, best0);
             wgmma::wait<1>();  // the stage's products are done and its notes read
             tma::bar_arrive(&empty[u % kStages]);
-            consume(m, 1, acc1);
+            row_maxima(m, 1, acc1, best1);
+            test(m, 1, best1);
             wgmma::wait<0>();
         }
         issue(u, 1, acc1);
         const StageMeta m = meta[u % kStages];
-        consume(m, 0, acc0);
+        row_maxima(m, 0, acc0, best0);
+        test(m, 0, best0);
         wgmma::wait<0>();
         tma::bar_arrive(&empty[u % kStages]);
-        consume(m, 1, acc1);
+        row_maxima(m, 1, acc1, best1);
+        test(m, 1, best1);
     }
     asm volatile("bar.sync 1, %0;\n" ::"n"(kConsumers) : "memory");  // the consumers' votes are in
     for (int w = 0; w < kQBlocks; ++w) {
