@@ -32,13 +32,16 @@ namespace attn4j::cuda::sale {
 namespace {
 
 // Consumer warpgroups, query blocks per consumer warpgroup, key-block stages.
-constexpr int kConsumerGroups = 2, kPerGroup = 2, kStages = 8;
+constexpr int kConsumerGroups = 4, kPerGroup = 1, kStages = 8;
 constexpr int kDim = 128, kQBlocks = kConsumerGroups * kPerGroup, kConsumers = 128 * kConsumerGroups;
 constexpr int kThreads = kConsumers + 128;
 // Registers per thread of the producer warpgroup (it prepares each stage's metadata) and of the
 // consumers (65536 in all, multiples of 8).
-[[maybe_unused]] constexpr int kProducerRegs = 56;
-constexpr int kConsumerShare = (65536 - 128 * kProducerRegs) / kConsumers / 8 * 8;
+[[maybe_unused]] constexpr int kProducerRegs = 32;
+// (setmaxnreg moves registers within what the launch allocated: kThreads times ptxas's register count,
+// 65536 / kThreads rounded down to a multiple of 8.)
+constexpr int kLaunchRegs = 65536 / kThreads / 8 * 8;
+constexpr int kConsumerShare = (kThreads * kLaunchRegs - 128 * kProducerRegs) / kConsumers / 8 * 8;
 [[maybe_unused]] constexpr int kConsumerRegs = kConsumerShare > 240 ? 240 : kConsumerShare;
 constexpr int kTileBytes = kBlock * kDim, kStageBytes = 2 * kTileBytes;  // a stage holds two key blocks
 // What the producer tells the consumers about the two key blocks of a stage: their numbers, scales,
@@ -222,8 +225,11 @@ __global__ void __launch_bounds__(kThreads, 1) estimate_rows_sm90(const EstParam
             }
         }
         // The row whose score test this lane runs (see consume) and its running maximum.
-        static_assert(kPerGroup == 2, "the transposed row maxima pair 4 rows with the 4 lanes of a quad");
-        const float my_qsc = qsc[(lane % 4) >> 1][lane % 2];
+        // (two query blocks: lanes 4 g + 0, 1 test query block 0's rows g, g + 8, lanes 4 g + 2, 3 query
+        // block 1's; one: lanes 4 g + 0, 2 row g, lanes 4 g + 1, 3 row g + 8)
+        static_assert(kPerGroup == 1 || kPerGroup == 2, "a quad's 4 lanes test 2 or 4 rows");
+        const int my_j = kPerGroup == 2 ? t4 >> 1 : 0;
+        const float my_qsc = qsc[my_j][lane % 2];
         float my_run = -INFINITY;
         const uint64_t desc0 = wgmma::descriptor(tiles, 16, 1024);
         const unsigned group_bits = (1u << kPerGroup) - 1;
@@ -241,17 +247,18 @@ __global__ void __launch_bounds__(kThreads, 1) estimate_rows_sm90(const EstParam
                 for (int ks = 0; ks < kDim / 32; ++ks) wgmma::mma_rs_s8_n64(acc[j], qa[j][ks], desc + ks * 2, ks);
             wgmma::commit();
         };
-        // Key block t of a round (its products done, in acc): row maxima, the score test, one vote per
-        // warp into the mask row. Branch-free across this warpgroup's query blocks (their shuffles
-        // interleave).
-        auto consume = [&](const StageMeta &m, int t, int (&acc)[kPerGroup][32]) {
+        // Key block t of a round (its products done, in acc), in two steps: the maxima of this thread's
+        // values per row (after which acc is free for the next products), then the row maxima, the
+        // score test and one vote per warp into the mask row (across this warpgroup's query blocks,
+        // without branches between them).
+        using Best = int[kPerGroup][2];
+        auto row_maxima = [&](const StageMeta &m, int t, int (&acc)[kPerGroup][32], Best &best) {
 #pragma unroll
             for (int j = 0; j < kPerGroup; ++j) wgmma::fence_operands(acc[j]);
             const unsigned roles = m.roles[t] >> (kPerGroup * wg);
-            const unsigned kept = roles & group_bits, active = (roles | roles >> 8) & group_bits;
+            const unsigned active = (roles | roles >> 8) & group_bits;
             if (active == 0) return;
             const int kb = m.kb[t];
-            int best[kPerGroup][2];
             if ((active & ~(roles >> 16)) == 0) {  // every row sees the whole block
 #pragma unroll
                 for (int j = 0; j < kPerGroup; ++j) {
@@ -280,33 +287,46 @@ __global__ void __launch_bounds__(kThreads, 1) estimate_rows_sm90(const EstParam
                         best[j][half] = b_max;
                     }
             }
+        };
+        auto test = [&](const StageMeta &m, int t, const Best &best) {
+            const unsigned roles = m.roles[t] >> (kPerGroup * wg);
+            const unsigned kept = roles & group_bits, active = (roles | roles >> 8) & group_bits;
+            if (active == 0) return;
+            const int kb = m.kb[t];
             // Row maxima over the 4 threads of a row, transposed: lane t4 of the quad ends with the
-            // maximum of its own row (query block t4 / 2, half t4 % 2). Exchange with lane t4 ^ 2
-            // the query block it owns, then with t4 ^ 1 the half it owns.
-            const int b1 = t4 >> 1, b0 = t4 & 1;
-            int m1[2];
+            // maximum of its own row. Two query blocks: exchange with lane t4 ^ 2 the query block it
+            // owns, then with t4 ^ 1 the half it owns. One: exchange with t4 ^ 1 the half it owns,
+            // then with t4 ^ 2 the maximum.
+            const int b0 = t4 & 1;
+            int mine_best;
+            if constexpr (kPerGroup == 2) {
+                int m1[2];
 #pragma unroll
-            for (int half = 0; half < 2; ++half) {
-                const int keep = b1 ? best[1][half] : best[0][half], give = b1 ? best[0][half] : best[1][half];
-                m1[half] = max(keep, __shfl_xor_sync(0xffffffffu, give, 2));
+                for (int half = 0; half < 2; ++half) {
+                    const int keep = my_j ? best[1][half] : best[0][half], give = my_j ? best[0][half] : best[1][half];
+                    m1[half] = max(keep, __shfl_xor_sync(0xffffffffu, give, 2));
+                }
+                mine_best = max(b0 ? m1[1] : m1[0], __shfl_xor_sync(0xffffffffu, b0 ? m1[0] : m1[1], 1));
+            } else {
+                const int m1 = max(b0 ? best[0][1] : best[0][0], __shfl_xor_sync(0xffffffffu, b0 ? best[0][0] : best[0][1], 1));
+                mine_best = max(m1, __shfl_xor_sync(0xffffffffu, m1, 2));
             }
-            const int mine_best = max(b0 ? m1[1] : m1[0], __shfl_xor_sync(0xffffffffu, b0 ? m1[0] : m1[1], 1));
-            // This lane's row: the score test against its running maximum, then one ballot for the
-            // warp; lanes 4 g + 0, 1 hold query block 0's rows, 4 g + 2, 3 query block 1's.
-            const bool on = (active >> b1) & 1;
+            // This lane's row: the score test against its running maximum, then one ballot for the warp.
+            const bool on = (active >> my_j) & 1;
             const float est = estimate(mine_best, my_qsc, m.ksc[t]);
             const bool above = on && est > my_run + log_tau;
             my_run = on ? fmaxf(my_run, est) : my_run;
             const unsigned votes = __ballot_sync(0xffffffffu, above);
 #pragma unroll
             for (int j = 0; j < kPerGroup; ++j) {
-                const bool keep = ((kept >> j) & 1) || (votes & (j ? 0xccccccccu : 0x33333333u)) != 0;
+                const unsigned lanes = kPerGroup == 1 ? 0xffffffffu : (j ? 0xccccccccu : 0x33333333u);
+                const bool keep = ((kept >> j) & 1) || (votes & lanes) != 0;
                 if (keep && lane == 0) set_bit(bits + (kPerGroup * wg + j) * words, kb);
             }
         };
 
         // A key block's row maxima run while the next block's products do, and the block after that
-        // is queued as soon as its accumulator has been read, before waiting for the products in
+        // is queued as soon as its accumulator has been read (before its score test), and before waiting for the products in
         // between; the other warpgroup's products fill in too. Nothing is in flight across the
         // loop's back edge (ptxas would serialize the products otherwise), and the last round is
         // peeled.
@@ -315,22 +335,27 @@ __global__ void __launch_bounds__(kThreads, 1) estimate_rows_sm90(const EstParam
         issue(0, 0, acc0);
         wgmma::wait<0>();
         int u = 0;
+        Best best0, best1;
         for (; u + 1 < rounds; ++u) {  // acc0: block 0 of round u, done
             issue(u, 1, acc1);
             const StageMeta m = meta[u % kStages];
-            consume(m, 0, acc0);
+            row_maxima(m, 0, acc0, best0);
             issue(u + 1, 0, acc0);
+            test(m, 0, best0);
             wgmma::wait<1>();  // the stage's products are done and its notes read
             tma::bar_arrive(&empty[u % kStages]);
-            consume(m, 1, acc1);
+            row_maxima(m, 1, acc1, best1);
+            test(m, 1, best1);
             wgmma::wait<0>();
         }
         issue(u, 1, acc1);
         const StageMeta m = meta[u % kStages];
-        consume(m, 0, acc0);
+        row_maxima(m, 0, acc0, best0);
+        test(m, 0, best0);
         wgmma::wait<0>();
         tma::bar_arrive(&empty[u % kStages]);
-        consume(m, 1, acc1);
+        row_maxima(m, 1, acc1, best1);
+        test(m, 1, best1);
     }
     asm volatile("bar.sync 1, %0;\n" ::"n"(kConsumers) : "memory");  // the consumers' votes are in
     for (int w = 0; w < kQBlocks; ++w) {
