@@ -1,5 +1,5 @@
-// What SALE's two CUDA estimation kernels share (sale_estimate_cuda.cu: quantization and the mma.sync
-// kernel; sale_estimate_sm90.cu: the Hopper kernel): their parameters and the plan of one mask row.
+// What SALE's CUDA estimation shares (sale_quantize_cuda.cu: quantization; sale_estimate_cuda.cu: the
+// mma.sync kernel; sale_estimate_sm90.cu: the Hopper kernel): their parameters and the plan of one mask row.
 #pragma once
 #include <cuda_runtime.h>
 
@@ -71,6 +71,15 @@ __device__ __forceinline__ float estimate(int best, float q_scale, float k_scale
 __device__ __forceinline__ bool sees(const EstParams &p, int64_t row, int64_t col) {
     return col < p.len_k && row < p.len_q && (!p.causal || col <= row + (static_cast<int64_t>(p.len_k) - p.len_q));
 }
+
+// Key means: partial sums per chunk of kMeanRows keys (the caller's workspace holds mean_chunks(len_k)
+// x dim floats per kv head for them).
+constexpr int kMeanRows = 256;
+int mean_chunks(int len_k);
+
+// sale_quantize_cuda.cu: e.q8/e.qs from q, e.mean, e.k8/e.ks from k (head dim 64 or 128, bf16 or f16;
+// keys 128B-swizzled per block where `swizzled`, head dim 128 only), on stream s.
+void quantize(const EstParams &e, float *partial, int64_t bh_q, int64_t bh_kv, bool bf16, bool swizzled, cudaStream_t s);
 
 // Key (row r, byte e) of a 64 x 128 int8 block in the layout wgmma reads with the 128-byte swizzle.
 __host__ __device__ __forceinline__ int swizzled128(int r, int e) { return r * 128 + ((((e >> 4) ^ (r & 7))) << 4) + (e & 15); }
