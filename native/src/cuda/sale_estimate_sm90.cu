@@ -2,13 +2,13 @@
 // Q and smoothed K held in int8, per 64 x 64 block the estimated row maxima and the Relative Attention
 // Score test against the running row maxima), with each key block read once for four query blocks.
 //
-// A block of 3 warpgroups owns 4 consecutive 64-row query blocks of one (batch, head). One producer
-// thread (its warpgroup gives its registers to the others) copies key blocks, two per stage, into a
-// 4-stage mbarrier pipeline (the quantization stores each block 128B-swizzled, so one bulk copy each)
-// and writes each stage's metadata: block numbers, scales, and which query block keeps or tests each.
-// Two consumer warpgroups own two query blocks each and multiply them by each key block with wgmma
-// m64n64k32 s8 -> s32 (Q from registers); while a warpgroup takes the row maxima of one key block, its
-// products of the next one run, and so do the other warpgroup's.
+// A block of 5 warpgroups owns 4 consecutive 64-row query blocks of one (batch, head). One producer
+// warp (its warpgroup gives its registers to the others) prepares 16 rounds of key blocks at a time
+// (numbers, scales, and which query block keeps or tests each) and copies them, two per stage, into
+// an 8-stage mbarrier pipeline (the quantization stores each block 128B-swizzled, so one bulk copy
+// each) with each stage's metadata. Four consumer warpgroups own one query block each and multiply it
+// by each key block with wgmma m64n64k32 s8 -> s32 (Q from registers); while a warpgroup takes the
+// row maxima of one key block, its products of the next ones run, and so do the other warpgroups'.
 //
 // The four query blocks see one sequence of key blocks: their sink blocks, then from the highest
 // diagonal down to the lowest sink, then (no causal mask) up from the lowest diagonal. Each query
@@ -224,7 +224,7 @@ __global__ void __launch_bounds__(kThreads, 1) estimate_rows_sm90(const EstParam
                 qsc[j][half] = mine[j].end > 0 && row_abs[j][half] < p.len_q ? p.qs[static_cast<int64_t>(bh) * p.len_q + row_abs[j][half]] * p.scale : 0.0f;
             }
         }
-        // The row whose score test this lane runs (see consume) and its running maximum.
+        // The row whose score test this lane runs (see test below) and its running maximum.
         // (two query blocks: lanes 4 g + 0, 1 test query block 0's rows g, g + 8, lanes 4 g + 2, 3 query
         // block 1's; one: lanes 4 g + 0, 2 row g, lanes 4 g + 1, 3 row g + 8)
         static_assert(kPerGroup == 1 || kPerGroup == 2, "a quad's 4 lanes test 2 or 4 rows");
@@ -325,11 +325,11 @@ __global__ void __launch_bounds__(kThreads, 1) estimate_rows_sm90(const EstParam
             }
         };
 
-        // A key block's row maxima run while the next block's products do, and the block after that
-        // is queued as soon as its accumulator has been read (before its score test), and before waiting for the products in
-        // between; the other warpgroup's products fill in too. Nothing is in flight across the
-        // loop's back edge (ptxas would serialize the products otherwise), and the last round is
-        // peeled.
+        // A key block's row maxima run while the next block's products do; the block after that is
+        // queued as soon as the accumulator has been read (before the score test) and before waiting
+        // for the products in between; the other warpgroups' products fill in too. Nothing is in
+        // flight across the loop's back edge (ptxas would serialize the products otherwise), and the
+        // last round is peeled.
         int acc0[kPerGroup][32], acc1[kPerGroup][32];
         const int rounds = (n + 1) / 2;
         issue(0, 0, acc0);
