@@ -24,6 +24,11 @@ __device__ __forceinline__ float load_f(const void *base, int64_t off) {
     return static_cast<float>(static_cast<const T *>(base)[off]);
 }
 
+// The scale of values whose largest magnitude is max_abs (0 where there is none, or it is not finite:
+// every value then quantizes to 0), as the CPU's scale_for; and what multiplies a value before rounding.
+__device__ __forceinline__ float scale_for(float max_abs) { return max_abs > 0.0f && isfinite(max_abs) ? max_abs / kLevels : 0.0f; }
+__device__ __forceinline__ float inverse(float scale) { return scale > 0.0f ? 1.0f / scale : 0.0f; }
+
 __device__ __forceinline__ int8_t quant(float x, float inv) {
     float v = x * inv;
     v = fminf(fmaxf(v, -kLevels), kLevels);
@@ -82,7 +87,7 @@ __global__ void quantize_keys(const EstParams p) {
         if (threadIdx.x < s) red[threadIdx.x] = fmaxf(red[threadIdx.x], red[threadIdx.x + s]);
         __syncthreads();
     }
-    const float sc = red[0] > 0.0f && isfinite(red[0]) ? red[0] / kLevels : 0.0f, inv = sc > 0.0f ? 1.0f / sc : 0.0f;
+    const float sc = scale_for(red[0]), inv = inverse(sc);
     if (threadIdx.x == 0) p.ks[static_cast<int64_t>(bh) * p.k_blocks + kb] = sc;
     for (int x = threadIdx.x; x < kBlock * p.dim; x += kThreads) {
         const int j = kb * kBlock + x / p.dim, e = x % p.dim;
@@ -102,7 +107,7 @@ __global__ void quantize_queries(const EstParams p) {
     float mx = 0.0f;
     for (int e = lane; e < p.dim; e += 32) mx = fmaxf(mx, fabsf(load_f<T>(p.q, base + e * p.sq[3])));
     for (int o = 16; o > 0; o /= 2) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, o));
-    const float sc = mx > 0.0f && isfinite(mx) ? mx / kLevels : 0.0f, inv = sc > 0.0f ? 1.0f / sc : 0.0f;
+    const float sc = scale_for(mx), inv = inverse(sc);
     if (lane == 0) p.qs[static_cast<int64_t>(bh) * p.len_q + i] = sc;
     for (int e = lane; e < p.dim; e += 32)
         p.q8[(static_cast<int64_t>(bh) * p.len_q + i) * p.dim + e] = quant(load_f<T>(p.q, base + e * p.sq[3]), inv);
@@ -184,7 +189,7 @@ __global__ void __launch_bounds__(kThreads) quantize_keys8(const EstParams p) {
     __syncthreads();
 #pragma unroll
     for (int w = 0; w < kThreads / 32; ++w) mx = fmaxf(mx, red[w]);
-    const float sc = mx > 0.0f && isfinite(mx) ? mx / kLevels : 0.0f, inv = sc > 0.0f ? 1.0f / sc : 0.0f;
+    const float sc = scale_for(mx), inv = inverse(sc);
     if (threadIdx.x == 0) p.ks[static_cast<int64_t>(bh) * p.k_blocks + kb] = sc;
     int8_t *const block = p.k8 + (static_cast<int64_t>(bh) * p.k_blocks + kb) * kBlock * D;
 #pragma unroll
@@ -208,7 +213,7 @@ __global__ void __launch_bounds__(256) quantize_queries8(const EstParams p) {
     }
     for (int o = kChunks / 2; o > 0; o /= 2) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, o));
     if (i >= p.len_q) return;
-    const float sc = mx > 0.0f && isfinite(mx) ? mx / kLevels : 0.0f, inv = sc > 0.0f ? 1.0f / sc : 0.0f;
+    const float sc = scale_for(mx), inv = inverse(sc);
     if (c == 0) p.qs[static_cast<int64_t>(bh) * p.len_q + i] = sc;
     *reinterpret_cast<uint2 *>(p.q8 + (static_cast<int64_t>(bh) * p.len_q + i) * D + 8 * c) = quant8(x, inv);
 }
