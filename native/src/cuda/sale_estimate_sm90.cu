@@ -31,9 +31,9 @@ namespace attn4j::cuda::sale {
 
 namespace {
 
-// Consumer warpgroups, query blocks per consumer warpgroup, key-block stages.
-constexpr int kConsumerGroups = 4, kPerGroup = 1, kStages = 8;
-constexpr int kDim = 128, kQBlocks = kConsumerGroups * kPerGroup, kConsumers = 128 * kConsumerGroups;
+// Consumer warpgroups (one query block each), key-block stages.
+constexpr int kConsumerGroups = 4, kStages = 8;
+constexpr int kDim = 128, kQBlocks = kConsumerGroups, kConsumers = 128 * kConsumerGroups;
 constexpr int kThreads = kConsumers + 128;
 // Registers per thread of the producer warpgroup (it prepares each stage's metadata) and of the
 // consumers (65536 in all, multiples of 8).
@@ -45,13 +45,14 @@ constexpr int kConsumerShare = (kThreads * kLaunchRegs - 128 * kProducerRegs) / 
 [[maybe_unused]] constexpr int kConsumerRegs = kConsumerShare > 240 ? 240 : kConsumerShare;
 constexpr int kTileBytes = kBlock * kDim, kStageBytes = 2 * kTileBytes;  // a stage holds two key blocks
 // What the producer tells the consumers about the two key blocks of a stage: their numbers, scales,
-// and per query block of the CTA (bit w) whether it keeps the block (bits 0-7), tests it (8-15), and
-// sees all of it from every row (16-23).
+// and in byte w of roles what query block w does with the block: takes it (kActive: keeps or tests
+// it), keeps it (kKept), sees only part of it from some row (kPartial).
 struct StageMeta {
     int kb[2];
     float ksc[2];
     unsigned roles[2];
 };
+constexpr unsigned kActive = 1, kKept = 2, kPartial = 4;
 // 1024-byte alignment slack, the stages, their full and empty mbarriers, their metadata; the mask rows follow.
 constexpr int kSmemFixed = 1024 + kStages * kStageBytes + 16 * kStages + static_cast<int>(sizeof(StageMeta)) * kStages;
 
@@ -103,8 +104,9 @@ __device__ __forceinline__ void set_bit(unsigned *row, int kb) {
 __global__ void __launch_bounds__(kThreads, 1) estimate_rows_sm90(const EstParams p, int groups) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
     extern __shared__ unsigned char smem_raw[];
-    unsigned char *const tiles =
-        reinterpret_cast<unsigned char *>((reinterpret_cast<uintptr_t>(smem_raw) + 1023) & ~static_cast<uintptr_t>(1023));
+    // (an offset from smem_raw, not a rounded address: the compiler then knows the pointers below
+    // shared and reads the stage notes and mask rows with shared loads)
+    unsigned char *const tiles = smem_raw + ((1024 - (tma::smem_addr(smem_raw) & 1023)) & 1023);
     uint64_t *const full = reinterpret_cast<uint64_t *>(tiles + kStages * kStageBytes), *const empty = full + kStages;
     StageMeta *const meta = reinterpret_cast<StageMeta *>(empty + kStages);
     unsigned *const bits = reinterpret_cast<unsigned *>(meta + kStages);
@@ -157,9 +159,9 @@ __global__ void __launch_bounds__(kThreads, 1) estimate_rows_sm90(const EstParam
                         const RowPlan &r = plan[w];
                         const int klo = phase == 1 ? r.local_lo : 0, khi = phase == 0 ? r.sinks - 1 : (phase == 1 ? r.diag : -1);
                         const int tlo = phase == 1 ? r.sinks : r.diag + 1, thi = phase == 1 ? r.local_lo - 1 : (phase == 2 ? r.end - 1 : -1);
-                        roles |= (klo <= kb && kb <= khi ? 1u : 0u) << w;
-                        roles |= (tlo <= kb && kb <= thi ? 1u : 0u) << (8 + w);
-                        roles |= (kb <= r.whole_hi ? 1u : 0u) << (16 + w);
+                        const bool kept = klo <= kb && kb <= khi, active = kept || (tlo <= kb && kb <= thi);
+                        const unsigned code = (active ? kActive : 0u) | (kept ? kKept : 0u) | (kb > r.whole_hi ? kPartial : 0u);
+                        roles |= (active ? code : 0u) << (8 * w);
                     }
                 }
                 const float ksc = ks[kb];
@@ -196,133 +198,101 @@ __global__ void __launch_bounds__(kThreads, 1) estimate_rows_sm90(const EstParam
             for (int kb = tid; kb < plan[w].end; kb += kConsumers) set_bit(bits + w * words, kb);
     if (n > 0) {
         const int warp = (tid % 128) / 32, lane = tid % 32, g = lane / 4, t4 = lane % 4;
-        RowPlan mine[kPerGroup];
-#pragma unroll
-        for (int j = 0; j < kPerGroup; ++j) mine[j] = plan[kPerGroup * wg + j];
+        const RowPlan mine = row_plan(p, first + wg);  // (plan[wg] would put plan in local memory)
+        const bool live = first + wg < p.q_blocks;
         // Q fragments (A of m16n8k32 per warp: rows g, g + 8; bytes 4 t4 and 16 + 4 t4 of each k step).
-        uint32_t qa[kPerGroup][kDim / 32][4];
-        float qsc[kPerGroup][2];
-        int row_abs[kPerGroup][2];
-        for (int j = 0; j < kPerGroup; ++j) {
-            const int8_t *q8 = p.q8 + (static_cast<int64_t>(bh) * p.len_q + mine[j].i0) * kDim;
-            const int r0 = warp * 16;
-            // Rows past the end read row 0 and are zeroed by a select: no branch feeds wgmma's operands.
-            auto at = [&](int r, int c) -> uint32_t {
-                const bool in = mine[j].end > 0 && mine[j].i0 + r < p.len_q;
-                const uint32_t x = *reinterpret_cast<const uint32_t *>(q8 + (in ? r : 0) * kDim + c);
-                return in ? x : 0u;
-            };
+        uint32_t qa[kDim / 32][4];
+        const int8_t *q8 = p.q8 + (static_cast<int64_t>(bh) * p.len_q + mine.i0) * kDim;
+        const int r0 = warp * 16;
+        // Rows past the end read row 0 and are zeroed by a select: no branch feeds wgmma's operands.
+        auto at = [&](int r, int c) -> uint32_t {
+            const bool in = live && mine.i0 + r < p.len_q;
+            const uint32_t x = *reinterpret_cast<const uint32_t *>(q8 + (in ? r : 0) * kDim + c);
+            return in ? x : 0u;
+        };
 #pragma unroll
-            for (int ks = 0; ks < kDim / 32; ++ks) {
-                qa[j][ks][0] = at(r0 + g, ks * 32 + 4 * t4);
-                qa[j][ks][1] = at(r0 + g + 8, ks * 32 + 4 * t4);
-                qa[j][ks][2] = at(r0 + g, ks * 32 + 16 + 4 * t4);
-                qa[j][ks][3] = at(r0 + g + 8, ks * 32 + 16 + 4 * t4);
-            }
-            for (int half = 0; half < 2; ++half) {
-                row_abs[j][half] = static_cast<int>(mine[j].i0) + r0 + g + 8 * half;
-                qsc[j][half] = mine[j].end > 0 && row_abs[j][half] < p.len_q ? p.qs[static_cast<int64_t>(bh) * p.len_q + row_abs[j][half]] * p.scale : 0.0f;
-            }
+        for (int ks = 0; ks < kDim / 32; ++ks) {
+            qa[ks][0] = at(r0 + g, ks * 32 + 4 * t4);
+            qa[ks][1] = at(r0 + g + 8, ks * 32 + 4 * t4);
+            qa[ks][2] = at(r0 + g, ks * 32 + 16 + 4 * t4);
+            qa[ks][3] = at(r0 + g + 8, ks * 32 + 16 + 4 * t4);
         }
-        // The row whose score test this lane runs (see test below) and its running maximum.
-        // (two query blocks: lanes 4 g + 0, 1 test query block 0's rows g, g + 8, lanes 4 g + 2, 3 query
-        // block 1's; one: lanes 4 g + 0, 2 row g, lanes 4 g + 1, 3 row g + 8)
-        static_assert(kPerGroup == 1 || kPerGroup == 2, "a quad's 4 lanes test 2 or 4 rows");
-        const int my_j = kPerGroup == 2 ? t4 >> 1 : 0;
-        const float my_qsc = qsc[my_j][lane % 2];
-        float my_run = -INFINITY;
+        // This thread's rows g and g + 8: their absolute numbers, scales (times the softmax scale),
+        // running maxima, and the level above which one of this thread's estimates sends the warp to
+        // the exact test (see test below).
+        int row_abs[2];
+        float qsc[2], run[2] = {-INFINITY, -INFINITY}, trigger[2] = {-INFINITY, -INFINITY};
+        for (int half = 0; half < 2; ++half) {
+            row_abs[half] = static_cast<int>(mine.i0) + r0 + g + 8 * half;
+            qsc[half] = live && row_abs[half] < p.len_q ? p.qs[static_cast<int64_t>(bh) * p.len_q + row_abs[half]] * p.scale : 0.0f;
+        }
+        const float log_tau_down = fminf(log_tau, 0.0f);
+        unsigned *const my_bits = bits + wg * words;
         const uint64_t desc0 = wgmma::descriptor(tiles, 16, 1024);
-        const unsigned group_bits = (1u << kPerGroup) - 1;
 
-        // Key block t of round u (its stage's t-th tile) times this warpgroup's query blocks, issued and
+        // Key block t of round u (its stage's t-th tile) times this warpgroup's query block, issued and
         // committed; the round's first block waits for the stage.
-        auto issue = [&](int u, int t, int (&acc)[kPerGroup][32]) {
+        auto issue = [&](int u, int t, int (&acc)[32]) {
             const int s = u % kStages;
             if (t == 0) tma::bar_wait(&full[s], (u / kStages) & 1);
             wgmma::fence();
             const uint64_t desc = desc0 + ((s * kStageBytes + t * kTileBytes) >> 4);
 #pragma unroll
-            for (int j = 0; j < kPerGroup; ++j)
-#pragma unroll
-                for (int ks = 0; ks < kDim / 32; ++ks) wgmma::mma_rs_s8_n64(acc[j], qa[j][ks], desc + ks * 2, ks);
+            for (int ks = 0; ks < kDim / 32; ++ks) wgmma::mma_rs_s8_n64(acc, qa[ks], desc + ks * 2, ks);
             wgmma::commit();
         };
-        // Key block t of a round (its products done, in acc), in two steps: the maxima of this thread's
-        // values per row (after which acc is free for the next products), then the row maxima, the
-        // score test and one vote per warp into the mask row (across this warpgroup's query blocks,
-        // without branches between them).
-        using Best = int[kPerGroup][2];
-        auto row_maxima = [&](const StageMeta &m, int t, int (&acc)[kPerGroup][32], Best &best) {
+        // Key block t of a round (its products done, in acc), in two steps. First this thread's
+        // estimates of its two rows, from its 16 values of each (after which acc is free for the next
+        // products); then the score test and one vote per warp into the mask row.
+        auto row_maxima = [&](const StageMeta &m, int t, int (&acc)[32], float (&e)[2]) {
+            wgmma::fence_operands(acc);
+            const unsigned code = m.roles[t] >> (8 * wg);
+            if (!(code & kActive)) return code;
+            const float ksc = m.ksc[t];
+            if (!(code & kPartial)) {  // every row sees the whole block
 #pragma unroll
-            for (int j = 0; j < kPerGroup; ++j) wgmma::fence_operands(acc[j]);
-            const unsigned roles = m.roles[t] >> (kPerGroup * wg);
-            const unsigned active = (roles | roles >> 8) & group_bits;
-            if (active == 0) return;
-            const int kb = m.kb[t];
-            if ((active & ~(roles >> 16)) == 0) {  // every row sees the whole block
-#pragma unroll
-                for (int j = 0; j < kPerGroup; ++j) {
-                    best[j][0] = row_max(acc[j], 0);
-                    best[j][1] = row_max(acc[j], 2);
-                }
+                for (int half = 0; half < 2; ++half) e[half] = static_cast<float>(row_max(acc, 2 * half)) * (qsc[half] * ksc);
             } else {
                 // Per row the last visible column of the block, relative to its first (sees() once
                 // per row instead of per element).
-                const int64_t j0 = static_cast<int64_t>(kb) * kBlock;
-#pragma unroll
-                for (int j = 0; j < kPerGroup; ++j)
-#pragma unroll
-                    for (int half = 0; half < 2; ++half) {
-                        const int64_t row = row_abs[j][half];
-                        int64_t hi = p.len_k - 1;
-                        if (p.causal) hi = min(hi, row + (static_cast<int64_t>(p.len_k) - p.len_q));
-                        const int64_t rel = row < p.len_q ? hi - j0 : -1;
-                        const int lim = static_cast<int>(rel < -1 ? -1 : (rel > kBlock ? kBlock : rel));
-                        int b_max = INT_MIN;
-#pragma unroll
-                        for (int nt = 0; nt < kBlock / 8; ++nt)
-#pragma unroll
-                            for (int x = 0; x < 2; ++x)
-                                b_max = max(b_max, nt * 8 + 2 * t4 + x <= lim ? acc[j][4 * nt + 2 * half + x] : INT_MIN);
-                        best[j][half] = b_max;
-                    }
-            }
-        };
-        auto test = [&](const StageMeta &m, int t, const Best &best) {
-            const unsigned roles = m.roles[t] >> (kPerGroup * wg);
-            const unsigned kept = roles & group_bits, active = (roles | roles >> 8) & group_bits;
-            if (active == 0) return;
-            const int kb = m.kb[t];
-            // Row maxima over the 4 threads of a row, transposed: lane t4 of the quad ends with the
-            // maximum of its own row. Two query blocks: exchange with lane t4 ^ 2 the query block it
-            // owns, then with t4 ^ 1 the half it owns. One: exchange with t4 ^ 1 the half it owns,
-            // then with t4 ^ 2 the maximum.
-            const int b0 = t4 & 1;
-            int mine_best;
-            if constexpr (kPerGroup == 2) {
-                int m1[2];
+                const int64_t j0 = static_cast<int64_t>(m.kb[t]) * kBlock;
 #pragma unroll
                 for (int half = 0; half < 2; ++half) {
-                    const int keep = my_j ? best[1][half] : best[0][half], give = my_j ? best[0][half] : best[1][half];
-                    m1[half] = max(keep, __shfl_xor_sync(0xffffffffu, give, 2));
-                }
-                mine_best = max(b0 ? m1[1] : m1[0], __shfl_xor_sync(0xffffffffu, b0 ? m1[0] : m1[1], 1));
-            } else {
-                const int m1 = max(b0 ? best[0][1] : best[0][0], __shfl_xor_sync(0xffffffffu, b0 ? best[0][0] : best[0][1], 1));
-                mine_best = max(m1, __shfl_xor_sync(0xffffffffu, m1, 2));
-            }
-            // This lane's row: the score test against its running maximum, then one ballot for the warp.
-            const bool on = (active >> my_j) & 1;
-            const float est = estimate(mine_best, my_qsc, m.ksc[t]);
-            const bool above = on && est > my_run + log_tau;
-            my_run = on ? fmaxf(my_run, est) : my_run;
-            const unsigned votes = __ballot_sync(0xffffffffu, above);
+                    const int64_t row = row_abs[half];
+                    int64_t hi = p.len_k - 1;
+                    if (p.causal) hi = min(hi, row + (static_cast<int64_t>(p.len_k) - p.len_q));
+                    const int64_t rel = row < p.len_q ? hi - j0 : -1;
+                    const int lim = static_cast<int>(rel < -1 ? -1 : (rel > kBlock ? kBlock : rel));
+                    int b_max = INT_MIN;
 #pragma unroll
-            for (int j = 0; j < kPerGroup; ++j) {
-                const unsigned lanes = kPerGroup == 1 ? 0xffffffffu : (j ? 0xccccccccu : 0x33333333u);
-                const bool keep = ((kept >> j) & 1) || (votes & lanes) != 0;
-                if (keep && lane == 0) set_bit(bits + (kPerGroup * wg + j) * words, kb);
+                    for (int nt = 0; nt < kBlock / 8; ++nt)
+#pragma unroll
+                        for (int x = 0; x < 2; ++x) b_max = max(b_max, nt * 8 + 2 * t4 + x <= lim ? acc[4 * nt + 2 * half + x] : INT_MIN);
+                    e[half] = estimate(b_max, qsc[half], ksc);
+                }
             }
+            return code;
+        };
+        // A row's estimate is the largest of its 4 threads' (rounding is monotonic), so the block
+        // passes the test iff one thread's estimate of a row passes it against the row's running
+        // maximum: one vote, no exchange within the quad. While no row passes, no running maximum
+        // moves either (the threshold is below it when tau <= 1), so the exchange that updates
+        // them runs only for blocks that are kept or that some row passes.
+        auto test = [&](const StageMeta &m, int t, unsigned code, const float (&e)[2]) {
+            if (!(code & kActive)) return;
+            const unsigned votes = __ballot_sync(0xffffffffu, e[0] > trigger[0] || e[1] > trigger[1]);
+            if (votes == 0 && !(code & kKept)) return;
+            bool keep = (code & kKept) || votes != 0;
+            if (log_tau > 0.0f)  // tau > 1: a row can raise its maximum without passing
+                keep = (code & kKept) || __ballot_sync(0xffffffffu, e[0] > run[0] + log_tau || e[1] > run[1] + log_tau) != 0;
+#pragma unroll
+            for (int half = 0; half < 2; ++half) {
+                float x = fmaxf(run[half], e[half]);
+                x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 1));
+                run[half] = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 2));
+                trigger[half] = run[half] + log_tau_down;
+            }
+            if (keep && lane == 0) set_bit(my_bits, m.kb[t]);
         };
 
         // A key block's row maxima run while the next block's products do; the block after that is
@@ -330,32 +300,32 @@ __global__ void __launch_bounds__(kThreads, 1) estimate_rows_sm90(const EstParam
         // for the products in between; the other warpgroups' products fill in too. Nothing is in
         // flight across the loop's back edge (ptxas would serialize the products otherwise), and the
         // last round is peeled.
-        int acc0[kPerGroup][32], acc1[kPerGroup][32];
+        int acc0[32], acc1[32];
+        float e0[2], e1[2];
         const int rounds = (n + 1) / 2;
         issue(0, 0, acc0);
         wgmma::wait<0>();
         int u = 0;
-        Best best0, best1;
         for (; u + 1 < rounds; ++u) {  // acc0: block 0 of round u, done
             issue(u, 1, acc1);
-            const StageMeta m = meta[u % kStages];
-            row_maxima(m, 0, acc0, best0);
+            const StageMeta &m = meta[u % kStages];
+            const unsigned c0 = row_maxima(m, 0, acc0, e0);
             issue(u + 1, 0, acc0);
-            test(m, 0, best0);
-            wgmma::wait<1>();  // the stage's products are done and its notes read
-            tma::bar_arrive(&empty[u % kStages]);
-            row_maxima(m, 1, acc1, best1);
-            test(m, 1, best1);
+            test(m, 0, c0, e0);
+            wgmma::wait<1>();  // the stage's products are done
+            const unsigned c1 = row_maxima(m, 1, acc1, e1);
+            test(m, 1, c1, e1);
+            tma::bar_arrive(&empty[u % kStages]);  // (its notes read)
             wgmma::wait<0>();
         }
         issue(u, 1, acc1);
-        const StageMeta m = meta[u % kStages];
-        row_maxima(m, 0, acc0, best0);
-        test(m, 0, best0);
+        const StageMeta &m = meta[u % kStages];
+        const unsigned c0 = row_maxima(m, 0, acc0, e0);
+        test(m, 0, c0, e0);
         wgmma::wait<0>();
+        const unsigned c1 = row_maxima(m, 1, acc1, e1);
+        test(m, 1, c1, e1);
         tma::bar_arrive(&empty[u % kStages]);
-        row_maxima(m, 1, acc1, best1);
-        test(m, 1, best1);
     }
     asm volatile("bar.sync 1, %0;\n" ::"n"(kConsumers) : "memory");  // the consumers' votes are in
     for (int w = 0; w < kQBlocks; ++w) {
