@@ -13,7 +13,9 @@
 
 namespace attn4j::cuda::flash {
 
-template <typename T, bool Softcap, int N>
+// SkipUnitRescale: leave O alone when no row of the warp moved its maximum (O *= 1 changes nothing;
+// worth a vote where tiles are small, as the block-sparse kernel's 64 keys).
+template <typename T, bool Softcap, int N, bool SkipUnitRescale = false>
 __device__ __forceinline__ void online_softmax(float (&s)[N], float (&o)[64], float (&m)[2], float (&l)[2],
                                                uint32_t (&pa)[N / 8][4], const Params &p, const int64_t (&rows)[2],
                                                int64_t j0, bool edge, int t4) {
@@ -61,8 +63,10 @@ __device__ __forceinline__ void online_softmax(float (&s)[N], float (&o)[64], fl
         s[i] = exp2f(s[i] - mx[half]);
         rowsum[half] += s[i];
     }
+    if (!SkipUnitRescale || __any_sync(0xffffffffu, alpha[0] != 1.0f || alpha[1] != 1.0f)) {
 #pragma unroll
-    for (int i = 0; i < 64; ++i) o[i] *= alpha[(i / 2) % 2];
+        for (int i = 0; i < 64; ++i) o[i] *= alpha[(i / 2) % 2];
+    }
 #pragma unroll
     for (int half = 0; half < 2; ++half) l[half] = l[half] * alpha[half] + rowsum[half];
     // The accumulator layout of S is the register A layout of 16-key steps.
