@@ -202,7 +202,8 @@ __global__ void __launch_bounds__(kThreads, 1) estimate_rows_sm90(const EstParam
         const bool live = first + wg < p.q_blocks;
         // Q fragments (A of m16n8k32 per warp: rows g, g + 8; bytes 4 t4 and 16 + 4 t4 of each k step).
         uint32_t qa[kDim / 32][4];
-        const int8_t *q8 = p.q8 + (static_cast<int64_t>(bh) * p.len_q + mine.i0) * kDim;
+        // (a warpgroup past the last query block reads the head's first rows, zeroed below)
+        const int8_t *q8 = p.q8 + (static_cast<int64_t>(bh) * p.len_q + (live ? mine.i0 : 0)) * kDim;
         const int r0 = warp * 16;
         // Rows past the end read row 0 and are zeroed by a select: no branch feeds wgmma's operands.
         auto at = [&](int r, int c) -> uint32_t {
