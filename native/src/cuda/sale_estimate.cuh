@@ -62,9 +62,10 @@ __device__ __forceinline__ RowPlan row_plan(const EstParams &p, int qb) {
 
 // The estimated score of one row of a block: the largest integer product times the row's scale
 // (already times the softmax scale) and the key block's; -inf where the row sees no key of the block.
-// Both kernels round alike.
+// Both kernels round alike (scaled: the same for a product of a key the row sees).
+__device__ __forceinline__ float scaled(int best, float q_scale, float k_scale) { return static_cast<float>(best) * (q_scale * k_scale); }
 __device__ __forceinline__ float estimate(int best, float q_scale, float k_scale) {
-    return best == INT_MIN ? -INFINITY : static_cast<float>(best) * (q_scale * k_scale);
+    return best == INT_MIN ? -INFINITY : scaled(best, q_scale, k_scale);
 }
 
 // Query row `row` sees key `col` (both absolute; the causal diagonal follows the ends of the sequences).

@@ -252,7 +252,7 @@ __global__ void __launch_bounds__(kThreads, 1) estimate_rows_sm90(const EstParam
             const float ksc = m.ksc[t];
             if (!(code & kPartial)) {  // every row sees the whole block
 #pragma unroll
-                for (int half = 0; half < 2; ++half) e[half] = static_cast<float>(row_max(acc, 2 * half)) * (qsc[half] * ksc);
+                for (int half = 0; half < 2; ++half) e[half] = scaled(row_max(acc, 2 * half), qsc[half], ksc);
             } else {
                 // Per row the last visible column of the block, relative to its first (sees() once
                 // per row instead of per element).
