@@ -69,8 +69,7 @@ __global__ void __launch_bounds__(Shape<QB>::kThreads, 1) flash_sparse_sm90_kern
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
     constexpr int kStages = Shape<QB>::kStages;
     extern __shared__ unsigned char smem_raw[];
-    // (an offset from smem_raw, not a rounded address: the compiler then knows the stage notes shared)
-    unsigned char *const smem = smem_raw + ((1024 - (tma::smem_addr(smem_raw) & 1023)) & 1023);
+    unsigned char *const smem = smem_raw + tma::pad_1024(smem_raw);
     auto sq = [&](int w) { return smem + w * kTileBytes; };
     auto sk = [&](int s) { return smem + (QB + 2 * s) * kTileBytes; };
     auto sv = [&](int s) { return smem + (QB + 1 + 2 * s) * kTileBytes; };

@@ -104,9 +104,7 @@ __device__ __forceinline__ void set_bit(unsigned *row, int kb) {
 __global__ void __launch_bounds__(kThreads, 1) estimate_rows_sm90(const EstParams p, int groups) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
     extern __shared__ unsigned char smem_raw[];
-    // (an offset from smem_raw, not a rounded address: the compiler then knows the pointers below
-    // shared and reads the stage notes and mask rows with shared loads)
-    unsigned char *const tiles = smem_raw + ((1024 - (tma::smem_addr(smem_raw) & 1023)) & 1023);
+    unsigned char *const tiles = smem_raw + tma::pad_1024(smem_raw);
     uint64_t *const full = reinterpret_cast<uint64_t *>(tiles + kStages * kStageBytes), *const empty = full + kStages;
     StageMeta *const meta = reinterpret_cast<StageMeta *>(empty + kStages);
     unsigned *const bits = reinterpret_cast<unsigned *>(meta + kStages);

@@ -25,6 +25,11 @@ bool encode_qkv(QkvMaps &maps, const void *q, const int64_t *sq, const void *k, 
                 bool bf16, int rows_q, int rows_k);
 
 __device__ __forceinline__ uint32_t smem_addr(const void *p) { return static_cast<uint32_t>(__cvta_generic_to_shared(p)); }
+// Bytes from the start of dynamic shared memory to its first 1024-byte aligned address (the 128-byte
+// swizzle's alignment). Kernels add it to the shared array (smem_raw + pad_1024(smem_raw)) rather than
+// round a generic address: the compiler then knows the pointers made from it shared, and accesses
+// through them are shared loads and stores.
+__device__ __forceinline__ uint32_t pad_1024(const void *smem_raw) { return (1024 - (smem_addr(smem_raw) & 1023)) & 1023; }
 
 __device__ __forceinline__ void bar_init(uint64_t *bar, int count) {
     asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(smem_addr(bar)), "r"(count) : "memory");

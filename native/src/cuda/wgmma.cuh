@@ -130,5 +130,4 @@ __device__ __forceinline__ void fence_operands(int (&d)[N]) {
     for (int i = 0; i < N; ++i) asm volatile("" : "+r"(d[i])::"memory");
 }
 
-
 }  // namespace attn4j::cuda::wgmma
