@@ -23,7 +23,7 @@ void flash_cuda_launch(benchmark::State &state) {
         t[i] = host_tensor(buf[i], ATTN4J_DTYPE_BF16, 1, 1, 64, 64);
         t[i].device = 0;
     }
-    const attn4j_flash_params p{0.0f, 0.0f, 0, -1, -1, 0, nullptr};
+    const attn4j_flash_params p{sizeof(attn4j_flash_params), 0.0f, 0.0f, 0, -1, -1, 0, nullptr};
     int64_t calls = 0;
     for (auto _ : state) {
         if (attn4j_flash_forward(&t[0], &t[1], &t[2], &t[3], nullptr, &p) != ATTN4J_STATUS_OK) {

@@ -69,7 +69,7 @@ void run(benchmark::State &state, const Shape &s, int32_t isa, int threads, cons
         return;
     }
     Buffers b = make(s);
-    attn4j_flash_params p{0.0f, 0.0f, s.causal ? 1 : 0, -1, -1, threads};
+    attn4j_flash_params p{sizeof(attn4j_flash_params), 0.0f, 0.0f, s.causal ? 1 : 0, -1, -1, threads};
     double seconds = 0;
     for (auto _ : state) {
         const auto t0 = std::chrono::steady_clock::now();

@@ -44,7 +44,7 @@ void lightning_prefill(benchmark::State &state, int64_t len, int threads, int32_
     fill(v, 1.0f, 3);
     std::vector<float> slopes(kHeads);
     attn4j_lightning_slopes(kHeads, 0, 1, slopes.data());
-    attn4j_lightning_params p{slopes.data(), static_cast<int32_t>(kHeads), block, threads};
+    attn4j_lightning_params p{sizeof(attn4j_lightning_params), slopes.data(), static_cast<int32_t>(kHeads), block, threads};
     attn4j_tensor tq = host_f32(q, 1, kHeads, chunk, kDim), tk = host_f32(k, 1, kHeads, chunk, kDim);
     attn4j_tensor tv = host_f32(v, 1, kHeads, chunk, kDim), to = host_f32(out, 1, kHeads, chunk, kDim);
     attn4j_tensor ts = host_f32(st, 1, kHeads, kDim, kDim);
@@ -76,7 +76,7 @@ void lightning_decode(benchmark::State &state, int threads) {
     fill(st, 1.0f, 4);
     std::vector<float> slopes(kHeads);
     attn4j_lightning_slopes(kHeads, 0, 1, slopes.data());
-    attn4j_lightning_params p{slopes.data(), static_cast<int32_t>(kHeads), 0, threads};
+    attn4j_lightning_params p{sizeof(attn4j_lightning_params), slopes.data(), static_cast<int32_t>(kHeads), 0, threads};
     attn4j_tensor tq = host_f32(q, 1, kHeads, 1, kDim), tk = host_f32(k, 1, kHeads, 1, kDim);
     attn4j_tensor tv = host_f32(v, 1, kHeads, 1, kDim), to = host_f32(out, 1, kHeads, 1, kDim);
     attn4j_tensor ts = host_f32(st, 1, kHeads, kDim, kDim);
@@ -93,7 +93,7 @@ void flash_causal(benchmark::State &state, int64_t len, int threads) {
     fill(q, 1.0f, 1);
     fill(k, 1.0f, 2);
     fill(v, 1.0f, 3);
-    attn4j_flash_params p{0.0f, 0.0f, 1, -1, -1, threads};
+    attn4j_flash_params p{sizeof(attn4j_flash_params), 0.0f, 0.0f, 1, -1, -1, threads};
     attn4j_tensor tq = host_f32(q, 1, kHeads, len, kDim), tk = host_f32(k, 1, kHeads, len, kDim);
     attn4j_tensor tv = host_f32(v, 1, kHeads, len, kDim), to = host_f32(out, 1, kHeads, len, kDim);
     for (auto _ : state)

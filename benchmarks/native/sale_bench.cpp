@@ -47,7 +47,7 @@ Inputs &inputs(int64_t n, int threads) {
     in.dense_out.resize(in.q.size());
     attn4j_tensor tq = t(in.q, n), tk = t(in.k, n), tv = t(in.v, n), to = t(in.dense_out, n);
     attn4j_structured_qkv(ATTN4J_PATTERN_MIXED, 7, &tq, &tk, &tv);
-    const attn4j_flash_params fp{0.0f, 0.0f, 1, -1, -1, threads, nullptr};
+    const attn4j_flash_params fp{sizeof(attn4j_flash_params), 0.0f, 0.0f, 1, -1, -1, threads, nullptr};
     std::vector<double> runs;
     for (int r = 0; r < 2; ++r) {
         const auto t0 = std::chrono::steady_clock::now();
@@ -71,7 +71,7 @@ void sale(benchmark::State &state, int64_t n, float tau, int threads) {
     Inputs &in = inputs(n, threads);
     std::vector<float> out(in.q.size());
     attn4j_tensor tq = t(in.q, n), tk = t(in.k, n), tv = t(in.v, n), to = t(out, n);
-    attn4j_sale_params sp{};
+    attn4j_sale_params sp{sizeof(attn4j_sale_params)};
     sp.causal = 1;
     sp.thresholds = &tau;
     sp.num_thresholds = 1;
@@ -80,7 +80,7 @@ void sale(benchmark::State &state, int64_t n, float tau, int threads) {
     attn4j_sale_mask_bytes(&tq, &tk, &sp, &bytes);
     std::vector<uint8_t> mask(static_cast<size_t>(bytes));
     // The estimation pass alone, through the same internals the C ABI uses.
-    const cpu::FlashProblem p = make_flash_problem(&tq, &tk, &tv, &to, nullptr, {0.0f, 0.0f, 1, -1, -1, threads, nullptr});
+    const cpu::FlashProblem p = make_flash_problem(&tq, &tk, &tv, &to, nullptr, {sizeof(attn4j_flash_params), 0.0f, 0.0f, 1, -1, -1, threads, nullptr});
     const cpu::SaleConfig cfg{&tau, 64, 64, 1, 2};
     const cpu::BlockMask m = cpu::sale_mask_layout(p, 64, 64, mask.data());
     double est = 0.0, sparse = 0.0, density = 0.0;

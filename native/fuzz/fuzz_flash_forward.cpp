@@ -1,5 +1,6 @@
-// libFuzzer harness for attn4j_flash_forward: fuzzed shapes, strides, dtypes, devices, nulls, huge and
-// negative sizes, overflowing spans, aliasing outputs and params. Every input must give status 0
+// libFuzzer harness for attn4j_flash_forward (and its _data form, attn4j_flash_params_init): fuzzed shapes, strides, dtypes, devices, nulls, huge and
+// negative sizes, overflowing spans, aliasing outputs and params
+// (their size field too). Every input must give status 0
 // with writes confined to the outputs' elements, or a clear error; never a crash, hang or
 // out-of-bounds access (the harness runs under ASan+UBSan).
 #include <cstdio>
@@ -26,7 +27,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (in.flag(16) && q.buf != nullptr && q.span_bytes >= out.span_bytes) out.t.data = q.t.data;
     if (in.flag(16) && out.buf != nullptr && out.span_bytes >= lse.span_bytes) lse.t.data = out.t.data;
 
-    attn4j_flash_params p{};
+    attn4j_flash_params p;
+    init_params(attn4j_flash_params_init, p);
     p.scale = in.flag(4) ? in.float_value() : 0.0f;
     p.softcap = in.flag(4) ? in.float_value() : 0.0f;
     p.causal = in.byte() % 2;
@@ -41,8 +43,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         const double flops = 4.0 * q.t.shape[0] * q.t.shape[1] * q.t.shape[2] * k.t.shape[2] * (static_cast<double>(q.t.shape[3]) + static_cast<double>(v.t.shape[3]));
         if (too_much_work(flops)) return 0;
     }
+    // Read last, so the regression inputs written before the size field kept their meaning.
+    p.size = params_size<attn4j_flash_params>(in, ATTN4J_FLASH_PARAMS_SIZE_V1);
+    const bool via_data = in.flag(2);
     Canary co(out), cl(lse);
-    const int32_t st = attn4j_flash_forward(q.arg(), k.arg(), v.arg(), out.arg(), with_lse ? lse.arg() : nullptr, pp);
+    const attn4j_tensor *l = with_lse ? lse.arg() : nullptr;
+    const int32_t st = via_data ? attn4j_flash_forward_data(q.t.data, k.t.data, v.t.data, out.t.data, lse.t.data, q.arg(),
+                                                            k.arg(), v.arg(), out.arg(), l, pp)
+                                : attn4j_flash_forward(q.arg(), k.arg(), v.arg(), out.arg(), l, pp);
+    require_size_checked(st, pp, ATTN4J_FLASH_PARAMS_SIZE_V1);
     const char *msg = attn4j_last_error();
     if (st != ATTN4J_STATUS_OK && (msg == nullptr || msg[0] == '\0')) {
         std::fprintf(stderr, "status %d without a message\n", st);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
@@ -166,6 +167,34 @@ private:
     FuzzTensor &f_;
     bool active_ = false;
 };
+
+// A params struct's size field as callers get it: mostly right, sometimes the first layout's, and
+// sometimes 0, negative, garbage or a newer library's (which the call must reject).
+template <typename P>
+int32_t params_size(Input &in, int32_t v1_size) {
+    switch (in.byte() % 8) {
+        case 5: return v1_size;
+        case 6: return in.int_value();
+        case 7: return static_cast<int32_t>(sizeof(P)) + 8 * (1 + in.byte() % 4);
+        default: return static_cast<int32_t>(sizeof(P));
+    }
+}
+
+// A call that succeeded although its params' size is out of range is a bug.
+template <typename P>
+void require_size_checked(int32_t status, const P *params, int32_t v1_size) {
+    if (status != ATTN4J_STATUS_OK || params == nullptr) return;
+    if (params->size >= v1_size && params->size <= static_cast<int32_t>(sizeof(P))) return;
+    std::fprintf(stderr, "params.size = %d was accepted\n", params->size);
+    std::abort();
+}
+
+// The *_params_init function: rejects NULL, and writes the size.
+template <typename P>
+void init_params(int32_t (*init)(P *), P &p) {
+    if (init(nullptr) != ATTN4J_STATUS_NULL_ARGUMENT || attn4j_last_error()[0] == '\0') std::abort();
+    if (init(&p) != ATTN4J_STATUS_OK || p.size != static_cast<int32_t>(sizeof(P))) std::abort();
+}
 
 // Keeps a single call cheap: the fuzzer hunts crashes, not throughput.
 inline bool too_much_work(double flops) { return flops > 2e7; }

@@ -1,5 +1,6 @@
-// libFuzzer harness for attn4j_lightning_forward / attn4j_lightning_decode / attn4j_lightning_slopes:
-// fuzzed tensors (as in fuzz_flash_forward.cpp), states that alias, and params (slopes, block, threads).
+// libFuzzer harness for attn4j_lightning_forward (and _data) / attn4j_lightning_decode / attn4j_lightning_slopes /
+// attn4j_lightning_params_init:
+// fuzzed tensors (as in fuzz_flash_forward.cpp), states that alias, and params (size, slopes, block, threads).
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
@@ -28,7 +29,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
     std::vector<float> slopes(static_cast<size_t>(1 + in.byte() % 10));
     for (float &x : slopes) x = in.flag(6) ? in.float_value() : static_cast<float>(in.byte()) / 64.0f;
-    attn4j_lightning_params p{};
+    attn4j_lightning_params p;
+    init_params(attn4j_lightning_params_init, p);
     p.slopes = in.flag(3) ? nullptr : slopes.data();
     p.num_slopes = in.flag(4) ? in.int_value() : (p.slopes != nullptr ? static_cast<int32_t>(Hq) : 0);
     if (p.slopes != nullptr && p.num_slopes > static_cast<int32_t>(slopes.size())) p.num_slopes = static_cast<int32_t>(slopes.size());
@@ -48,14 +50,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         const double flops = 2.0 * q.t.shape[0] * q.t.shape[1] * q.t.shape[2] * (256.0 * (static_cast<double>(q.t.shape[3]) + static_cast<double>(v.t.shape[3])) + 4.0 * q.t.shape[3] * v.t.shape[3]);
         if (too_much_work(flops)) return 0;
     }
+    // Read last, so the regression inputs written before the size field kept their meaning.
+    p.size = params_size<attn4j_lightning_params>(in, ATTN4J_LIGHTNING_PARAMS_SIZE_V1);
+    const bool via_data = in.flag(2);
     Canary co(out);
     int32_t st;
+    const attn4j_tensor *si = mode >= 1 ? s_in.arg() : nullptr, *so = mode == 2 ? s_out.arg() : nullptr;
     if (mode == 3) {
         st = attn4j_lightning_decode(q.arg(), k.arg(), v.arg(), out.arg(), s_in.arg(), pp);
+    } else if (via_data) {
+        st = attn4j_lightning_forward_data(q.t.data, k.t.data, v.t.data, out.t.data, s_in.t.data, s_out.t.data, q.arg(),
+                                           k.arg(), v.arg(), out.arg(), si, so, pp);
     } else {
-        st = attn4j_lightning_forward(q.arg(), k.arg(), v.arg(), out.arg(), mode >= 1 ? s_in.arg() : nullptr,
-                                      mode == 2 ? s_out.arg() : nullptr, pp);
+        st = attn4j_lightning_forward(q.arg(), k.arg(), v.arg(), out.arg(), si, so, pp);
     }
+    require_size_checked(st, pp, ATTN4J_LIGHTNING_PARAMS_SIZE_V1);
     if (st != ATTN4J_STATUS_OK && attn4j_last_error()[0] == '\0') {
         std::fprintf(stderr, "status %d without a message\n", st);
         std::abort();

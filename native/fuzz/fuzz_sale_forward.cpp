@@ -1,6 +1,6 @@
-// libFuzzer harness for attn4j_sale_forward / attn4j_block_sparse_forward / attn4j_sale_mask_bytes /
-// attn4j_sale_calibrate / attn4j_structured_qkv: fuzzed tensors (as in fuzz_flash_forward.cpp),
-// params (thresholds, block sizes, sinks, locals, threads) and mask buffers sized exactly as claimed,
+// libFuzzer harness for attn4j_sale_forward / attn4j_block_sparse_forward / attn4j_sale_calibrate (each also
+// in its _data form) / attn4j_sale_mask_bytes / attn4j_sale_params_init / attn4j_structured_qkv: fuzzed tensors (as in fuzz_flash_forward.cpp),
+// params (size, thresholds, block sizes, sinks, locals, threads) and mask buffers sized exactly as claimed,
 // so any read or write past mask_bytes is caught.
 #include <cstdio>
 #include <cstdlib>
@@ -33,7 +33,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
     std::vector<float> taus(static_cast<size_t>(1 + in.byte() % 10));
     for (float &x : taus) x = in.flag(5) ? in.float_value() : static_cast<float>(in.byte()) / 1024.0f;
-    attn4j_sale_params p{};
+    attn4j_sale_params p;
+    init_params(attn4j_sale_params_init, p);
     p.causal = in.flag(2) ? 1 : 0;
     p.scale = in.flag(8) ? in.float_value() : 0.0f;
     p.thresholds = in.flag(4) ? nullptr : taus.data();
@@ -65,23 +66,46 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                              (static_cast<double>(q.t.shape[3]) + static_cast<double>(v.t.shape[3]));
         if (too_much_work(flops)) return 0;
     }
+    // Each mode's own choices, then the size field last, so the regression inputs written before it
+    // kept their meaning.
+    const bool no_density = mode == 0 && in.flag(3);
+    const float target = mode == 2 && in.flag(4) ? in.float_value() : 0.05f;
+    float tau_out[64];  // num_thresholds_out below is at most 39 or Hq (<= 9), or a negative or huge value
+    float *tau_ptr = mode == 2 && in.flag(16) ? nullptr : tau_out;
+    const int32_t num_tau = mode == 2 && in.flag(4) ? in.int_value() : static_cast<int32_t>(Hq);
+    const int32_t pattern = mode == 3 ? (in.flag(8) ? in.int_value() : in.byte() % 6) : 0;
+    const uint64_t seed = mode == 3 ? in.byte() : 0;
+    p.size = params_size<attn4j_sale_params>(in, ATTN4J_SALE_PARAMS_SIZE_V1);
+    const bool via_data = in.flag(2);
+    if (p.size != static_cast<int32_t>(sizeof p)) {
+        const int32_t st = attn4j_sale_mask_bytes(q.arg(), k.arg(), pp, &need);
+        require_message(st);
+        require_size_checked(st, pp, ATTN4J_SALE_PARAMS_SIZE_V1);
+    }
+
     Canary co(out);
     double density = -1.0;
     int32_t st;
+    const attn4j_tensor *l = with_lse ? lse.arg() : nullptr;
     if (mode == 0) {
-        st = attn4j_sale_forward(q.arg(), k.arg(), v.arg(), out.arg(), with_lse ? lse.arg() : nullptr, pp, mask_ptr,
-                                 mask_bytes, in.flag(3) ? nullptr : &density);
+        double *dp = no_density ? nullptr : &density;
+        st = via_data ? attn4j_sale_forward_data(q.t.data, k.t.data, v.t.data, out.t.data, lse.t.data, q.arg(), k.arg(),
+                                                 v.arg(), out.arg(), l, pp, mask_ptr, mask_bytes, dp)
+                      : attn4j_sale_forward(q.arg(), k.arg(), v.arg(), out.arg(), l, pp, mask_ptr, mask_bytes, dp);
     } else if (mode == 1) {
-        st = attn4j_block_sparse_forward(q.arg(), k.arg(), v.arg(), out.arg(), with_lse ? lse.arg() : nullptr, pp,
-                                         mask_ptr, mask_bytes, &density);
+        st = via_data ? attn4j_block_sparse_forward_data(q.t.data, k.t.data, v.t.data, out.t.data, lse.t.data, q.arg(),
+                                                         k.arg(), v.arg(), out.arg(), l, pp, mask_ptr, mask_bytes, &density)
+                      : attn4j_block_sparse_forward(q.arg(), k.arg(), v.arg(), out.arg(), l, pp, mask_ptr, mask_bytes,
+                                                    &density);
     } else if (mode == 2) {
-        float tau_out[64];  // num_thresholds_out below is at most 39 or Hq (<= 9), or a negative or huge value
-        st = attn4j_sale_calibrate(q.arg(), k.arg(), v.arg(), in.flag(4) ? in.float_value() : 0.05f, pp,
-                                   in.flag(16) ? nullptr : tau_out, in.flag(4) ? in.int_value() : static_cast<int32_t>(Hq));
+        st = via_data ? attn4j_sale_calibrate_data(q.t.data, k.t.data, v.t.data, q.arg(), k.arg(), v.arg(), target, pp,
+                                                   tau_ptr, num_tau)
+                      : attn4j_sale_calibrate(q.arg(), k.arg(), v.arg(), target, pp, tau_ptr, num_tau);
     } else {
-        st = attn4j_structured_qkv(in.flag(8) ? in.int_value() : in.byte() % 6, in.byte(), q.arg(), k.arg(), v.arg());
+        st = attn4j_structured_qkv(pattern, seed, q.arg(), k.arg(), v.arg());
     }
     require_message(st);
+    if (mode < 3) require_size_checked(st, pp, ATTN4J_SALE_PARAMS_SIZE_V1);
     if (must_fail && st == ATTN4J_STATUS_OK) {
         std::fprintf(stderr, "an overflowing span was accepted\n");
         std::abort();

@@ -16,7 +16,7 @@ extern "C" {
 #endif
 
 #define ATTN4J_VERSION_MAJOR 0
-#define ATTN4J_VERSION_MINOR 1
+#define ATTN4J_VERSION_MINOR 2
 #define ATTN4J_VERSION_PATCH 0
 
 /* Status codes. */
@@ -54,8 +54,20 @@ typedef struct attn4j_tensor {
     int64_t strides[4];   /* in elements, >= 0 */
 } attn4j_tensor;
 
-/* FlashAttention options. A zeroed struct with window_left = window_right = -1 is the default. */
+/*
+ * Params structs and how they grow. Every params struct starts with `int32_t size`: sizeof the
+ * struct as the caller compiled it (the *_params_init functions set it, with every default). The
+ * library accepts any size from the struct's first published layout (ATTN4J_*_PARAMS_SIZE_V1) up to
+ * its own sizeof: fields past the caller's size take their defaults, so a caller built against an
+ * older attn4j.h keeps working. A size below the first layout's, or above this library's sizeof
+ * (a caller built against a newer attn4j.h), is ATTN4J_STATUS_INVALID_PARAM with a message naming
+ * params.size. New options are only ever appended; a field never changes meaning. A NULL params
+ * pointer means every default.
+ */
+
+/* FlashAttention options; attn4j_flash_params_init writes the defaults. */
 typedef struct attn4j_flash_params {
+    int32_t size;         /* sizeof(attn4j_flash_params) as the caller compiled it (see above) */
     float scale;          /* softmax scale; 0 means 1/sqrt(head_dim) */
     float softcap;        /* logit soft-capping: cap * tanh(score / cap); 0 means off */
     int32_t causal;       /* non-zero: bottom-right aligned causal mask */
@@ -64,6 +76,12 @@ typedef struct attn4j_flash_params {
     int32_t num_threads;  /* 0: library default (ATTN4J_NUM_THREADS or all cores) */
     void *cuda_stream;    /* CUDA tensors: the cudaStream_t to run on; NULL: the default stream */
 } attn4j_flash_params;
+/* sizeof(attn4j_flash_params) in attn4j 0.2.0, the first layout with a size field (64-bit targets). */
+#define ATTN4J_FLASH_PARAMS_SIZE_V1 40
+
+/* Writes the defaults to *p: size = sizeof(attn4j_flash_params), scale 1/sqrt(d), no softcap,
+ * non-causal, window_left = window_right = -1 (unlimited), default threads, the default stream. */
+int32_t attn4j_flash_params_init(attn4j_flash_params *p);
 
 /* Library version as "major.minor.patch". */
 const char *attn4j_version(void);
@@ -115,14 +133,21 @@ int32_t attn4j_flash_forward(const attn4j_tensor *q, const attn4j_tensor *k, con
                              const attn4j_tensor *out, const attn4j_tensor *lse,
                              const attn4j_flash_params *params);
 
-/* Lightning Attention-2 options. A zeroed struct is the default (no decay, default block, threads). */
+/* Lightning Attention-2 options; attn4j_lightning_params_init writes the defaults. */
 typedef struct attn4j_lightning_params {
+    int32_t size;         /* sizeof(attn4j_lightning_params) as the caller compiled it */
     const float *slopes;  /* [heads of q] decay slopes >= 0, lambda_h = exp(-slopes[h]); NULL: no decay */
     int32_t num_slopes;   /* entries in slopes: q.shape[1] when slopes != NULL, else 0 */
     int32_t block_size;   /* tokens per block, 1..256; 0: default (32); CPU only (CUDA chunks are 64) */
     int32_t num_threads;  /* 0: library default */
     void *cuda_stream;    /* CUDA tensors: the cudaStream_t to run on; NULL: the default stream */
 } attn4j_lightning_params;
+/* sizeof(attn4j_lightning_params) in attn4j 0.2.0, the first layout with a size field. */
+#define ATTN4J_LIGHTNING_PARAMS_SIZE_V1 40
+
+/* Writes the defaults to *p: size set, no decay (slopes NULL), default block and threads, the
+ * default stream. */
+int32_t attn4j_lightning_params_init(attn4j_lightning_params *p);
 
 /*
  * Lightning Attention-2 forward: causal linear attention with per-head decay, O(N d dv), no softmax:
@@ -155,9 +180,10 @@ int32_t attn4j_lightning_decode(const attn4j_tensor *q, const attn4j_tensor *k, 
  * (1 - layer / (num_layers - 1) + 1e-5) when num_layers > 1. Writes `heads` floats to slopes. */
 int32_t attn4j_lightning_slopes(int32_t heads, int32_t layer, int32_t num_layers, float *slopes);
 
-/* SALE options. A zeroed struct is the default: scale 1/sqrt(d), non-causal, tau = 0.004 for every
- * head, 64 x 64 blocks, one sink block, two local blocks. */
+/* SALE options; attn4j_sale_params_init writes the defaults: scale 1/sqrt(d), non-causal, tau = 0.004
+ * for every head, 64 x 64 blocks, one sink block, two local blocks. */
 typedef struct attn4j_sale_params {
+    int32_t size;             /* sizeof(attn4j_sale_params) as the caller compiled it */
     float scale;              /* softmax scale; 0 means 1/sqrt(head_dim) */
     int32_t causal;           /* non-zero: bottom-right aligned causal mask */
     const float *thresholds;  /* tau >= 0 per head of q, or one for all heads; NULL: 0.004. tau = 0: dense */
@@ -169,6 +195,11 @@ typedef struct attn4j_sale_params {
     int32_t num_threads;      /* 0: library default */
     void *cuda_stream;        /* CUDA tensors (block-sparse only): the cudaStream_t to run on; NULL: default */
 } attn4j_sale_params;
+/* sizeof(attn4j_sale_params) in attn4j 0.2.0, the first layout with a size field. */
+#define ATTN4J_SALE_PARAMS_SIZE_V1 56
+
+/* Writes the defaults to *p (size set, every other field 0 or NULL: the defaults listed above). */
+int32_t attn4j_sale_params_init(attn4j_sale_params *p);
 
 /*
  * The block mask of a SALE or block-sparse call: a bitmap [B, Hq, ceil(Nq / block_q), row_bytes] with
@@ -231,9 +262,10 @@ int32_t attn4j_flash_forward_data(void *q_data, void *k_data, void *v_data, void
                                   const attn4j_tensor *out, const attn4j_tensor *lse,
                                   const attn4j_flash_params *params);
 int32_t attn4j_lightning_forward_data(void *q_data, void *k_data, void *v_data, void *out_data,
-                                      const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v,
-                                      const attn4j_tensor *out, const attn4j_tensor *state_in,
-                                      const attn4j_tensor *state_out, const attn4j_lightning_params *params);
+                                      void *state_in_data, void *state_out_data, const attn4j_tensor *q,
+                                      const attn4j_tensor *k, const attn4j_tensor *v, const attn4j_tensor *out,
+                                      const attn4j_tensor *state_in, const attn4j_tensor *state_out,
+                                      const attn4j_lightning_params *params);
 int32_t attn4j_sale_forward_data(void *q_data, void *k_data, void *v_data, void *out_data, void *lse_data,
                                  const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v,
                                  const attn4j_tensor *out, const attn4j_tensor *lse, const attn4j_sale_params *params,
@@ -243,6 +275,10 @@ int32_t attn4j_block_sparse_forward_data(void *q_data, void *k_data, void *v_dat
                                          const attn4j_tensor *out, const attn4j_tensor *lse,
                                          const attn4j_sale_params *params, const uint8_t *mask,
                                          int64_t mask_bytes, double *density);
+int32_t attn4j_sale_calibrate_data(void *q_data, void *k_data, void *v_data, const attn4j_tensor *q,
+                                   const attn4j_tensor *k, const attn4j_tensor *v, float target_error,
+                                   const attn4j_sale_params *params, float *thresholds_out,
+                                   int32_t num_thresholds_out);
 
 #ifdef __cplusplus
 }

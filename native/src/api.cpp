@@ -16,6 +16,7 @@
 #include "lightning_problem.h"
 #include "tensor_checks.h"
 #include "api_checks.h"
+#include "api_params.h"
 
 #define ATTN4J_STR2(x) #x
 #define ATTN4J_STR(x) ATTN4J_STR2(x)
@@ -37,8 +38,8 @@ int32_t flash_forward(const attn4j_tensor *q, const attn4j_tensor *k, const attn
         CHECK(check_disjoint("lse", lse, "out", out));
     }
 
-    attn4j_flash_params defaults{0.0f, 0.0f, 0, -1, -1, 0, nullptr};
-    const attn4j_flash_params &pr = params != nullptr ? *params : defaults;
+    attn4j_flash_params pr;
+    CHECK(read_params(params, pr));
     if (!std::isfinite(pr.scale))
         return fail(ATTN4J_STATUS_INVALID_PARAM, "params.scale = %g is not finite", pr.scale);
     if (!std::isfinite(pr.softcap) || pr.softcap < 0.0f)
@@ -110,8 +111,8 @@ int32_t lightning_forward(const attn4j_tensor *q, const attn4j_tensor *k, const 
             CHECK(check_disjoint("state_out", state_out, "state_in", state_in));
     }
 
-    const attn4j_lightning_params defaults{nullptr, 0, 0, 0, nullptr};
-    const attn4j_lightning_params &pr = params != nullptr ? *params : defaults;
+    attn4j_lightning_params pr;
+    CHECK(read_params(params, pr));
     if (pr.slopes == nullptr && pr.num_slopes != 0)
         return fail(ATTN4J_STATUS_NULL_ARGUMENT, "params.slopes is NULL but params.num_slopes = %d", pr.num_slopes);
     if (pr.slopes != nullptr) {
@@ -239,6 +240,12 @@ int32_t attn4j_cuda_synchronize(int32_t device) {
         return st == ATTN4J_STATUS_OK ? st : fail(st, "%s", error.c_str());
     });
 }
+
+int32_t attn4j_flash_params_init(attn4j_flash_params *p) { return init_params(p); }
+
+int32_t attn4j_lightning_params_init(attn4j_lightning_params *p) { return init_params(p); }
+
+int32_t attn4j_sale_params_init(attn4j_sale_params *p) { return init_params(p); }
 
 int32_t attn4j_flash_forward(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v,
                              const attn4j_tensor *out, const attn4j_tensor *lse, const attn4j_flash_params *params) {

@@ -30,11 +30,13 @@ int32_t attn4j_flash_forward_data(void *q_data, void *k_data, void *v_data, void
 }
 
 int32_t attn4j_lightning_forward_data(void *q_data, void *k_data, void *v_data, void *out_data,
-                                      const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v,
-                                      const attn4j_tensor *out, const attn4j_tensor *state_in,
-                                      const attn4j_tensor *state_out, const attn4j_lightning_params *params) {
+                                      void *state_in_data, void *state_out_data, const attn4j_tensor *q,
+                                      const attn4j_tensor *k, const attn4j_tensor *v, const attn4j_tensor *out,
+                                      const attn4j_tensor *state_in, const attn4j_tensor *state_out,
+                                      const attn4j_lightning_params *params) {
     const Patched pq(q, q_data), pk(k, k_data), pv(v, v_data), po(out, out_data);
-    return attn4j_lightning_forward(pq.ptr, pk.ptr, pv.ptr, po.ptr, state_in, state_out, params);
+    const Patched psi(state_in, state_in_data), pso(state_out, state_out_data);
+    return attn4j_lightning_forward(pq.ptr, pk.ptr, pv.ptr, po.ptr, psi.ptr, pso.ptr, params);
 }
 
 int32_t attn4j_sale_forward_data(void *q_data, void *k_data, void *v_data, void *out_data, void *lse_data,
@@ -52,6 +54,14 @@ int32_t attn4j_block_sparse_forward_data(void *q_data, void *k_data, void *v_dat
                                          int64_t mask_bytes, double *density) {
     const Patched pq(q, q_data), pk(k, k_data), pv(v, v_data), po(out, out_data), pl(lse, lse_data);
     return attn4j_block_sparse_forward(pq.ptr, pk.ptr, pv.ptr, po.ptr, pl.ptr, params, mask, mask_bytes, density);
+}
+
+int32_t attn4j_sale_calibrate_data(void *q_data, void *k_data, void *v_data, const attn4j_tensor *q,
+                                   const attn4j_tensor *k, const attn4j_tensor *v, float target_error,
+                                   const attn4j_sale_params *params, float *thresholds_out,
+                                   int32_t num_thresholds_out) {
+    const Patched pq(q, q_data), pk(k, k_data), pv(v, v_data);
+    return attn4j_sale_calibrate(pq.ptr, pk.ptr, pv.ptr, target_error, params, thresholds_out, num_thresholds_out);
 }
 
 }  // extern "C"

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "api_checks.h"
+#include "api_params.h"
 #include "common/thread_pool.h"
 #include "cpu/sale/sale.h"
 #include "cuda/cuda_backend.h"
@@ -23,7 +24,7 @@ struct SaleCall {
     cpu::FlashProblem problem;
     std::vector<float> tau;  // one per head of q
     cpu::SaleConfig config;
-    // CUDA block-sparse calls: the descriptors for the GPU kernel's own checks, and the stream.
+    // CUDA calls: the descriptors for the GPU kernel's own checks (block-sparse pass), and the stream.
     struct Device {
         const attn4j_tensor *q, *k, *v, *out, *lse;
     };
@@ -85,11 +86,15 @@ int32_t prepare(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_ten
                            {"batch of q", "heads of q", "sequence length of q", "one value per row"}, q, k, v));
         if (out != nullptr) CHECK(check_disjoint("lse", lse, "out", out));
     }
-    const attn4j_sale_params defaults{};
-    const attn4j_sale_params &pr = params != nullptr ? *params : defaults;
+    attn4j_sale_params pr;
+    CHECK(read_params(params, pr));
     CHECK(check_sale_params(q, pr));
 
-    const attn4j_flash_params fp{pr.scale, 0.0f, pr.causal, -1, -1, pr.num_threads, nullptr};
+    attn4j_flash_params fp = ParamsInfo<attn4j_flash_params>::defaults();
+    fp.scale = pr.scale;
+    fp.causal = pr.causal;
+    fp.num_threads = pr.num_threads;
+    call.stream = pr.cuda_stream;
     call.problem = make_flash_problem(q, k, v, out != nullptr ? out : q, lse, fp);
     cpu::FlashProblem &p = call.problem;
     // Small calls run on the caller's thread: estimation and the sparse pass would each wait for
@@ -136,8 +141,7 @@ int32_t run_sparse(SaleCall &call, const uint8_t *bits, double *density) {
 
 // SALE on a CUDA device: the estimation kernels write the (device) mask, then the block-sparse pass.
 int32_t sale_forward_cuda(SaleCall &call, const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v,
-                          const attn4j_tensor *out, const attn4j_tensor *lse, const attn4j_sale_params *params,
-                          uint8_t *mask, double *density) {
+                          const attn4j_tensor *out, const attn4j_tensor *lse, uint8_t *mask, double *density) {
     const cpu::FlashProblem &p = call.problem;
     if (call.config.block_q != 64 || call.config.block_k != 64)
         return fail(ATTN4J_STATUS_UNSUPPORTED, "params.block_q = %lld, params.block_k = %lld: SALE on CUDA uses 64 x 64 blocks",
@@ -147,7 +151,7 @@ int32_t sale_forward_cuda(SaleCall &call, const attn4j_tensor *q, const attn4j_t
         return fail(ATTN4J_STATUS_UNSUPPORTED, "q: at most %d heads and 2^31 - 1 tokens on CUDA devices", cuda::kMaxCudaHeads);
     const cpu::BlockMask layout = cpu::sale_mask_layout(p, 64, 64, nullptr);
     const int64_t bytes = p.batch * p.heads_q * layout.q_blocks * layout.row_bytes;
-    void *stream = params != nullptr ? params->cuda_stream : nullptr;
+    void *stream = call.stream;
     std::string error;
     void *own = nullptr;
     if (mask == nullptr) {  // a mask of our own (its allocation and release synchronize the device)
@@ -161,7 +165,6 @@ int32_t sale_forward_cuda(SaleCall &call, const attn4j_tensor *q, const attn4j_t
     if (st == ATTN4J_STATUS_OK) {
         const SaleCall::Device tensors{q, k, v, out, lse};
         call.device = &tensors;
-        call.stream = stream;
         st = run_sparse(call, mask, density);
     }
     if (own != nullptr) {
@@ -191,8 +194,8 @@ int32_t attn4j_sale_mask_bytes(const attn4j_tensor *q, const attn4j_tensor *k, c
         if (bytes == nullptr) return fail(ATTN4J_STATUS_NULL_ARGUMENT, "bytes is NULL");
         CHECK(check_tensor("q", q));
         CHECK(check_tensor("k", k));
-        const attn4j_sale_params defaults{};
-        const attn4j_sale_params &pr = params != nullptr ? *params : defaults;
+        attn4j_sale_params pr;
+        CHECK(read_params(params, pr));
         CHECK(check_sale_params(q, pr));
         const int64_t bq = pr.block_q != 0 ? pr.block_q : 64, bk = pr.block_k != 0 ? pr.block_k : 64;
         const int64_t q_blocks = q->shape[2] / bq + (q->shape[2] % bq != 0);
@@ -216,7 +219,7 @@ int32_t attn4j_sale_forward(const attn4j_tensor *q, const attn4j_tensor *k, cons
         CHECK(check_mask(call, mask, mask_bytes, false));
         if (density != nullptr) *density = 1.0;
         if (empty_problem(call.problem)) return ATTN4J_STATUS_OK;
-        if (q->device != ATTN4J_DEVICE_HOST) return sale_forward_cuda(call, q, k, v, out, lse, params, mask, density);
+        if (q->device != ATTN4J_DEVICE_HOST) return sale_forward_cuda(call, q, k, v, out, lse, mask, density);
         const cpu::BlockMask layout = cpu::sale_mask_layout(call.problem, call.config.block_q, call.config.block_k, nullptr);
         std::vector<uint8_t> own;
         if (mask == nullptr) {
@@ -241,10 +244,7 @@ int32_t attn4j_block_sparse_forward(const attn4j_tensor *q, const attn4j_tensor 
         if (density != nullptr) *density = 1.0;
         if (empty_problem(call.problem)) return ATTN4J_STATUS_OK;
         const SaleCall::Device tensors{q, k, v, out, lse};
-        if (q->device != ATTN4J_DEVICE_HOST) {
-            call.device = &tensors;
-            call.stream = params != nullptr ? params->cuda_stream : nullptr;
-        }
+        if (q->device != ATTN4J_DEVICE_HOST) call.device = &tensors;
         return run_sparse(call, mask, density);
     });
 }

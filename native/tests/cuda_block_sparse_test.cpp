@@ -69,7 +69,7 @@ TEST_P(CudaBlockSparse, MatchesTheMaskedReference) {
         std::mt19937_64 rng(seed);
         AttentionTensors at(dtype, c.batch, c.heads_q, c.heads_kv, c.len_q, c.len_k, c.dim, false, c.out_f32, rng);
         DeviceTensor &q = at.q, &k = at.k, &v = at.v, &out = at.out, &lse = at.lse;
-        attn4j_sale_params p{};
+        attn4j_sale_params p{sizeof(attn4j_sale_params)};
         p.causal = c.causal ? 1 : 0;
         int64_t bytes = 0;
         ASSERT_EQ(attn4j_sale_mask_bytes(&q.t, &k.t, &p, &bytes), ATTN4J_STATUS_OK);
@@ -101,7 +101,7 @@ TEST_P(CudaBlockSparse, MatchesTheMaskedReference) {
         attn4j_cuda_free(0, dmask);
 
         cpu::FlashProblem fp = make_flash_problem(&q.host.t, &k.host.t, &v.host.t, &out.host.t, &lse.host.t,
-                                                  {0.0f, 0.0f, p.causal, -1, -1, 0, nullptr});
+                                                  {sizeof(attn4j_flash_params), 0.0f, 0.0f, p.causal, -1, -1, 0, nullptr});
         const cpu::BlockMask m = cpu::sale_mask_layout(fp, 64, 64, bits.data());
         fp.mask = &m;
         std::vector<double> ref, ref_lse;
@@ -141,7 +141,7 @@ TEST(CudaSale, MaskMatchesTheCpuAndOutputMatchesTheMaskedReference) {
     out.poison();
     for (float tau : {0.01f, 0.0f}) {
         SCOPED_TRACE("tau " + std::to_string(tau) + ", ATTN4J_SEED=" + std::to_string(run_seed()));
-        attn4j_sale_params p{};
+        attn4j_sale_params p{sizeof(attn4j_sale_params)};
         p.causal = 1;
         p.thresholds = &tau;
         p.num_thresholds = 1;
@@ -161,7 +161,7 @@ TEST(CudaSale, MaskMatchesTheCpuAndOutputMatchesTheMaskedReference) {
         attn4j_cuda_free(0, dmask);
         out.download();
         cpu::FlashProblem fp = make_flash_problem(&q.host.t, &k.host.t, &v.host.t, &out.host.t, nullptr,
-                                                  {0.0f, 0.0f, 1, -1, -1, 0, nullptr});
+                                                  {sizeof(attn4j_flash_params), 0.0f, 0.0f, 1, -1, -1, 0, nullptr});
         const cpu::BlockMask m = cpu::sale_mask_layout(fp, 64, 64, gpu_bits.data());
         int64_t same = 0, total = 0, kept = 0;
         for (int64_t row = 0; row < B * Hq * m.q_blocks; ++row) {
@@ -224,7 +224,7 @@ TEST(CudaSale, HopperMaskEqualsTheMmaSyncMask) {
         DeviceTensor v(ATTN4J_DTYPE_BF16, c.batch, c.heads_kv, c.len_k, d, false), out(ATTN4J_DTYPE_BF16, c.batch, c.heads_q, c.len_q, d, false);
         for (auto [dev, host] : {std::pair<DeviceTensor *, HostTensor *>{&q, &hq}, {&k, &hk}, {&v, &hv}})
             ASSERT_EQ(attn4j_cuda_memcpy(dev->ptr, host->bytes.data(), dev->bytes, ATTN4J_COPY_HOST_TO_DEVICE), ATTN4J_STATUS_OK);
-        attn4j_sale_params p{};
+        attn4j_sale_params p{sizeof(attn4j_sale_params)};
         p.causal = c.causal ? 1 : 0;
         p.thresholds = c.tau.data();
         p.num_thresholds = static_cast<int32_t>(c.tau.size());
@@ -249,7 +249,7 @@ TEST(CudaSale, HopperMaskEqualsTheMmaSyncMask) {
         }
         unsetenv("ATTN4J_CUDA_WGMMA");
         cpu::FlashProblem fp = make_flash_problem(&q.host.t, &k.host.t, &v.host.t, &out.host.t, nullptr,
-                                                  {0.0f, 0.0f, p.causal, -1, -1, 0, nullptr});
+                                                  {sizeof(attn4j_flash_params), 0.0f, 0.0f, p.causal, -1, -1, 0, nullptr});
         const cpu::BlockMask m = cpu::sale_mask_layout(fp, 64, 64, masks[0].data());
         int64_t differ = 0, kept = 0, visible = 0;
         for (int64_t row = 0; row < c.batch * c.heads_q * m.q_blocks; ++row) {
@@ -300,7 +300,7 @@ TEST(CudaSale, UnalignedRowsGiveTheSameMask) {
             }
             ASSERT_EQ(attn4j_cuda_memcpy(v.ptr, hv.bytes.data(), v.bytes, ATTN4J_COPY_HOST_TO_DEVICE), ATTN4J_STATUS_OK);
             float tau = 0.01f;
-            attn4j_sale_params p{};
+            attn4j_sale_params p{sizeof(attn4j_sale_params)};
             p.causal = causal ? 1 : 0;
             p.thresholds = &tau;
             p.num_thresholds = 1;
@@ -343,7 +343,7 @@ TEST(CudaBlockSparseErrors, EstimationAndOtherBlockSizesAreNamed) {
     DeviceTensor q(ATTN4J_DTYPE_BF16, 1, 1, 64, 64, false), out(ATTN4J_DTYPE_BF16, 1, 1, 64, 64, false);
     uint8_t *mask = nullptr;
     ASSERT_EQ(attn4j_cuda_malloc(0, 16, reinterpret_cast<void **>(&mask)), ATTN4J_STATUS_OK);
-    attn4j_sale_params p{};
+    attn4j_sale_params p{sizeof(attn4j_sale_params)};
     p.block_q = 32;
     EXPECT_EQ(attn4j_sale_forward(&q.t, &q.t, &q.t, &out.t, nullptr, &p, nullptr, 0, nullptr), ATTN4J_STATUS_UNSUPPORTED);
     EXPECT_NE(std::string(attn4j_last_error()).find("64 x 64 blocks"), std::string::npos) << attn4j_last_error();

@@ -72,7 +72,7 @@ TEST_P(CudaFlash, MatchesFp64Reference) {
         std::mt19937_64 rng(run_seed() ^ std::hash<std::string>{}(c.name));
         AttentionTensors at(dtype, c.batch, c.heads_q, c.heads_kv, c.len_q, c.len_k, c.dim, c.bnhd, c.out_f32, rng);
         DeviceTensor &q = at.q, &k = at.k, &v = at.v, &out = at.out, &lse = at.lse;
-        const attn4j_flash_params p{c.scale, c.softcap, c.causal ? 1 : 0, c.window_left, c.window_right, 0, nullptr};
+        const attn4j_flash_params p{sizeof(attn4j_flash_params), c.scale, c.softcap, c.causal ? 1 : 0, c.window_left, c.window_right, 0, nullptr};
         ASSERT_EQ(attn4j_flash_forward(&q.t, &k.t, &v.t, &out.t, &lse.t, &p), ATTN4J_STATUS_OK) << attn4j_last_error();
         ASSERT_EQ(attn4j_cuda_synchronize(0), ATTN4J_STATUS_OK) << attn4j_last_error();
         out.download();

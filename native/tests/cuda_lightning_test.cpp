@@ -85,7 +85,7 @@ TEST_P(CudaLightning, MatchesFp64Reference) {
         out.poison();
         s_out.poison();
         std::vector<float> slopes = slopes_for(c.slopes, c.heads_q);
-        attn4j_lightning_params p{};
+        attn4j_lightning_params p{sizeof(attn4j_lightning_params)};
         if (c.slopes != 0) {
             p.slopes = slopes.data();
             p.num_slopes = static_cast<int32_t>(c.heads_q);
@@ -135,7 +135,7 @@ TEST(CudaLightningState, PrefillThenDecodeEqualsOneLongerPrefill) {
         k.fill_normal(rng, 0.35f);
         v.fill_normal(rng, 1.0f);
         std::vector<float> slopes = slopes_for(1, H);
-        attn4j_lightning_params p{slopes.data(), static_cast<int32_t>(H), 0, 0, nullptr};
+        attn4j_lightning_params p{sizeof(attn4j_lightning_params), slopes.data(), static_cast<int32_t>(H), 0, 0, nullptr};
         ASSERT_EQ(attn4j_lightning_forward(&q.t, &k.t, &v.t, &full.t, nullptr, nullptr, &p), ATTN4J_STATUS_OK) << attn4j_last_error();
         auto rows = [](const attn4j_tensor &t, int64_t i0, int64_t count) {
             attn4j_tensor s = t;

@@ -22,7 +22,7 @@ struct FlashCase {
     float input_std = 1.0f;  // larger: larger logits
 
     attn4j_flash_params params() const {
-        return attn4j_flash_params{scale, softcap, causal ? 1 : 0, window_left, window_right, threads};
+        return attn4j_flash_params{sizeof(attn4j_flash_params), scale, softcap, causal ? 1 : 0, window_left, window_right, threads};
     }
     double tolerance() const {
         return dtype == ATTN4J_DTYPE_BF16 || out_dtype == ATTN4J_DTYPE_BF16 ? 1e-2 : 1e-5;

@@ -15,7 +15,7 @@ namespace {
 struct Args {
     HostTensor q{ATTN4J_DTYPE_F32, 1, 4, 8, 32}, k{ATTN4J_DTYPE_F32, 1, 2, 8, 32}, v{ATTN4J_DTYPE_F32, 1, 2, 8, 32};
     HostTensor out{ATTN4J_DTYPE_F32, 1, 4, 8, 32}, lse{ATTN4J_DTYPE_F32, 1, 4, 8, 1};
-    attn4j_flash_params p{0.0f, 0.0f, 0, -1, -1, 0};
+    attn4j_flash_params p{sizeof(attn4j_flash_params), 0.0f, 0.0f, 0, -1, -1, 0};
     const attn4j_tensor *lse_ptr = &lse.t;
     int32_t call() { return attn4j_flash_forward(&q.t, &k.t, &v.t, &out.t, lse_ptr, &p); }
 };
@@ -96,8 +96,8 @@ TEST(FlashErrorsNull, SuccessClearsTheLastError) {
 }
 
 TEST(Queries, VersionIsaAndCuda) {
-    EXPECT_STREQ(attn4j_version(), "0.1.0");
-    EXPECT_EQ(attn4j_version_number(), 100);
+    EXPECT_STREQ(attn4j_version(), "0.2.0");
+    EXPECT_EQ(attn4j_version_number(), 200);
     EXPECT_GE(attn4j_cpu_isa_best(), ATTN4J_ISA_SCALAR);
     EXPECT_EQ(attn4j_set_cpu_isa(99), ATTN4J_STATUS_INVALID_PARAM);
     EXPECT_NE(std::string(attn4j_last_error()).find("isa = 99"), std::string::npos);

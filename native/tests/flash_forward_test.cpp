@@ -78,7 +78,7 @@ TEST(FlashForwardMasking, FullyMaskedRowsAreZeroWithNegativeInfinityLse) {
     v.fill_normal(rng, 1.0f);
     out.poison();
     lse.poison();
-    attn4j_flash_params p{0.0f, 0.0f, 1, -1, -1, 0};  // causal, 30 queries over 10 keys: rows 0..19 see nothing
+    attn4j_flash_params p{sizeof(attn4j_flash_params), 0.0f, 0.0f, 1, -1, -1, 0};  // causal, 30 queries over 10 keys: rows 0..19 see nothing
     ASSERT_EQ(attn4j_flash_forward(&q.t, &k.t, &v.t, &out.t, &lse.t, &p), ATTN4J_STATUS_OK) << attn4j_last_error();
     for (int64_t i = 0; i < 30; ++i) {
         const bool masked = i < 20;
@@ -98,7 +98,7 @@ TEST(FlashForwardMasking, MaskedKeysDoNotLeak) {
     q.fill_normal(rng, 1.0f);
     k.fill_normal(rng, 1.0f);
     v.fill_normal(rng, 1.0f);
-    attn4j_flash_params p{0.0f, 0.0f, 1, 4, -1, 0};  // causal, window of 4 to the left
+    attn4j_flash_params p{sizeof(attn4j_flash_params), 0.0f, 0.0f, 1, 4, -1, 0};  // causal, window of 4 to the left
     ASSERT_EQ(attn4j_flash_forward(&q.t, &k.t, &v.t, &a.t, nullptr, &p), ATTN4J_STATUS_OK);
     for (int64_t e = 0; e < 32; ++e) {  // key 49 is visible only to query 49; key 0 only to queries 0..4
         v.set(0, 0, 49, e, 1e6f);

@@ -54,7 +54,7 @@ TEST(FlashNumerics, HugeLogitsStayFiniteAndExact) {
     Inputs in(150, 64, 1.0f, run_seed());
     // scale 300 puts |scale * q.k| in the thousands (up to ~1e4): one key dominates each row.
     for (bool causal : {false, true}) {
-        attn4j_flash_params p{300.0f, 0.0f, causal ? 1 : 0, -1, -1, 0};
+        attn4j_flash_params p{sizeof(attn4j_flash_params), 300.0f, 0.0f, causal ? 1 : 0, -1, -1, 0};
         std::vector<double> ref, ref_lse;
         cpu::flash_reference(make_flash_problem(&in.q.t, &in.k.t, &in.v.t, &in.out.t, &in.lse.t, p), ref, ref_lse);
         on_every_isa([&] {
@@ -76,7 +76,7 @@ TEST(FlashNumerics, HugeLogitsStayFiniteAndExact) {
 TEST(FlashNumerics, NanInAQueryRowReachesThatRowOnly) {
     Inputs in(100, 32, 1.0f, run_seed() + 1);
     in.q.set(0, 1, 37, 5, std::numeric_limits<float>::quiet_NaN());
-    attn4j_flash_params p{0.0f, 0.0f, 0, -1, -1, 0};
+    attn4j_flash_params p{sizeof(attn4j_flash_params), 0.0f, 0.0f, 0, -1, -1, 0};
     on_every_isa([&] {
         in.out.poison();
         ASSERT_EQ(attn4j_flash_forward(&in.q.t, &in.k.t, &in.v.t, &in.out.t, nullptr, &p), ATTN4J_STATUS_OK);
@@ -91,7 +91,7 @@ TEST(FlashNumerics, NanInAQueryRowReachesThatRowOnly) {
 TEST(FlashNumerics, NanInAKeyReachesEveryRowThatSeesIt) {
     Inputs in(200, 64, 1.0f, run_seed() + 2);
     in.k.set(0, 0, 120, 3, std::numeric_limits<float>::quiet_NaN());
-    attn4j_flash_params p{0.0f, 0.0f, 1, -1, -1, 0};  // causal: rows >= 120 see key 120
+    attn4j_flash_params p{sizeof(attn4j_flash_params), 0.0f, 0.0f, 1, -1, -1, 0};  // causal: rows >= 120 see key 120
     on_every_isa([&] {
         in.out.poison();
         in.lse.poison();
@@ -115,7 +115,7 @@ TEST(FlashNumerics, InfinityIsNotHidden) {
         SCOPED_TRACE(in_value ? "inf in v" : "inf in k");
         Inputs in(80, 32, 1.0f, run_seed() + 3);
         (in_value ? in.v : in.k).set(0, 0, 10, 0, std::numeric_limits<float>::infinity());
-        attn4j_flash_params p{0.0f, 0.0f, 0, -1, -1, 0};
+        attn4j_flash_params p{sizeof(attn4j_flash_params), 0.0f, 0.0f, 0, -1, -1, 0};
         on_every_isa([&] {
             in.out.poison();
             ASSERT_EQ(attn4j_flash_forward(&in.q.t, &in.k.t, &in.v.t, &in.out.t, nullptr, &p), ATTN4J_STATUS_OK);
@@ -131,7 +131,7 @@ TEST(FlashNumerics, InfinityIsNotHidden) {
 TEST(FlashNumerics, NanInTheOnlyTileOfARowIsNotMistakenForAFullyMaskedRow) {
     Inputs in(70, 16, 1.0f, run_seed() + 4);
     for (int64_t e = 0; e < 16; ++e) in.q.set(0, 0, 3, e, std::numeric_limits<float>::quiet_NaN());
-    attn4j_flash_params p{0.0f, 0.0f, 1, 0, -1, 0};  // each row sees only its own key
+    attn4j_flash_params p{sizeof(attn4j_flash_params), 0.0f, 0.0f, 1, 0, -1, 0};  // each row sees only its own key
     on_every_isa([&] {
         in.out.poison();
         ASSERT_EQ(attn4j_flash_forward(&in.q.t, &in.k.t, &in.v.t, &in.out.t, nullptr, &p), ATTN4J_STATUS_OK);

@@ -62,7 +62,7 @@ std::vector<LightningCase> cases() {
 struct LightningRun {
     HostTensor q, k, v, out, state_in, state_out;
     std::vector<float> slopes;
-    attn4j_lightning_params params{};
+    attn4j_lightning_params params{sizeof(attn4j_lightning_params)};
 };
 
 LightningRun make_run(const LightningCase &c, uint64_t seed) {
@@ -85,7 +85,7 @@ LightningRun make_run(const LightningCase &c, uint64_t seed) {
         for (size_t h = 0; h < r.slopes.size(); ++h) r.slopes[h] = 5.0f + 20.0f * h;  // lambda^2 already ~1e-4
     if (c.slopes == 3)
         for (float &x : r.slopes) x = 1e4f;  // every power past the first underflows to 0
-    r.params = attn4j_lightning_params{c.slopes == 0 ? nullptr : r.slopes.data(),
+    r.params = attn4j_lightning_params{sizeof(attn4j_lightning_params), c.slopes == 0 ? nullptr : r.slopes.data(),
                                        c.slopes == 0 ? 0 : static_cast<int32_t>(c.heads_q), c.block, c.threads};
     return r;
 }

@@ -51,7 +51,7 @@ std::vector<SaleCase> sale_cases() {
 
 struct SaleRun {
     HostTensor q, k, v, out, lse;
-    attn4j_sale_params params{};
+    attn4j_sale_params params{sizeof(attn4j_sale_params)};
 };
 
 SaleRun make_run(const SaleCase &c, int32_t pattern, uint64_t seed) {
@@ -78,13 +78,13 @@ std::vector<uint8_t> mask_for(const SaleRun &r) {
 
 cpu::BlockMask layout(const SaleRun &r, const uint8_t *bits) {
     const cpu::FlashProblem p = make_flash_problem(&r.q.t, &r.k.t, &r.v.t, &r.out.t, nullptr,
-                                                   {0.0f, 0.0f, r.params.causal, -1, -1, 0, nullptr});
+                                                   {sizeof(attn4j_flash_params), 0.0f, 0.0f, r.params.causal, -1, -1, 0, nullptr});
     return cpu::sale_mask_layout(p, r.params.block_q ? r.params.block_q : 64, r.params.block_k ? r.params.block_k : 64, bits);
 }
 
 std::vector<double> reference(const SaleRun &r, const uint8_t *bits, std::vector<double> *lse = nullptr) {
     cpu::FlashProblem p = make_flash_problem(&r.q.t, &r.k.t, &r.v.t, &r.out.t, nullptr,
-                                             {0.0f, 0.0f, r.params.causal, -1, -1, 0, nullptr});
+                                             {sizeof(attn4j_flash_params), 0.0f, 0.0f, r.params.causal, -1, -1, 0, nullptr});
     const cpu::BlockMask m = cpu::sale_mask_layout(p, r.params.block_q ? r.params.block_q : 64,
                                                    r.params.block_k ? r.params.block_k : 64, bits);
     if (bits != nullptr) p.mask = &m;
@@ -125,7 +125,7 @@ TEST_P(Sale, BlockSparseMatchesMaskedReferenceOnEveryIsa) {
     // The density the call must report: kept visible blocks over visible blocks, counted here.
     const cpu::BlockMask m = layout(r, bits.data());
     const cpu::FlashProblem fp = make_flash_problem(&r.q.t, &r.k.t, &r.v.t, &r.out.t, nullptr,
-                                                    {0.0f, 0.0f, r.params.causal, -1, -1, 0, nullptr});
+                                                    {sizeof(attn4j_flash_params), 0.0f, 0.0f, r.params.causal, -1, -1, 0, nullptr});
     double kept = 0.0, visible = 0.0;
     for (int64_t row = 0; row < c.batch * c.heads_q * m.q_blocks; ++row)
         for (int64_t kb = 0; kb < cpu::sale_visible_blocks(fp, m, row % m.q_blocks); ++kb) {
@@ -170,7 +170,7 @@ TEST_P(Sale, ThresholdZeroIsDenseAttention) {
                   ATTN4J_STATUS_OK)
             << attn4j_last_error();
         EXPECT_EQ(density, 1.0);
-        attn4j_flash_params fp{0.0f, 0.0f, r.params.causal, -1, -1, 0, nullptr};
+        attn4j_flash_params fp{sizeof(attn4j_flash_params), 0.0f, 0.0f, r.params.causal, -1, -1, 0, nullptr};
         ASSERT_EQ(attn4j_flash_forward(&r.q.t, &r.k.t, &r.v.t, &dense_out.t, nullptr, &fp), ATTN4J_STATUS_OK);
         const std::vector<float> a = dense(r.out), b = dense(dense_out);
         double worst = 0.0;
@@ -249,7 +249,7 @@ TEST(SaleEstimate, BlockScoresMatchFp64ProductsOfTheQuantizedValues) {
         const SaleCase c{"est", 1, 1, 1, 200, 200, d, d, true, 32, 48};
         SaleRun r = make_run(c, ATTN4J_PATTERN_MIXED, seed + static_cast<uint64_t>(d));
         const cpu::FlashProblem p = make_flash_problem(&r.q.t, &r.k.t, &r.v.t, &r.out.t, nullptr,
-                                                       {0.0f, 0.0f, 1, -1, -1, 0, nullptr});
+                                                       {sizeof(attn4j_flash_params), 0.0f, 0.0f, 1, -1, -1, 0, nullptr});
         cpu::QuantizedQueries qq;
         cpu::QuantizedKeys qk;
         cpu::quantize_queries(p, 0, 0, qq);
