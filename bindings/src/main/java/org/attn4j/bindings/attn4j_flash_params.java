@@ -15,6 +15,7 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
 /**
  * {@snippet lang=c :
  * struct attn4j_flash_params {
+ *     int32_t size;
  *     float scale;
  *     float softcap;
  *     int32_t causal;
@@ -32,12 +33,14 @@ public class attn4j_flash_params {
     }
 
     private static final GroupLayout $LAYOUT = MemoryLayout.structLayout(
+        Attn4jNative.C_INT.withName("size"),
         Attn4jNative.C_FLOAT.withName("scale"),
         Attn4jNative.C_FLOAT.withName("softcap"),
         Attn4jNative.C_INT.withName("causal"),
         Attn4jNative.C_INT.withName("window_left"),
         Attn4jNative.C_INT.withName("window_right"),
         Attn4jNative.C_INT.withName("num_threads"),
+        MemoryLayout.paddingLayout(4),
         Attn4jNative.C_POINTER.withName("cuda_stream")
     ).withName("attn4j_flash_params");
 
@@ -46,6 +49,50 @@ public class attn4j_flash_params {
      */
     public static final GroupLayout layout() {
         return $LAYOUT;
+    }
+
+    private static final OfInt size$LAYOUT = (OfInt)$LAYOUT.select(groupElement("size"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * int32_t size
+     * }
+     */
+    public static final OfInt size$layout() {
+        return size$LAYOUT;
+    }
+
+    private static final long size$OFFSET = $LAYOUT.byteOffset(groupElement("size"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * int32_t size
+     * }
+     */
+    public static final long size$offset() {
+        return size$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * int32_t size
+     * }
+     */
+    public static int size(MemorySegment struct) {
+        return struct.get(size$LAYOUT, size$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * int32_t size
+     * }
+     */
+    public static void size(MemorySegment struct, int fieldValue) {
+        struct.set(size$LAYOUT, size$OFFSET, fieldValue);
     }
 
     private static final OfFloat scale$LAYOUT = (OfFloat)$LAYOUT.select(groupElement("scale"));

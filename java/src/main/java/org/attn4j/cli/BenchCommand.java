@@ -13,7 +13,7 @@ import org.attn4j.FlashAttention;
 import org.attn4j.LightningAttention;
 import org.attn4j.SaleAttention;
 import org.attn4j.SaleMask;
-import org.attn4j.StructuredInputs;
+import org.attn4j.reference.StructuredInputs;
 import org.attn4j.Tensor;
 
 /**

@@ -11,7 +11,7 @@ import org.attn4j.DType;
 import org.attn4j.FlashAttention;
 import org.attn4j.SaleAttention;
 import org.attn4j.SaleMask;
-import org.attn4j.StructuredInputs;
+import org.attn4j.reference.StructuredInputs;
 import org.attn4j.Tensor;
 import org.attn4j.reference.SaleReference;
 
