@@ -6,5 +6,8 @@
 module org.attn4j {
     requires org.attn4j.bindings;
     requires static org.knowm.xchart;  // the CLI's --plot only
+    requires static info.picocli;       // the CLI's flags (the CLI runs with it on its path)
+    requires jdk.management;            // the CLI's check of available memory
     exports org.attn4j;
+    opens org.attn4j.cli to info.picocli;
 }
