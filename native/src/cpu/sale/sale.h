@@ -15,20 +15,20 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/sale_problem.h"
 #include "cpu/flash.h"
 
 namespace attn4j::cpu {
 
-struct SaleConfig {
-    const float *tau;  // one threshold per head of q
-    int64_t block_q, block_k, sink_blocks, local_blocks;
-};
+using core::sale_mask_bytes;
+using core::sale_mask_layout;
+using core::sale_visible_blocks;
+using core::SaleConfig;
+using core::SaleProblem;
 
-// Bitmap layout for a problem: blocks per axis and bytes per row.
-BlockMask sale_mask_layout(const FlashProblem &p, int64_t block_q, int64_t block_k, const uint8_t *bits);
-
-// Key blocks [0, end) that some row of query block qb can see (causal or not).
-int64_t sale_visible_blocks(const FlashProblem &p, const BlockMask &m, int64_t qb);
+// SALE on the host: estimation into `mask` (null: a mask of its own), then the block-sparse pass.
+// Returns false when a worker ran out of memory.
+bool sale_forward(const SaleProblem &p, uint8_t *mask, double *density);
 
 // Writes the mask (every row of it). Returns false when a worker ran out of memory.
 bool sale_estimate(const FlashProblem &p, const SaleConfig &c, const BlockMask &m);
