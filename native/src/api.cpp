@@ -161,7 +161,7 @@ int32_t attn4j_cpu_isa_best(void) { return static_cast<int32_t>(cpu::best_isa())
 
 int32_t attn4j_set_cpu_isa(int32_t isa) {
     clear_error();
-    if (isa < ATTN4J_ISA_SCALAR || isa > ATTN4J_ISA_AVX512)
+    if (isa < 0 || isa >= cpu::kIsaCount)
         return fail(ATTN4J_STATUS_INVALID_PARAM, "isa = %d is not an ATTN4J_ISA_* value", isa);
     if (!cpu::set_isa(static_cast<cpu::Isa>(isa)))
         return fail(ATTN4J_STATUS_UNSUPPORTED, "isa = %s is not supported by this CPU (best: %s)", cpu::isa_name(isa),

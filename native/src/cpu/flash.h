@@ -1,5 +1,5 @@
 // The CPU's FlashAttention: how the kernels walk a core::FlashProblem's keys, the plan the tiled
-// kernels take, and the kernels of each ISA. Shared by the dispatcher, every ISA's kernel and the
+// kernels take, and the kernel signatures of every ISA. Shared by the dispatcher, every ISA's kernel and the
 // reference.
 #pragma once
 #include <cstdint>
@@ -45,13 +45,13 @@ struct FlashPlan {
     bool bf16_dot = false;  // the CPU has a bf16 dot product (AVX512_BF16)
 };
 
-// Dispatches to the current ISA's kernel. Returns false on out-of-memory in a worker.
+// Dispatches to the current ISA's kernel (cpu/kernels.h). Returns false on out-of-memory in a worker.
 bool flash_forward(const FlashProblem &p);
 
-// One kernel per ISA, side by side in cpu/<isa>/.
-bool flash_forward_scalar(const FlashProblem &p);
-bool flash_forward_avx2(const FlashProblem &p, const FlashPlan &plan);
-bool flash_forward_avx512(const FlashProblem &p, const FlashPlan &plan);
+// The kernels of each ISA (cpu/<isa>/flash_forward_<isa>.cpp): one that plans for itself, or a tiled
+// one that runs the plan flash_forward makes.
+using FlashFn = bool (*)(const FlashProblem &p);
+using FlashTiledFn = bool (*)(const FlashProblem &p, const FlashPlan &plan);
 
 // Below this much arithmetic a call finishes before sleeping pool threads could wake up to help.
 constexpr double kMinParallelFlops = 4e6;

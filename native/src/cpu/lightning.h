@@ -1,4 +1,4 @@
-// The CPU's Lightning Attention-2 over a core::LightningProblem: block sizes, the kernels of each ISA.
+// The CPU's Lightning Attention-2 over a core::LightningProblem: block sizes, the kernel signature.
 // Shared by the dispatcher, the kernels of every ISA and the fp64 reference.
 #pragma once
 #include <cstdint>
@@ -14,10 +14,9 @@ using core::LightningProblem;
 constexpr int64_t kLightningDefaultBlock = 32;
 constexpr int64_t kLightningMaxBlock = 256;
 
+// Dispatches to the current ISA's kernel (cpu/kernels.h), one per ISA in cpu/<isa>/. Returns false on
+// out-of-memory in a worker.
 bool lightning_forward(const LightningProblem &p);
-
-bool lightning_forward_scalar(const LightningProblem &p);
-bool lightning_forward_avx2(const LightningProblem &p);
-bool lightning_forward_avx512(const LightningProblem &p);
+using LightningFn = bool (*)(const LightningProblem &p);
 
 }  // namespace attn4j::cpu

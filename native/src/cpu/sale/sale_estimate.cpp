@@ -10,6 +10,7 @@
 #include "common/thread_pool.h"
 #include "cpu/element.h"
 #include "cpu/isa.h"
+#include "cpu/kernels.h"
 #include "cpu/sale/sale.h"
 
 namespace attn4j::cpu {
@@ -30,12 +31,10 @@ float scale_for(float max_abs) { return max_abs > 0.0f && std::isfinite(max_abs)
 
 int64_t round4(int64_t d) { return (d + 3) / 4 * 4; }
 
+// The current ISA's estimation kernel (cpu/kernels.h), on AMX tiles where the table has them and allowed.
 SaleRowmaxFn rowmax_kernel(int64_t dp) {
-    switch (current_isa()) {
-        case Isa::Avx512: return amx() && dp % 64 == 0 ? &sale_rowmax_amx : &sale_rowmax_avx512;
-        case Isa::Avx2: return &sale_rowmax_avx2;
-        default: return &sale_rowmax_scalar;
-    }
+    const CpuKernels &k = kernels();
+    return k.sale_rowmax_amx != nullptr && amx() && dp % 64 == 0 ? k.sale_rowmax_amx : k.sale_rowmax;
 }
 
 // Rows [i0, i0 + rows) of the queries as unsigned bytes (Qq + 8), dp per row.
