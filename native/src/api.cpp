@@ -15,6 +15,7 @@
 #include "fill_problem.h"
 #include "tensor_checks.h"
 #include "api_checks.h"
+#include "sequence_checks.h"
 #include "api_params.h"
 
 #define ATTN4J_STR2(x) #x
@@ -49,9 +50,12 @@ int32_t flash_forward(const attn4j_tensor *q, const attn4j_tensor *k, const attn
         return fail(ATTN4J_STATUS_INVALID_PARAM, "params.window_right = %d must be >= -1 (-1 = unlimited)", pr.window_right);
     if (pr.num_threads < 0)
         return fail(ATTN4J_STATUS_INVALID_PARAM, "params.num_threads = %d must be >= 0 (0 = default)", pr.num_threads);
+    core::Sequences seqs;
+    CHECK(check_sequences(q, k, pr, seqs));
     if (element_count(out) == 0) return ATTN4J_STATUS_OK;
 
-    const core::FlashProblem p = make_flash_problem(q, k, v, out, lse, pr);
+    core::FlashProblem p = make_flash_problem(q, k, v, out, lse, pr);
+    p.seqs = seqs;
     return p.device == ATTN4J_DEVICE_HOST ? cpu_status(cpu::flash_forward(p)) : cuda::flash_forward(p);
 }
 

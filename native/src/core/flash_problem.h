@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "core/dtype.h"
+#include "core/sequences.h"
 
 namespace attn4j::core {
 
@@ -39,6 +40,7 @@ struct FlashProblem {
     const BlockMask *mask = nullptr;  // block-sparse: only the selected blocks are computed
     int32_t device = -1;              // ATTN4J_DEVICE_HOST, or the CUDA device of every pointer
     void *stream = nullptr;           // CUDA: the cudaStream_t to run on (null: the default stream)
+    Sequences seqs;                   // sequences of different lengths (padded or packed), or none
 
     int64_t offset() const { return len_k - len_q; }
     // Visible keys [lo, hi) of query row i; empty when lo >= hi.

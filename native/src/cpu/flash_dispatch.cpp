@@ -63,6 +63,27 @@ void merge_splits(const FlashProblem &p, const FlashPlan &plan) {
     });
 }
 
+// Sequences of different lengths: every sequence's tiles in one parallel pass (a kernel that plans for
+// itself takes them one by one).
+bool run_sequences(const FlashProblem &problem, FlashTiledFn kernel, FlashFn plain) {
+    std::vector<FlashProblem> parts = sequence_parts(problem);
+    double flops = 0;
+    for (const FlashProblem &s : parts) flops += 2.0 * s.heads_q * s.len_q * s.len_k * (s.dim + s.dim_v);
+    FlashProblem p = problem;
+    if (flops < kMinParallelFlops) p.threads = 1;
+    if (kernel == nullptr) {
+        for (const FlashProblem &s : parts)
+            if (!plain(s)) return false;
+        return true;
+    }
+    if (parts.empty()) return true;
+    FlashPlan plan;
+    plan.bf16_dot = bf16_dot();
+    plan.parts = parts.data();
+    plan.part_count = static_cast<int64_t>(parts.size());
+    return kernel(p, plan);
+}
+
 bool run_tiled(const FlashProblem &problem, FlashTiledFn kernel) {
     FlashProblem p = problem;
     const double flops = 2.0 * p.batch * p.heads_q * p.len_q * p.len_k * (p.dim + p.dim_v);
@@ -82,6 +103,7 @@ bool run_tiled(const FlashProblem &problem, FlashTiledFn kernel) {
 
 bool flash_forward(const FlashProblem &p) {
     const CpuKernels &k = kernels();
+    if (p.seqs.any()) return run_sequences(p, k.flash_tiled, k.flash);
     return k.flash_tiled != nullptr ? run_tiled(p, k.flash_tiled) : k.flash(p);
 }
 

@@ -2,6 +2,7 @@ package org.attn4j;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.ref.Reference;
 import org.attn4j.bindings.Attn4jNative;
 import org.attn4j.bindings.attn4j_flash_params;
 
@@ -158,9 +159,20 @@ public final class FlashAttention {
 
     /** Computes into {@code out} and writes each row's log-sum-exp into {@code lse} (may be null). */
     public void forward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse) {
+        forward(q, k, v, out, lse, null);
+    }
+
+    /**
+     * The same for a batch of sequences of different lengths (padded or packed, see
+     * {@link SequenceLengths}; null: every sequence spans its tensors). {@code lse} follows q's layout.
+     */
+    public void forward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, SequenceLengths lengths) {
         Checks.qkv(q, k, v);
         Checks.tensor(out, "out");
         Checks.optional(lse, "lse");
+        if (lengths != null) {
+            lengths.checkFor(q);
+        }
         NativeLibrary.ensureLoaded();
         Native.CallScratch call = Native.CallScratch.get();
         MemorySegment params = call.flashParams;
@@ -171,13 +183,23 @@ public final class FlashAttention {
         attn4j_flash_params.window_right(params, options.windowRight());
         attn4j_flash_params.num_threads(params, options.threads());
         attn4j_flash_params.cuda_stream(params, options.cudaStream() == null ? MemorySegment.NULL : options.cudaStream());
-        MemorySegment[] d = call.tensors;
-        if (Native.anyHeap(q, k, v, out, lse)) {
-            Native.check(HeapCalls.flash(q, k, v, out, lse, d, params));
-            return;
+        if (lengths == null) {
+            SequenceLengths.clear(params);
+        } else {
+            lengths.writeTo(params);
         }
-        Native.check(Attn4jNative.attn4j_flash_forward_data(q.segment(), k.segment(), v.segment(), out.segment(),
-                Native.data(lse), Native.descriptor(d[0], q), Native.descriptor(d[1], k), Native.descriptor(d[2], v),
-                Native.descriptor(d[3], out), Native.descriptorOrNull(d[4], lse), params));
+        MemorySegment[] d = call.tensors;
+        try {
+            if (Native.anyHeap(q, k, v, out, lse)) {
+                Native.check(HeapCalls.flash(q, k, v, out, lse, d, params));
+                return;
+            }
+            Native.check(Attn4jNative.attn4j_flash_forward_data(q.segment(), k.segment(), v.segment(), out.segment(),
+                    Native.data(lse), Native.descriptor(d[0], q), Native.descriptor(d[1], k), Native.descriptor(d[2], v),
+                    Native.descriptor(d[3], out), Native.descriptorOrNull(d[4], lse), params));
+        } finally {
+            // The lengths' memory is reachable from the call only through addresses in the params.
+            Reference.reachabilityFence(lengths);
+        }
     }
 }

@@ -87,6 +87,17 @@ class CallLifetimeTest {
     }
 
     @Test
+    void sequenceLengthsSurviveTheCollector() throws Exception {
+        FlashAttention fa = FlashAttention.builder().threads(1).build();
+        everyCallGives(1f, () -> {
+            Tensor out = autoOut(1, 4, 1500, 64);
+            fa.forward(autoOnes(1, 4, 1500, 64), autoOnes(1, 4, 1500, 64), autoOnes(1, 4, 1500, 64), out, null,
+                    SequenceLengths.packedLengths(700, 1, 799));
+            return out;
+        });
+    }
+
+    @Test
     void saleInputsOutputsAndMaskSurviveTheCollector() throws Exception {
         SaleAttention sale = SaleAttention.builder().causal(true).threads(1).build();
         everyCallGives(1f, () -> {
@@ -120,6 +131,7 @@ class CallLifetimeTest {
      * once the native call has released the memory).
      */
     private static boolean closeDuringCallThrows(Runnable call, Runnable close) throws Exception {
+        call.run();  // once before: class loading and compilation would otherwise delay the native call
         AtomicBoolean started = new AtomicBoolean();
         CompletableFuture<Void> running = CompletableFuture.runAsync(() -> {
             started.set(true);
