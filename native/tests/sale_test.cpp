@@ -382,6 +382,20 @@ TEST(SaleErrors, BadArgumentsNameTheArgument) {
                  ATTN4J_STATUS_NULL_ARGUMENT, "out");
     expect_error(attn4j_block_sparse_forward(&r.q.t, &r.k.t, &r.v.t, nullptr, nullptr, &r.params, bits, 64, nullptr),
                  ATTN4J_STATUS_NULL_ARGUMENT, "out");
+    // The mask in the memory of an output (both forms) or, where SALE writes it, of an input.
+    uint8_t *in_out = static_cast<uint8_t *>(r.out.t.data), *in_q = static_cast<uint8_t *>(r.q.t.data);
+    expect_error(attn4j_sale_forward(&r.q.t, &r.k.t, &r.v.t, &r.out.t, nullptr, &r.params, in_out + 8, 64, nullptr),
+                 ATTN4J_STATUS_ALIASING, "mask overlaps out");
+    expect_error(attn4j_block_sparse_forward(&r.q.t, &r.k.t, &r.v.t, &r.out.t, nullptr, &r.params, in_out, 64, nullptr),
+                 ATTN4J_STATUS_ALIASING, "mask overlaps out");
+    expect_error(attn4j_sale_forward(&r.q.t, &r.k.t, &r.v.t, &r.out.t, &r.lse.t, &r.params,
+                                     static_cast<uint8_t *>(r.lse.t.data), 64, nullptr),
+                 ATTN4J_STATUS_ALIASING, "mask overlaps lse");
+    expect_error(attn4j_sale_forward(&r.q.t, &r.k.t, &r.v.t, &r.out.t, nullptr, &r.params, in_q, 64, nullptr),
+                 ATTN4J_STATUS_ALIASING, "mask overlaps q");
+    ASSERT_EQ(attn4j_block_sparse_forward(&r.q.t, &r.k.t, &r.v.t, &r.out.t, nullptr, &r.params, in_q, 64, nullptr),
+              ATTN4J_STATUS_OK)
+        << "a mask the pass only reads may share an input's memory: " << attn4j_last_error();
     float out_tau[2];
     expect_error(attn4j_sale_calibrate(&r.q.t, &r.k.t, &r.v.t, 0.0f, &r.params, out_tau, 2), ATTN4J_STATUS_INVALID_PARAM,
                  "target_error");

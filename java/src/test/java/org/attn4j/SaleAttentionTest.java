@@ -138,6 +138,13 @@ class SaleAttentionTest {
             Native.check(Attn4jNative.attn4j_sale_mask_bytes(descQ, descK, MemorySegment.NULL, bytes));
             assertEquals(bytes.get(java.lang.foreign.ValueLayout.JAVA_LONG, 0), mask.byteSize());
             assertMessage("target_error = 0", () -> SaleAttention.calibrate(t[0], t[1], t[2], 0f, sale.options()));
+            // A mask's own memory as an output: 512 bytes of mask, 512 bytes of out.
+            Tensor sq = Tensor.allocate(arena, DType.F32, 1, 1, 16, 8), sk = Tensor.allocate(arena, DType.F32, 1, 1, 65536, 8);
+            SaleAttention small = SaleAttention.builder().blocks(16, 16).build();
+            SaleMask onto = SaleMask.allocate(arena, sq, sk, small.options());
+            Tensor overMask = Tensor.wrap(onto.segment(), DType.F32, new long[] {1, 1, 16, 8});
+            assertMessage("mask overlaps out", () -> small.forward(sq, sk, sk, overMask, null, onto));
+            assertMessage("mask overlaps out", () -> small.blockSparse(sq, sk, sk, overMask, null, onto));
             Tensor lse16 = Tensor.allocate(arena, DType.BF16, 1, 2, 64, 1);
             assertMessage("lse.dtype", () -> sale.forward(t[0], t[1], t[2], out, lse16, null));
         }
