@@ -109,7 +109,8 @@ void run_on_cuda(const LightningCase &c) {
             HostTensor o(ATTN4J_DTYPE_F32, c.batch, c.heads_q, c.len, c.dim_v), st(ATTN4J_DTYPE_F32, c.batch, c.heads_q, c.dim, c.dim_v);
             ASSERT_EQ(attn4j_lightning_forward(&q.host.t, &k.host.t, &v.host.t, &o.t, c.state_in ? &s_in.host.t : nullptr,
                                                &st.t, &p),
-                      ATTN4J_STATUS_OK);
+                      ATTN4J_STATUS_OK)
+                << attn4j_last_error();
             for (float x : dense(o)) ref.push_back(x);
             for (float x : dense(st)) ref_state.push_back(x);
         }
