@@ -14,11 +14,20 @@ fi
 grep -E "tests passed|tests failed|Total Test time" build/ctest.log
 echo "skipped (GPU tests without a CUDA device): $(grep -c '(Skipped)' build/ctest.log || true)"
 echo "== Java tests (JUnit 5)"
-mvn -B -Dattn4j.skipNative=true -Dattn4j.parity.required=true verify 2>&1 \
+mvn -B -Dstyle.color=never -Dattn4j.skipNative=true -Dattn4j.parity.required=true verify 2>&1 \
   | grep -E 'Tests run:|FAIL|ERROR|BUILD|README example|Reactor Summary|SUCCESS' | grep -v '^\[INFO\] Download'
 echo "== example project (a user's build against the installed org.attn4j:attn4j)"
-mvn -B -f java/examples/pom.xml verify 2>&1 \
+mvn -B -Dstyle.color=never -f java/examples/pom.xml verify 2>&1 \
   | grep -E 'Tests run:|FAIL|ERROR|BUILD|^flash|^sale|^lightning' | grep -v '^\[INFO\] Download'
+echo "== example on the module path (native access granted to attn4j's modules alone)"
+example=$(java --module-path "java/target/attn4j-0.2.0-SNAPSHOT.jar:bindings/target/attn4j-bindings-0.2.0-SNAPSHOT.jar" \
+  --add-modules org.attn4j --enable-native-access=org.attn4j,org.attn4j.bindings -cp java/examples/target/classes \
+  example.ThreeKernels 2>&1)
+echo "$example"
+if ! grep -q '^lightning' <<<"$example" || grep -q 'WARNING' <<<"$example"; then
+  echo "attn4j: the example failed or warned on the module path" >&2
+  exit 1
+fi
 "$ATTN4J_ROOT/ci/sanitize.sh"
 echo "== C ABI fuzzing (libFuzzer, ASan+UBSan, 60 s per entry point)"
 "$ATTN4J_ROOT/ci/fuzz.sh" 60

@@ -24,7 +24,7 @@ from sdpa_compare import describe, timed
 
 
 class LightningParams(ctypes.Structure):
-    _fields_ = [("slopes", ctypes.c_void_p), ("num_slopes", ctypes.c_int32), ("block_size", ctypes.c_int32),
+    _fields_ = [("size", ctypes.c_int32), ("slopes", ctypes.c_void_p), ("num_slopes", ctypes.c_int32), ("block_size", ctypes.c_int32),
                 ("num_threads", ctypes.c_int32), ("cuda_stream", ctypes.c_void_p)]
 
 
@@ -41,7 +41,7 @@ class Attn4j:
 
     def lightning_call(self, q, k, v, slopes, out, state_out=None):
         """A call with its arguments described once: timing it measures the library, not the marshalling."""
-        p = LightningParams(ctypes.cast(slopes, ctypes.c_void_p), len(slopes), 0, 0,
+        p = LightningParams(ctypes.sizeof(LightningParams), ctypes.cast(slopes, ctypes.c_void_p), len(slopes), 0, 0,
                             torch.cuda.current_stream().cuda_stream)
         tq, tk, tv, to = describe(q), describe(k), describe(v), describe(out)
         ts = describe(state_out) if state_out is not None else None

@@ -48,7 +48,7 @@ def main():
               f"{t_dense * 1e3:.2f} ms; times in ms, one column per round")
     for tau in taus:
         t_arr = (ctypes.c_float * 1)(tau)
-        p = SaleParams(0.0, 1, ctypes.cast(t_arr, ctypes.c_void_p), 1, 0, 0, 0, 0, 0, torch.cuda.current_stream().cuda_stream)
+        p = SaleParams(ctypes.sizeof(SaleParams), 0.0, 1, ctypes.cast(t_arr, ctypes.c_void_p), 1, 0, 0, 0, 0, 0, torch.cuda.current_stream().cuda_stream)
         mask_bytes = ctypes.c_int64()
         first.lib.attn4j_sale_mask_bytes(ctypes.byref(tq), ctypes.byref(tk), ctypes.byref(p), ctypes.byref(mask_bytes))
         calls, first_mask, first_out = {}, None, None

@@ -24,7 +24,7 @@ from sdpa_compare import Attn4j as Flash, describe, timed
 
 
 class SaleParams(ctypes.Structure):
-    _fields_ = [("scale", ctypes.c_float), ("causal", ctypes.c_int32), ("thresholds", ctypes.c_void_p),
+    _fields_ = [("size", ctypes.c_int32), ("scale", ctypes.c_float), ("causal", ctypes.c_int32), ("thresholds", ctypes.c_void_p),
                 ("num_thresholds", ctypes.c_int32), ("block_q", ctypes.c_int32), ("block_k", ctypes.c_int32),
                 ("sink_blocks", ctypes.c_int32), ("local_blocks", ctypes.c_int32), ("num_threads", ctypes.c_int32),
                 ("cuda_stream", ctypes.c_void_p)]
@@ -60,7 +60,7 @@ def main():
         mask_bytes = ctypes.c_int64()
         for tau in taus:
             t_arr = (ctypes.c_float * 1)(tau)
-            p = SaleParams(0.0, 1, ctypes.cast(t_arr, ctypes.c_void_p), 1, 0, 0, 0, 0, 0,
+            p = SaleParams(ctypes.sizeof(SaleParams), 0.0, 1, ctypes.cast(t_arr, ctypes.c_void_p), 1, 0, 0, 0, 0, 0,
                            torch.cuda.current_stream().cuda_stream)
             tq, tk, tv = describe(q), describe(k), describe(v)
             lib.attn4j_sale_mask_bytes(ctypes.byref(tq), ctypes.byref(tk), ctypes.byref(p), ctypes.byref(mask_bytes))

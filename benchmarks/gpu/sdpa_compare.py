@@ -27,7 +27,7 @@ class Tensor(ctypes.Structure):
 
 
 class FlashParams(ctypes.Structure):
-    _fields_ = [("scale", ctypes.c_float), ("softcap", ctypes.c_float), ("causal", ctypes.c_int32),
+    _fields_ = [("size", ctypes.c_int32), ("scale", ctypes.c_float), ("softcap", ctypes.c_float), ("causal", ctypes.c_int32),
                 ("window_left", ctypes.c_int32), ("window_right", ctypes.c_int32), ("num_threads", ctypes.c_int32),
                 ("cuda_stream", ctypes.c_void_p)]
 
@@ -51,7 +51,7 @@ class Attn4j:
 
     def flash(self, q, k, v, causal=False, window=(-1, -1), scale=0.0, softcap=0.0, out=None, lse=None):
         out = torch.empty(q.shape[:3] + (v.shape[3],), dtype=q.dtype, device=q.device) if out is None else out
-        p = FlashParams(scale, softcap, 1 if causal else 0, window[0], window[1], 0,
+        p = FlashParams(ctypes.sizeof(FlashParams), scale, softcap, 1 if causal else 0, window[0], window[1], 0,
                         torch.cuda.current_stream().cuda_stream)
         tq, tk, tv, to = describe(q), describe(k), describe(v), describe(out)
         tl = describe(lse) if lse is not None else None

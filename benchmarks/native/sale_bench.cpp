@@ -15,7 +15,7 @@
 #include "bench_tensors.h"
 #include "common/thread_pool.h"
 #include "cpu/sale/sale.h"
-#include "flash_problem.h"
+#include "fill_problem.h"
 #include "roofline.h"
 
 namespace attn4j::bench {

@@ -75,8 +75,30 @@ typedef struct attn4j_flash_params {
     int32_t window_right; /* keys more than this many positions right of the query are masked; -1: unlimited */
     int32_t num_threads;  /* 0: library default (ATTN4J_NUM_THREADS or all cores) */
     void *cuda_stream;    /* CUDA tensors: the cudaStream_t to run on; NULL: the default stream */
+    /* Batches of sequences of different lengths (every pointer NULL: each sequence spans its tensors).
+     * int32 arrays in the memory of the tensors: host memory, or device memory of their CUDA device.
+     * Padded form, q [B, Hq, Nq, d] and k, v [B, Hkv, Nk, d] as usual: sequence b's valid queries are
+     * rows q_starts[b] .. q_starts[b] + q_lens[b] - 1, its valid keys kv_starts[b] .. + kv_lens[b] - 1
+     * (NULL lens: the whole length; NULL starts: 0, right padding). Keys outside are never read. Masks
+     * are bottom-right aligned per sequence (valid query i sees key j iff j <= i + kv_len - q_len, window
+     * measured from there). A padded query row attends to all of its sequence's valid keys (as a
+     * HuggingFace model's rows do) and is written like any row.
+     * Packed form (num_seqs > 0), q [1, Hq, total_q, d] and k, v [1, Hkv, total_k, d]: sequence b owns
+     * query rows cu_seqlens_q[b] .. cu_seqlens_q[b + 1] - 1 and keys cu_seqlens_k[b] .. cu_seqlens_k[b + 1]
+     * - 1; both prefix sums start at 0, never decrease and end at total_q / total_k. out and lse follow q's
+     * layout. The two forms exclude each other. */
+    const int32_t *q_lens;        /* padded: [B] valid query rows per sequence, or NULL */
+    const int32_t *kv_lens;       /* padded: [B] valid keys per sequence, or NULL */
+    const int32_t *q_starts;      /* padded: [B] first valid query row (left padding), or NULL */
+    const int32_t *kv_starts;     /* padded: [B] first valid key (left padding), or NULL */
+    const int32_t *cu_seqlens_q;  /* packed: [num_seqs + 1] query prefix sums */
+    const int32_t *cu_seqlens_k;  /* packed: [num_seqs + 1] key prefix sums */
+    int32_t num_seqs;             /* packed: the number of sequences; 0: not packed */
+    int32_t max_seqlen_q;         /* the longest sequence's queries (packed) or valid queries (padded): */
+    int32_t max_seqlen_k;         /*   needed with device arrays on CUDA; 0 otherwise (read from the arrays) */
 } attn4j_flash_params;
-/* sizeof(attn4j_flash_params) in attn4j 0.2.0, the first layout with a size field (64-bit targets). */
+/* sizeof(attn4j_flash_params) in attn4j 0.2.0, the first layout with a size field (64-bit targets):
+ * it ends at cuda_stream. */
 #define ATTN4J_FLASH_PARAMS_SIZE_V1 40
 
 /* Writes the defaults to *p: size = sizeof(attn4j_flash_params), scale 1/sqrt(d), no softcap,

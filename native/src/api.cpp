@@ -1,5 +1,5 @@
-// The C ABI: argument checks, translation to internal problem structs, dispatch, and the promise
-// that no C++ exception ever crosses into the caller.
+// The C ABI: argument checks, the backend-neutral problem (fill_problem.cpp), the CPU or CUDA
+// backend by the tensors' device, and the promise that no C++ exception ever crosses into the caller.
 #include <climits>
 #include <cmath>
 #include <new>
@@ -12,10 +12,10 @@
 #include "cpu/isa.h"
 #include "cpu/lightning.h"
 #include "cuda/cuda_backend.h"
-#include "flash_problem.h"
-#include "lightning_problem.h"
+#include "fill_problem.h"
 #include "tensor_checks.h"
 #include "api_checks.h"
+#include "sequence_checks.h"
 #include "api_params.h"
 
 #define ATTN4J_STR2(x) #x
@@ -50,31 +50,13 @@ int32_t flash_forward(const attn4j_tensor *q, const attn4j_tensor *k, const attn
         return fail(ATTN4J_STATUS_INVALID_PARAM, "params.window_right = %d must be >= -1 (-1 = unlimited)", pr.window_right);
     if (pr.num_threads < 0)
         return fail(ATTN4J_STATUS_INVALID_PARAM, "params.num_threads = %d must be >= 0 (0 = default)", pr.num_threads);
+    core::Sequences seqs;
+    CHECK(check_sequences(q, k, pr, seqs));
     if (element_count(out) == 0) return ATTN4J_STATUS_OK;
 
-    const cpu::FlashProblem p = make_flash_problem(q, k, v, out, lse, pr);
-    if (q->device != ATTN4J_DEVICE_HOST) return flash_forward_cuda(q, k, v, out, lse, p, pr.cuda_stream);
-    if (!cpu::flash_forward(p)) return fail(ATTN4J_STATUS_OUT_OF_MEMORY, "out of memory in a worker thread");
-    return ATTN4J_STATUS_OK;
-}
-
-// What the CUDA Lightning kernels support beyond the shared checks.
-int32_t lightning_forward_cuda(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v,
-                               const attn4j_tensor *out, const attn4j_tensor *state_in, const attn4j_tensor *state_out,
-                               const cpu::LightningProblem &p, const attn4j_lightning_params &pr) {
-    CHECK(check_cuda_head_dims(p.dim, p.dim_v));
-    if (p.heads_q > cuda::kMaxCudaHeads)
-        return fail(ATTN4J_STATUS_UNSUPPORTED, "q.shape[1] = %lld: CUDA supports at most %d query heads",
-                    static_cast<long long>(p.heads_q), cuda::kMaxCudaHeads);
-    const attn4j_tensor *all[6] = {q, k, v, out, state_in, state_out};
-    const char *names[6] = {"q", "k", "v", "out", "state_in", "state_out"};
-    for (int i = 0; i < 6; ++i)
-        if (all[i] != nullptr && all[i]->strides[3] != 1 && all[i]->shape[3] > 1)
-            return fail(ATTN4J_STATUS_UNSUPPORTED, "%s.strides[3] = %lld: CUDA needs unit stride along the last dim",
-                        names[i], static_cast<long long>(all[i]->strides[3]));
-    std::string error;
-    const int32_t st = cuda::lightning_forward(p, q->device, pr.cuda_stream, error);
-    return st == ATTN4J_STATUS_OK ? st : fail(st, "%s", error.c_str());
+    core::FlashProblem p = make_flash_problem(q, k, v, out, lse, pr);
+    p.seqs = seqs;
+    return p.device == ATTN4J_DEVICE_HOST ? cpu_status(cpu::flash_forward(p)) : cuda::flash_forward(p);
 }
 
 // Two tensors that must be either the same tensor or disjoint (state_in / state_out).
@@ -131,10 +113,8 @@ int32_t lightning_forward(const attn4j_tensor *q, const attn4j_tensor *k, const 
     // Nothing to write, nothing to do: an empty output beside a huge head count must not loop over the heads.
     if (element_count(out) == 0 && (state_out == nullptr || element_count(state_out) == 0)) return ATTN4J_STATUS_OK;
 
-    const cpu::LightningProblem p = make_lightning_problem(q, k, v, out, state_in, state_out, pr);
-    if (gpu) return lightning_forward_cuda(q, k, v, out, state_in, state_out, p, pr);
-    if (!cpu::lightning_forward(p)) return fail(ATTN4J_STATUS_OUT_OF_MEMORY, "out of memory in a worker thread");
-    return ATTN4J_STATUS_OK;
+    const core::LightningProblem p = make_lightning_problem(q, k, v, out, state_in, state_out, pr);
+    return gpu ? cuda::lightning_forward(p) : cpu_status(cpu::lightning_forward(p));
 }
 
 // ALiBi's slopes: a geometric sequence from 2^(-8/n) for n a power of two; otherwise those of the
@@ -185,7 +165,7 @@ int32_t attn4j_cpu_isa_best(void) { return static_cast<int32_t>(cpu::best_isa())
 
 int32_t attn4j_set_cpu_isa(int32_t isa) {
     clear_error();
-    if (isa < ATTN4J_ISA_SCALAR || isa > ATTN4J_ISA_AVX512)
+    if (isa < 0 || isa >= cpu::kIsaCount)
         return fail(ATTN4J_STATUS_INVALID_PARAM, "isa = %d is not an ATTN4J_ISA_* value", isa);
     if (!cpu::set_isa(static_cast<cpu::Isa>(isa)))
         return fail(ATTN4J_STATUS_UNSUPPORTED, "isa = %s is not supported by this CPU (best: %s)", cpu::isa_name(isa),

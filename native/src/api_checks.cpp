@@ -1,9 +1,5 @@
 #include "api_checks.h"
 
-#include <climits>
-#include <string>
-
-#include "cuda/cuda_backend.h"
 
 namespace attn4j {
 
@@ -58,30 +54,8 @@ int32_t check_output(const char *name, const attn4j_tensor *t, unsigned dtypes, 
     return ATTN4J_STATUS_OK;
 }
 
-int32_t check_cuda_head_dims(int64_t d, int64_t dv, bool with_256) {
-    if (d == dv && (d == 64 || d == 128 || (with_256 && d == 256))) return ATTN4J_STATUS_OK;
-    return fail(ATTN4J_STATUS_UNSUPPORTED, "q.shape[3] = %lld, v.shape[3] = %lld: CUDA %s supports head dims %s (equal)",
-                static_cast<long long>(d), static_cast<long long>(dv), with_256 ? "FlashAttention" : "Lightning and SALE",
-                with_256 ? "64, 128 and 256" : "64 and 128");
-}
-
-// What the CUDA kernel supports beyond the shared checks.
-int32_t flash_forward_cuda(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v,
-                           const attn4j_tensor *out, const attn4j_tensor *lse, const cpu::FlashProblem &p,
-                           void *stream) {
-    CHECK(check_cuda_head_dims(p.dim, p.dim_v, p.mask == nullptr));
-    const attn4j_tensor *all[5] = {q, k, v, out, lse};
-    const char *names[5] = {"q", "k", "v", "out", "lse"};
-    for (int i = 0; i < 4; ++i)
-        if (all[i]->strides[3] != 1)
-            return fail(ATTN4J_STATUS_UNSUPPORTED, "%s.strides[3] = %lld: CUDA needs unit stride along the head dim",
-                        names[i], static_cast<long long>(all[i]->strides[3]));
-    for (int i = 0; i < 5; ++i)
-        if (all[i] != nullptr && all[i]->shape[2] > INT32_MAX)
-            return fail(ATTN4J_STATUS_UNSUPPORTED, "%s.shape[2] exceeds 2^31 - 1 on CUDA devices", names[i]);
-    std::string error;
-    const int32_t st = cuda::flash_forward(p, q->device, stream, error);
-    return st == ATTN4J_STATUS_OK ? st : fail(st, "%s", error.c_str());
+int32_t cpu_status(bool ok) {
+    return ok ? ATTN4J_STATUS_OK : fail(ATTN4J_STATUS_OUT_OF_MEMORY, "out of memory in a worker thread");
 }
 
 }  // namespace attn4j

@@ -5,7 +5,6 @@
 #include <new>
 
 #include "attn4j.h"
-#include "cpu/flash.h"
 #include "common/error.h"
 #include "tensor_checks.h"
 
@@ -45,13 +44,7 @@ int32_t check_output(const char *name, const attn4j_tensor *t, unsigned dtypes, 
                      const char *const (&what)[4], const attn4j_tensor *q, const attn4j_tensor *k,
                      const attn4j_tensor *v);
 
-// The head dims the CUDA kernels instantiate: d = dv in {64, 128}, and 256 for FlashAttention
-// (with_256).
-int32_t check_cuda_head_dims(int64_t d, int64_t dv, bool with_256 = false);
-
-// FlashAttention (dense or block-sparse through p.mask) on the CUDA device of q, after the checks the
-// CUDA kernel adds to the shared ones (head dims, unit strides, lengths).
-int32_t flash_forward_cuda(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v,
-                           const attn4j_tensor *out, const attn4j_tensor *lse, const cpu::FlashProblem &p, void *stream);
+// A CPU kernel's result as a status: false means a worker ran out of memory.
+int32_t cpu_status(bool ok);
 
 }  // namespace attn4j

@@ -1,17 +1,15 @@
 // The C ABI of SALE, block-sparse attention and the structured input generator: argument checks,
-// then the CPU kernels (cpu/sale/).
-#include <climits>
+// the backend-neutral SALE problem (core/sale_problem.h), then the CPU or CUDA backend by device.
 #include <cmath>
-#include <string>
-#include <limits>
 #include <vector>
 
 #include "api_checks.h"
 #include "api_params.h"
 #include "common/thread_pool.h"
+#include "core/sale_problem.h"
 #include "cpu/sale/sale.h"
 #include "cuda/cuda_backend.h"
-#include "flash_problem.h"
+#include "fill_problem.h"
 #include "inputs/structured_inputs.h"
 
 using namespace attn4j;
@@ -20,16 +18,14 @@ namespace {
 
 constexpr float kDefaultTau = 0.004f;
 
+// A SALE-family call: the problem and the thresholds it points at.
 struct SaleCall {
-    cpu::FlashProblem problem;
+    core::SaleProblem sale;
     std::vector<float> tau;  // one per head of q
-    cpu::SaleConfig config;
-    // CUDA calls: the descriptors for the GPU kernel's own checks (block-sparse pass), and the stream.
-    struct Device {
-        const attn4j_tensor *q, *k, *v, *out, *lse;
-    };
-    const Device *device = nullptr;
-    void *stream = nullptr;
+
+    core::FlashProblem &problem() { return sale.attention; }
+    const core::FlashProblem &problem() const { return sale.attention; }
+    bool on_host() const { return sale.attention.device == ATTN4J_DEVICE_HOST; }
 };
 
 int32_t check_sale_params(const attn4j_tensor *q, const attn4j_sale_params &pr) {
@@ -67,7 +63,7 @@ int32_t check_host(const attn4j_tensor *q) {
                 q->device);
 }
 
-bool empty_problem(const cpu::FlashProblem &p) { return p.batch == 0 || p.heads_q == 0 || p.len_q == 0; }
+bool empty_problem(const core::FlashProblem &p) { return p.batch == 0 || p.heads_q == 0 || p.len_q == 0; }
 
 // The checks every SALE-family call shares; fills `call`. Calibration has no out (out_required false).
 int32_t prepare(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v, const attn4j_tensor *out,
@@ -94,26 +90,26 @@ int32_t prepare(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_ten
     fp.scale = pr.scale;
     fp.causal = pr.causal;
     fp.num_threads = pr.num_threads;
-    call.stream = pr.cuda_stream;
-    call.problem = make_flash_problem(q, k, v, out != nullptr ? out : q, lse, fp);
-    cpu::FlashProblem &p = call.problem;
+    fp.cuda_stream = pr.cuda_stream;
+    core::FlashProblem &p = call.problem();
+    p = make_flash_problem(q, k, v, out != nullptr ? out : q, lse, fp);
     // Small calls run on the caller's thread: estimation and the sparse pass would each wait for
     // sleeping workers longer than the work takes.
     if (2.0 * p.batch * p.heads_q * p.len_q * p.len_k * (p.dim + p.dim_v) < cpu::kMinParallelFlops) p.threads = 1;
-    call.config = cpu::SaleConfig{nullptr, pr.block_q != 0 ? pr.block_q : 64, pr.block_k != 0 ? pr.block_k : 64,
-                                  pr.sink_blocks != 0 ? pr.sink_blocks : 1, pr.local_blocks != 0 ? pr.local_blocks : 2};
+    call.sale.config = core::SaleConfig{nullptr, pr.block_q != 0 ? pr.block_q : 64, pr.block_k != 0 ? pr.block_k : 64,
+                                        pr.sink_blocks != 0 ? pr.sink_blocks : 1, pr.local_blocks != 0 ? pr.local_blocks : 2};
     // Empty problems return before any per-head work; their head count need not fit in memory.
     if (empty_problem(p)) return ATTN4J_STATUS_OK;
     call.tau.assign(static_cast<size_t>(Hq), kDefaultTau);
     for (int64_t h = 0; h < Hq && pr.thresholds != nullptr; ++h)
         call.tau[h] = pr.thresholds[pr.num_thresholds == 1 ? 0 : h];
-    call.config.tau = call.tau.data();
+    call.sale.config.tau = call.tau.data();
     return ATTN4J_STATUS_OK;
 }
 
 int32_t check_mask(const SaleCall &call, const void *mask, int64_t mask_bytes, bool required) {
-    const cpu::BlockMask m = cpu::sale_mask_layout(call.problem, call.config.block_q, call.config.block_k, nullptr);
-    const int64_t need = call.problem.batch * call.problem.heads_q * m.q_blocks * m.row_bytes;
+    const core::SaleConfig &c = call.sale.config;
+    const int64_t need = core::sale_mask_bytes(call.problem(), core::sale_mask_layout(call.problem(), c.block_q, c.block_k, nullptr));
     if (mask == nullptr) {
         if (required) return fail(ATTN4J_STATUS_NULL_ARGUMENT, "mask is NULL");
         return ATTN4J_STATUS_OK;
@@ -124,59 +120,8 @@ int32_t check_mask(const SaleCall &call, const void *mask, int64_t mask_bytes, b
     return ATTN4J_STATUS_OK;
 }
 
-int32_t run_sparse(SaleCall &call, const uint8_t *bits, double *density) {
-    const cpu::BlockMask m = cpu::sale_mask_layout(call.problem, call.config.block_q, call.config.block_k, bits);
-    call.problem.mask = &m;
-    if (call.device != nullptr) {  // CUDA: the mask is device memory, its density is not read back
-        if (density != nullptr) *density = std::numeric_limits<double>::quiet_NaN();
-        const SaleCall::Device &d = *call.device;
-        const int32_t st = flash_forward_cuda(d.q, d.k, d.v, d.out, d.lse, call.problem, call.stream);
-        call.problem.mask = nullptr;
-        return st;
-    }
-    const bool ok = cpu::block_sparse_forward(call.problem, density);
-    call.problem.mask = nullptr;
-    return ok ? ATTN4J_STATUS_OK : fail(ATTN4J_STATUS_OUT_OF_MEMORY, "out of memory in a worker thread");
-}
-
-// SALE on a CUDA device: the estimation kernels write the (device) mask, then the block-sparse pass.
-int32_t sale_forward_cuda(SaleCall &call, const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v,
-                          const attn4j_tensor *out, const attn4j_tensor *lse, uint8_t *mask, double *density) {
-    const cpu::FlashProblem &p = call.problem;
-    if (call.config.block_q != 64 || call.config.block_k != 64)
-        return fail(ATTN4J_STATUS_UNSUPPORTED, "params.block_q = %lld, params.block_k = %lld: SALE on CUDA uses 64 x 64 blocks",
-                    static_cast<long long>(call.config.block_q), static_cast<long long>(call.config.block_k));
-    CHECK(check_cuda_head_dims(p.dim, p.dim_v));
-    if (p.heads_q > cuda::kMaxCudaHeads || p.len_q > INT32_MAX || p.len_k > INT32_MAX)
-        return fail(ATTN4J_STATUS_UNSUPPORTED, "q: at most %d heads and 2^31 - 1 tokens on CUDA devices", cuda::kMaxCudaHeads);
-    const cpu::BlockMask layout = cpu::sale_mask_layout(p, 64, 64, nullptr);
-    const int64_t bytes = p.batch * p.heads_q * layout.q_blocks * layout.row_bytes;
-    void *stream = call.stream;
-    std::string error;
-    void *own = nullptr;
-    if (mask == nullptr) {  // a mask of our own (its allocation and release synchronize the device)
-        const int32_t st = cuda::malloc_device(q->device, bytes > 0 ? bytes : 1, &own, error);
-        if (st != ATTN4J_STATUS_OK) return fail(st, "%s", error.c_str());
-        mask = static_cast<uint8_t *>(own);
-    }
-    int32_t st = cuda::sale_estimate(p, call.tau.data(), call.config.sink_blocks, call.config.local_blocks, mask,
-                                     layout.row_bytes, q->device, stream, error);
-    if (st != ATTN4J_STATUS_OK) st = fail(st, "%s", error.c_str());
-    if (st == ATTN4J_STATUS_OK) {
-        const SaleCall::Device tensors{q, k, v, out, lse};
-        call.device = &tensors;
-        st = run_sparse(call, mask, density);
-    }
-    if (own != nullptr) {
-        std::string ignored;
-        cuda::free_device(q->device, own, ignored);
-    }
-    return st;
-}
-
-
 inputs::Target target(const attn4j_tensor *t) {
-    inputs::Target x{t->data, static_cast<cpu::DType>(t->dtype), {}, {}};
+    inputs::Target x{t->data, static_cast<core::DType>(t->dtype), {}, {}};
     for (int i = 0; i < 4; ++i) {
         x.shape[i] = t->shape[i];
         x.strides[i] = t->strides[i];
@@ -218,18 +163,9 @@ int32_t attn4j_sale_forward(const attn4j_tensor *q, const attn4j_tensor *k, cons
         CHECK(prepare(q, k, v, out, lse, params, call, true, true));
         CHECK(check_mask(call, mask, mask_bytes, false));
         if (density != nullptr) *density = 1.0;
-        if (empty_problem(call.problem)) return ATTN4J_STATUS_OK;
-        if (q->device != ATTN4J_DEVICE_HOST) return sale_forward_cuda(call, q, k, v, out, lse, mask, density);
-        const cpu::BlockMask layout = cpu::sale_mask_layout(call.problem, call.config.block_q, call.config.block_k, nullptr);
-        std::vector<uint8_t> own;
-        if (mask == nullptr) {
-            own.resize(static_cast<size_t>(call.problem.batch * call.problem.heads_q * layout.q_blocks * layout.row_bytes));
-            mask = own.data();
-        }
-        const cpu::BlockMask m = cpu::sale_mask_layout(call.problem, call.config.block_q, call.config.block_k, mask);
-        if (!cpu::sale_estimate(call.problem, call.config, m))
-            return fail(ATTN4J_STATUS_OUT_OF_MEMORY, "out of memory in a worker thread");
-        return run_sparse(call, mask, density);
+        if (empty_problem(call.problem())) return ATTN4J_STATUS_OK;
+        return call.on_host() ? cpu_status(cpu::sale_forward(call.sale, mask, density))
+                              : cuda::sale_forward(call.sale, mask, density);
     });
 }
 
@@ -242,10 +178,12 @@ int32_t attn4j_block_sparse_forward(const attn4j_tensor *q, const attn4j_tensor 
         CHECK(prepare(q, k, v, out, lse, params, call, true, true));
         CHECK(check_mask(call, mask, mask_bytes, true));
         if (density != nullptr) *density = 1.0;
-        if (empty_problem(call.problem)) return ATTN4J_STATUS_OK;
-        const SaleCall::Device tensors{q, k, v, out, lse};
-        if (q->device != ATTN4J_DEVICE_HOST) call.device = &tensors;
-        return run_sparse(call, mask, density);
+        if (empty_problem(call.problem())) return ATTN4J_STATUS_OK;
+        const core::SaleConfig &c = call.sale.config;
+        const core::BlockMask m = core::sale_mask_layout(call.problem(), c.block_q, c.block_k, mask);
+        core::FlashProblem p = call.problem();
+        p.mask = &m;
+        return call.on_host() ? cpu_status(cpu::block_sparse_forward(p, density)) : cuda::block_sparse_forward(p, density);
     });
 }
 
@@ -261,13 +199,11 @@ int32_t attn4j_sale_calibrate(const attn4j_tensor *q, const attn4j_tensor *k, co
                         num_thresholds_out, static_cast<long long>(q->shape[1]));
         if (!std::isfinite(target_error) || target_error <= 0.0f)
             return fail(ATTN4J_STATUS_INVALID_PARAM, "target_error = %g must be finite and > 0", target_error);
-        if (empty_problem(call.problem) || call.problem.len_k == 0) {
+        if (empty_problem(call.problem()) || call.problem().len_k == 0) {
             for (int32_t h = 0; h < num_thresholds_out; ++h) thresholds_out[h] = 0.0f;
             return ATTN4J_STATUS_OK;
         }
-        if (!cpu::sale_calibrate(call.problem, call.config, target_error, thresholds_out))
-            return fail(ATTN4J_STATUS_OUT_OF_MEMORY, "out of memory in a worker thread");
-        return ATTN4J_STATUS_OK;
+        return cpu_status(cpu::sale_calibrate(call.problem(), call.sale.config, target_error, thresholds_out));
     });
 }
 

@@ -17,7 +17,7 @@
 #include "cpu/sale/sale.h"
 #include "common/bf16.h"
 #include "cuda_test_support.h"
-#include "flash_problem.h"
+#include "fill_problem.h"
 #include "test_support.h"
 
 namespace attn4j::test {

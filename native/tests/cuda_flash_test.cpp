@@ -10,7 +10,7 @@
 #include "attn4j.h"
 #include "common/bf16.h"
 #include "cpu/reference/flash_reference.h"
-#include "flash_problem.h"
+#include "fill_problem.h"
 #include "cuda_test_support.h"
 #include "test_support.h"
 

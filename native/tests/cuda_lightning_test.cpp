@@ -9,7 +9,7 @@
 #include "attn4j.h"
 #include "cpu/reference/lightning_reference.h"
 #include "cuda_test_support.h"
-#include "lightning_problem.h"
+#include "fill_problem.h"
 #include "test_support.h"
 
 namespace attn4j::test {

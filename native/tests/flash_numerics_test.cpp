@@ -8,7 +8,7 @@
 
 #include "attn4j.h"
 #include "cpu/reference/flash_reference.h"
-#include "flash_problem.h"
+#include "fill_problem.h"
 #include "test_support.h"
 
 namespace attn4j::test {

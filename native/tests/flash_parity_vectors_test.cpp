@@ -13,7 +13,7 @@
 #include "attn4j.h"
 #include "cpu/reference/flash_reference.h"
 #include "flash_cases.h"
-#include "flash_problem.h"
+#include "fill_problem.h"
 #include "npy.h"
 #include "test_support.h"
 

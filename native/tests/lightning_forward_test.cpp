@@ -9,7 +9,7 @@
 
 #include "attn4j.h"
 #include "cpu/reference/lightning_reference.h"
-#include "lightning_problem.h"
+#include "fill_problem.h"
 #include "npy.h"
 #include "test_support.h"
 

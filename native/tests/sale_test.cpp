@@ -18,7 +18,7 @@
 #include "cpu/isa.h"
 #include "cpu/reference/flash_reference.h"
 #include "cpu/sale/sale.h"
-#include "flash_problem.h"
+#include "fill_problem.h"
 #include "npy.h"
 #include "test_support.h"
 

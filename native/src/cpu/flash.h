@@ -1,55 +1,18 @@
-// A FlashAttention call after validation: raw pointers, element strides, and the mask resolved
-// to a key window per query. Shared by the dispatcher, every ISA's kernel and the reference.
+// The CPU's FlashAttention: how the kernels walk a core::FlashProblem's keys, the plan the tiled
+// kernels take, and the kernel signatures of every ISA. Shared by the dispatcher, every ISA's kernel and the
+// reference.
 #pragma once
 #include <cstdint>
+#include <vector>
+
+#include "core/flash_problem.h"
 
 namespace attn4j::cpu {
 
-enum class DType : int32_t { F32 = 0, BF16 = 1, F16 = 2 };
-
-// Which (query block, key block) pairs a block-sparse call computes: a bitmap
-// [batch][heads_q][q_blocks][row_bytes], bit kb of a row for key block kb (SALE's mask).
-struct BlockMask {
-    const uint8_t *bits;
-    int64_t heads, block_q, block_k, q_blocks, k_blocks, row_bytes;
-    // Query tiles ((b * heads + h) * q_blocks + qb) in the order to run them: most blocks first, so
-    // dense rows start early and sparse ones fill the gaps. Null: largest causal rows first.
-    const int64_t *order = nullptr;
-
-    const uint8_t *row(int64_t b, int64_t h, int64_t qb) const {
-        return bits + ((b * heads + h) * q_blocks + qb) * row_bytes;
-    }
-    static bool test(const uint8_t *row, int64_t kb) { return (row[kb >> 3] >> (kb & 7)) & 1; }
-};
-
-struct FlashProblem {
-    const void *q, *k, *v;
-    void *out;
-    float *lse;  // may be null
-    DType in_dtype, out_dtype;
-    int64_t batch, heads_q, heads_kv, len_q, len_k, dim, dim_v;
-    int64_t sq[4], sk[4], sv[4], so[4], sl[4];  // element strides
-    float scale;    // already resolved (never 0)
-    float softcap;  // 0 = off
-    // Key window of query i (absolute position p = i + len_k - len_q): keys j with
-    // p - left <= j <= p + right are visible; a negative bound means unlimited on that side.
-    int64_t window_left, window_right;
-    int threads;
-    const BlockMask *mask = nullptr;  // block-sparse: only the selected blocks are computed
-
-    int64_t offset() const { return len_k - len_q; }
-    // Visible keys [lo, hi) of query row i; empty when lo >= hi.
-    int64_t key_lo(int64_t i) const {
-        if (window_left < 0) return 0;
-        int64_t lo = i + offset() - window_left;
-        return lo < 0 ? 0 : lo;
-    }
-    int64_t key_hi(int64_t i) const {
-        if (window_right < 0) return len_k;
-        int64_t hi = i + offset() + window_right + 1;
-        return hi > len_k ? len_k : (hi < 0 ? 0 : hi);
-    }
-};
+// The CPU kernels work on the backend-neutral problem (core/flash_problem.h).
+using core::BlockMask;
+using core::DType;
+using core::FlashProblem;
 
 // Calls f(j0, j1) for every key tile [j0, j1) of at most `width` keys in [lo, hi) that query rows
 // starting at i0 compute: all of them, or with a block mask only those of selected blocks (a tile
@@ -81,15 +44,23 @@ struct FlashPlan {
     int64_t splits = 1;
     float *partial = nullptr;
     bool bf16_dot = false;  // the CPU has a bf16 dot product (AVX512_BF16)
+    // Several problems in one parallel pass, their tiles spread over every thread (the sequences of a
+    // batch of different lengths: sequence_parts), instead of the one problem passed (splits = 1).
+    const FlashProblem *parts = nullptr;
+    int64_t part_count = 0;
 };
 
-// Dispatches to the current ISA's kernel. Returns false on out-of-memory in a worker.
+// A problem with sequence lengths (p.seqs) as one problem per sequence and per range of padded
+// query rows, longest first (flash_sequences.cpp).
+std::vector<FlashProblem> sequence_parts(const FlashProblem &p);
+
+// Dispatches to the current ISA's kernel (cpu/kernels.h). Returns false on out-of-memory in a worker.
 bool flash_forward(const FlashProblem &p);
 
-// One kernel per ISA, side by side in cpu/<isa>/.
-bool flash_forward_scalar(const FlashProblem &p);
-bool flash_forward_avx2(const FlashProblem &p, const FlashPlan &plan);
-bool flash_forward_avx512(const FlashProblem &p, const FlashPlan &plan);
+// The kernels of each ISA (cpu/<isa>/flash_forward_<isa>.cpp): one that plans for itself, or a tiled
+// one that runs the plan flash_forward makes.
+using FlashFn = bool (*)(const FlashProblem &p);
+using FlashTiledFn = bool (*)(const FlashProblem &p, const FlashPlan &plan);
 
 // Below this much arithmetic a call finishes before sleeping pool threads could wake up to help.
 constexpr double kMinParallelFlops = 4e6;

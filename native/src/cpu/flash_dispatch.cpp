@@ -1,5 +1,5 @@
-// The one place that maps the current ISA to a FlashAttention kernel, plans key splits for
-// decode-shaped problems (few query rows, long keys) and merges the split results by their LSE.
+// FlashAttention on the CPU: the current ISA's kernel (cpu/kernels.h); for tiled kernels the plan:
+// key splits for decode-shaped problems (few query rows, long keys), merged by their LSE afterwards.
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -9,6 +9,7 @@
 #include "common/thread_pool.h"
 #include "cpu/flash.h"
 #include "cpu/isa.h"
+#include "cpu/kernels.h"
 
 namespace attn4j::cpu {
 
@@ -62,7 +63,28 @@ void merge_splits(const FlashProblem &p, const FlashPlan &plan) {
     });
 }
 
-bool run_tiled(const FlashProblem &problem, bool (*kernel)(const FlashProblem &, const FlashPlan &)) {
+// Sequences of different lengths: every sequence's tiles in one parallel pass (a kernel that plans for
+// itself takes them one by one).
+bool run_sequences(const FlashProblem &problem, FlashTiledFn kernel, FlashFn plain) {
+    std::vector<FlashProblem> parts = sequence_parts(problem);
+    double flops = 0;
+    for (const FlashProblem &s : parts) flops += 2.0 * s.heads_q * s.len_q * s.len_k * (s.dim + s.dim_v);
+    FlashProblem p = problem;
+    if (flops < kMinParallelFlops) p.threads = 1;
+    if (kernel == nullptr) {
+        for (const FlashProblem &s : parts)
+            if (!plain(s)) return false;
+        return true;
+    }
+    if (parts.empty()) return true;
+    FlashPlan plan;
+    plan.bf16_dot = bf16_dot();
+    plan.parts = parts.data();
+    plan.part_count = static_cast<int64_t>(parts.size());
+    return kernel(p, plan);
+}
+
+bool run_tiled(const FlashProblem &problem, FlashTiledFn kernel) {
     FlashProblem p = problem;
     const double flops = 2.0 * p.batch * p.heads_q * p.len_q * p.len_k * (p.dim + p.dim_v);
     if (flops < kMinParallelFlops) p.threads = 1;
@@ -80,14 +102,9 @@ bool run_tiled(const FlashProblem &problem, bool (*kernel)(const FlashProblem &,
 }  // namespace
 
 bool flash_forward(const FlashProblem &p) {
-    switch (current_isa()) {
-        case Isa::Avx512:
-            return run_tiled(p, &flash_forward_avx512);
-        case Isa::Avx2:
-            return run_tiled(p, &flash_forward_avx2);
-        default:
-            return flash_forward_scalar(p);
-    }
+    const CpuKernels &k = kernels();
+    if (p.seqs.any()) return run_sequences(p, k.flash_tiled, k.flash);
+    return k.flash_tiled != nullptr ? run_tiled(p, k.flash_tiled) : k.flash(p);
 }
 
 }  // namespace attn4j::cpu

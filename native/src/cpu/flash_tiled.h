@@ -108,14 +108,33 @@ struct FlashTiled {
         for (; e0 < dv; e0 += W) pv_direct_block<1>(s, rows, cols, vtile, t, rs, e0, acc, dvp);
     }
 
-    struct Task {
+    // One problem of a pass (the whole call, or one sequence of a batch of different lengths).
+    struct Part {
         const FlashProblem *p;
-        const FlashPlan *plan;
-        int64_t tiles;
+        int64_t tiles;        // query tiles
+        int64_t first;        // its first task of the pass
+        int64_t first_pack;   // its first K^T packing task (pack_once), or its end when not packed
         // K^T of every key tile, [B][Hkv][key tiles][d][BK] fp32 or [(d + 1) / 2][BK] bf16 pairs (as
         // uint32); null: packed per tile
-        const float *kt_all;
+        float *kt_all;
     };
+
+    struct Task {
+        const Part *parts;
+        int64_t count;
+        const FlashPlan *plan;
+    };
+
+    // The part whose tasks [first, next part's first) hold task t.
+    static const Part &part_of(const Task &task, int64_t t, int64_t Part::*first) {
+        int64_t lo = 0, hi = task.count - 1;
+        while (lo < hi) {
+            const int64_t mid = (lo + hi + 1) / 2;
+            if (task.parts[mid].*first <= t) lo = mid;
+            else hi = mid - 1;
+        }
+        return task.parts[lo];
+    }
 
     // Elements (4 bytes each) of one packed K^T tile.
     static int64_t kt_tile_elems(const FlashProblem &p, bool pairs) { return (pairs ? (p.dim + 1) / 2 : p.dim) * BK; }
@@ -130,22 +149,20 @@ struct FlashTiled {
                p.len_k > 0;
     }
 
-    struct PackTask {
-        const FlashProblem *p;
-        float *kt_all;
-        int64_t key_tiles;
-        bool pairs;
-    };
+    static int64_t key_tiles(const FlashProblem &p) { return (p.len_k + BK - 1) / BK; }
 
     static void pack_task(void *ctx, int64_t t) {
-        const PackTask &task = *static_cast<const PackTask *>(ctx);
-        const FlashProblem &p = *task.p;
-        const int64_t tile = t % task.key_tiles, bh = t / task.key_tiles;
+        const Task &task = *static_cast<const Task *>(ctx);
+        const Part &part = part_of(task, t, &Part::first_pack);
+        const FlashProblem &p = *part.p;
+        const bool pairs = uses_pairs(p, *task.plan);
+        const int64_t local = t - part.first_pack, kts = key_tiles(p);
+        const int64_t tile = local % kts, bh = local / kts;
         const int64_t b = bh / p.heads_kv, hk = bh % p.heads_kv;
         const int64_t j0 = tile * BK, cols = BK < p.len_k - j0 ? BK : p.len_k - j0;
         const void *ktile = G::advance(p.k, p.in_dtype, b * p.sk[0] + hk * p.sk[1] + j0 * p.sk[2]);
-        float *dst = task.kt_all + t * kt_tile_elems(p, task.pairs);
-        if (task.pairs) {
+        float *dst = part.kt_all + local * kt_tile_elems(p, pairs);
+        if (pairs) {
             G::pack_kt_pairs(static_cast<const uint16_t *>(ktile), cols, G::round_up(cols, W), p.dim, p.sk[2], p.sk[3],
                              reinterpret_cast<uint32_t *>(dst), BK);
         } else {
@@ -155,12 +172,14 @@ struct FlashTiled {
 
     static void run_task(void *ctx, int64_t t) {
         const Task &task = *static_cast<const Task *>(ctx);
-        const FlashProblem &p = *task.p;
+        const Part &part = part_of(task, t, &Part::first);
+        const FlashProblem &p = *part.p;
+        t -= part.first;
         const int64_t splits = task.plan->splits;
         if (p.mask != nullptr) {  // block-sparse: the mask's order (never split)
             const int64_t id = p.mask->order != nullptr ? p.mask->order[t] : t;
-            const int64_t bh = id / task.tiles;
-            query_tile(p, *task.plan, bh / p.heads_q, bh % p.heads_q, (id % task.tiles) * p.mask->block_q, 0, nullptr);
+            const int64_t bh = id / part.tiles;
+            query_tile(p, *task.plan, bh / p.heads_q, bh % p.heads_q, (id % part.tiles) * p.mask->block_q, 0, nullptr);
             return;
         }
         const int64_t bh_count = p.batch * p.heads_q;
@@ -168,12 +187,12 @@ struct FlashTiled {
         const int64_t split = t % splits;
         const int64_t rest = t / splits;
         const int64_t bh = rest % bh_count;
-        const int64_t tile = task.tiles - 1 - rest / bh_count;
+        const int64_t tile = part.tiles - 1 - rest / bh_count;
         const int64_t b = bh / p.heads_q, hq = bh % p.heads_q;
         const float *kt_head = nullptr;
-        if (task.kt_all != nullptr) {
-            const int64_t key_tiles = (p.len_k + BK - 1) / BK, hk = hq / (p.heads_q / p.heads_kv);
-            kt_head = task.kt_all + (b * p.heads_kv + hk) * key_tiles * kt_tile_elems(p, uses_pairs(p, *task.plan));
+        if (part.kt_all != nullptr) {
+            const int64_t hk = hq / (p.heads_q / p.heads_kv);
+            kt_head = part.kt_all + (b * p.heads_kv + hk) * key_tiles(p) * kt_tile_elems(p, uses_pairs(p, *task.plan));
         }
         query_tile(p, *task.plan, b, hq, tile * BQ, split, kt_head);
     }
@@ -338,19 +357,35 @@ struct FlashTiled {
         }
     }
 
+    // Every query tile of the plan's parts (or of p alone) in one parallel pass, after packing K^T
+    // once per head where every query tile reads all of it.
     static bool run(const FlashProblem &p, const FlashPlan &plan) {
-        const int64_t tq = tile_rows(p, BQ);
-        Task task{&p, &plan, (p.len_q + tq - 1) / tq, nullptr};
-        std::vector<float> kt_all;
-        if (pack_once(p, plan, task.tiles)) {
-            const int64_t key_tiles = (p.len_k + BK - 1) / BK;
-            const bool pairs = uses_pairs(p, plan);
-            kt_all.resize(static_cast<size_t>(p.batch * p.heads_kv * key_tiles * kt_tile_elems(p, pairs)));
-            PackTask pack{&p, kt_all.data(), key_tiles, pairs};
-            if (!parallel_for(p.batch * p.heads_kv * key_tiles, p.threads, &pack_task, &pack)) return false;
-            task.kt_all = kt_all.data();
+        const FlashProblem *problems = plan.part_count > 0 ? plan.parts : &p;
+        const int64_t count = plan.part_count > 0 ? plan.part_count : 1;
+        std::vector<Part> parts(static_cast<size_t>(count));
+        int64_t tasks = 0, packs = 0, kt_elems = 0;
+        for (int64_t i = 0; i < count; ++i) {
+            const FlashProblem &q = problems[i];
+            Part &part = parts[i];
+            part.p = &q;
+            part.tiles = (q.len_q + tile_rows(q, BQ) - 1) / tile_rows(q, BQ);
+            part.first = tasks;
+            part.first_pack = packs;
+            tasks += part.tiles * q.batch * q.heads_q * plan.splits;
+            if (pack_once(q, plan, part.tiles)) {
+                packs += q.batch * q.heads_kv * key_tiles(q);
+                kt_elems += q.batch * q.heads_kv * key_tiles(q) * kt_tile_elems(q, uses_pairs(q, plan));
+            }
         }
-        const int64_t tasks = task.tiles * p.batch * p.heads_q * plan.splits;
+        std::vector<float> kt_all(static_cast<size_t>(kt_elems));
+        for (int64_t i = 0, at = 0; i < count; ++i) {
+            const int64_t end = i + 1 < count ? parts[i + 1].first_pack : packs;
+            if (end == parts[i].first_pack) continue;
+            parts[i].kt_all = kt_all.data() + at;
+            at += (end - parts[i].first_pack) * kt_tile_elems(*parts[i].p, uses_pairs(*parts[i].p, plan));
+        }
+        Task task{parts.data(), count, &plan};
+        if (packs > 0 && !parallel_for(packs, p.threads, &pack_task, &task)) return false;
         return parallel_for(tasks, p.threads, &run_task, &task);
     }
 };

@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "cpu/kernels.h"
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
@@ -19,14 +21,10 @@ namespace attn4j::cpu {
 
 namespace {
 
+// The highest ISA whose kernel table says this CPU runs it.
 Isa detect() {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
-        return Isa::Avx512;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Isa::Avx2;
-#endif
+    for (int32_t i = kIsaCount - 1; i > 0; --i)
+        if (kIsaTables[i]->supported()) return kIsaTables[i]->isa;
     return Isa::Scalar;
 }
 
@@ -34,9 +32,8 @@ Isa from_env(Isa best) {
     const char *s = std::getenv("ATTN4J_ISA");
     if (s == nullptr) return best;
     Isa want = best;
-    if (std::strcmp(s, "scalar") == 0) want = Isa::Scalar;
-    else if (std::strcmp(s, "avx2") == 0) want = Isa::Avx2;
-    else if (std::strcmp(s, "avx512") == 0) want = Isa::Avx512;
+    for (const CpuKernels *k : kIsaTables)
+        if (std::strcmp(s, k->name) == 0) want = k->isa;
     return static_cast<int32_t>(want) <= static_cast<int32_t>(best) ? want : best;
 }
 
@@ -171,13 +168,6 @@ bool amx() { return amx_flag().load(std::memory_order_relaxed); }
 
 void set_amx(bool on) { amx_flag().store(on && amx_supported()); }
 
-const char *isa_name(int32_t isa) {
-    switch (isa) {
-        case 0: return "scalar";
-        case 1: return "avx2";
-        case 2: return "avx512";
-        default: return "unknown";
-    }
-}
+const char *isa_name(int32_t isa) { return isa >= 0 && isa < kIsaCount ? kIsaTables[isa]->name : "unknown"; }
 
 }  // namespace attn4j::cpu

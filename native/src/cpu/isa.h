@@ -4,12 +4,14 @@
 
 namespace attn4j::cpu {
 
+// The values of ATTN4J_ISA_*; each has its kernel table (cpu/kernels.h).
 enum class Isa : int32_t { Scalar = 0, Avx2 = 1, Avx512 = 2 };
+constexpr int32_t kIsaCount = 3;
 
 Isa best_isa();      // best this CPU supports and this build has kernels for
 Isa current_isa();   // in use now
 bool set_isa(Isa isa);  // false if isa is above best_isa()
-const char *isa_name(int32_t isa);
+const char *isa_name(int32_t isa);  // "unknown" for a value that is no Isa
 // Whether the AVX-512 kernels multiply bf16 storage as bf16 pairs (vdpbf16ps) instead of widening it
 // to fp32. By default where it is faster, measured once per process: on AMD Zen 4 vdpbf16ps runs at
 // the fp32 FMA rate with twice the work (pairs win), on Sapphire Rapids at half (widening wins).

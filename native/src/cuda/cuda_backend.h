@@ -1,11 +1,14 @@
-// The CUDA side as the C ABI sees it. Implemented by the .cu files when the library is built with a
-// CUDA toolkit, and by cuda_stub.cpp (every call: "built without CUDA") otherwise.
+// The CUDA backend as the C ABI sees it: device memory, and one entry per kernel family taking the
+// backend-neutral problem (core/) unchanged. Implemented by the .cu files when the library is built
+// with a CUDA toolkit (each family's kernel choice in cuda/<family>_dispatch.cu), and by
+// cuda_stub.cpp (every call: "built without CUDA") otherwise.
 #pragma once
 #include <cstdint>
 #include <string>
 
-#include "cpu/flash.h"
-#include "cpu/lightning.h"
+#include "core/flash_problem.h"
+#include "core/lightning_problem.h"
+#include "core/sale_problem.h"
 
 namespace attn4j::cuda {
 
@@ -18,17 +21,19 @@ int32_t free_device(int32_t device, void *ptr, std::string &error);
 int32_t memcpy_any(void *dst, const void *src, int64_t bytes, int32_t kind, std::string &error);
 int32_t synchronize(int32_t device, std::string &error);
 
-// FlashAttention on device `device` (all pointers in p are device pointers), on `stream` (may be null).
-int32_t flash_forward(const cpu::FlashProblem &p, int32_t device, void *stream, std::string &error);
-
-// Lightning Attention-2 on device `device`: bf16/f16 q, k, v (d = dv in {64, 128}), f32 states with
-// unit stride along dv, at most kMaxCudaHeads query heads.
+// The kernel families on p.device, asynchronously on p.stream, after the checks only CUDA needs
+// (head dims, unit strides, sizes). Each returns an ATTN4J_STATUS_* and on failure leaves the
+// message in attn4j_last_error() (common/error.h).
+// FlashAttention, dense or over p.mask (64 x 64 blocks, device memory).
+int32_t flash_forward(const core::FlashProblem &p);
+// Block-sparse FlashAttention over p.mask; *density (when given) becomes NaN: the mask is not read back.
+int32_t block_sparse_forward(const core::FlashProblem &p, double *density);
+// Lightning Attention-2: bf16/f16 q, k, v (d = dv in {64, 128}), f32 states with unit stride along dv,
+// at most kMaxCudaHeads query heads.
 constexpr int kMaxCudaHeads = 256;
-int32_t lightning_forward(const cpu::LightningProblem &p, int32_t device, void *stream, std::string &error);
-
-// SALE's estimation on device `device`: writes the [B, Hq, ceil(Nq / 64), row_bytes] mask (device
-// memory) for 64 x 64 blocks, thresholds tau[Hq] (host), the given sink and local block counts.
-int32_t sale_estimate(const cpu::FlashProblem &p, const float *tau, int64_t sinks, int64_t locals, uint8_t *mask,
-                      int64_t row_bytes, int32_t device, void *stream, std::string &error);
+int32_t lightning_forward(const core::LightningProblem &p);
+// SALE: the estimation writes `mask` (device memory; null: one of its own, which synchronizes), then
+// the block-sparse pass; *density as for block_sparse_forward.
+int32_t sale_forward(const core::SaleProblem &p, uint8_t *mask, double *density);
 
 }  // namespace attn4j::cuda

@@ -1,14 +1,18 @@
 // The CUDA entry points of a build without a CUDA toolkit: every call explains why it cannot run.
 #include "attn4j.h"
+#include "common/error.h"
 #include "cuda/cuda_backend.h"
 
 namespace attn4j::cuda {
 
 namespace {
+constexpr const char *kWhy = "attn4j was built without CUDA (no CUDA toolkit at build time)";
+
 int32_t unavailable(std::string &error) {
-    error = "attn4j was built without CUDA (no CUDA toolkit at build time)";
+    error = kWhy;
     return ATTN4J_STATUS_NO_CUDA;
 }
+int32_t unavailable() { return fail(ATTN4J_STATUS_NO_CUDA, "%s", kWhy); }
 }  // namespace
 
 bool built_with_cuda() { return false; }
@@ -17,11 +21,9 @@ int32_t malloc_device(int32_t, int64_t, void **, std::string &error) { return un
 int32_t free_device(int32_t, void *, std::string &error) { return unavailable(error); }
 int32_t memcpy_any(void *, const void *, int64_t, int32_t, std::string &error) { return unavailable(error); }
 int32_t synchronize(int32_t, std::string &error) { return unavailable(error); }
-int32_t flash_forward(const cpu::FlashProblem &, int32_t, void *, std::string &error) { return unavailable(error); }
-int32_t lightning_forward(const cpu::LightningProblem &, int32_t, void *, std::string &error) { return unavailable(error); }
-int32_t sale_estimate(const cpu::FlashProblem &, const float *, int64_t, int64_t, uint8_t *, int64_t, int32_t, void *,
-                      std::string &error) {
-    return unavailable(error);
-}
+int32_t flash_forward(const core::FlashProblem &) { return unavailable(); }
+int32_t block_sparse_forward(const core::FlashProblem &, double *) { return unavailable(); }
+int32_t lightning_forward(const core::LightningProblem &) { return unavailable(); }
+int32_t sale_forward(const core::SaleProblem &, uint8_t *, double *) { return unavailable(); }
 
 }  // namespace attn4j::cuda

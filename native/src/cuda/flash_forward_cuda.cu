@@ -13,14 +13,12 @@
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
-#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <type_traits>
 #include <utility>
 
 #include "attn4j.h"
-#include "cuda/cuda_backend.h"
 #include "cuda/flash_params.cuh"
 #include "cuda/launch.h"
 #include "cuda/mma.cuh"
@@ -34,7 +32,7 @@ using flash::key_lo;
 using flash::Params;
 
 constexpr int kThreads = 128;  // 4 warps
-constexpr int kKeys = 64;     // keys per tile
+constexpr int kKeys = flash::kTileKeys;
 constexpr int kPad = 8;       // shared-memory row padding (elements): conflict-free fragment loads
 
 // The first key tile at or after j (tiles start at multiples of kKeys from lo) that the block mask
@@ -355,78 +353,15 @@ int32_t launch_for(const Params &params, int64_t batch_heads, int64_t len_q, boo
 
 }  // namespace
 
-int32_t flash_forward(const cpu::FlashProblem &p, int32_t device, void *stream, std::string &error) {
-    if (const int32_t st = use_device(device, error); st != ATTN4J_STATUS_OK) return st;
-    if (p.batch * p.heads_q > 65535) {
-        error = "q: batch x heads = " + std::to_string(p.batch * p.heads_q) + " exceeds 65535 on CUDA devices";
-        return ATTN4J_STATUS_UNSUPPORTED;
-    }
-    Params k{};
-    k.q = p.q;
-    k.k = p.k;
-    k.v = p.v;
-    k.out = p.out;
-    k.lse = p.lse;
-    for (int i = 0; i < 4; ++i) {
-        k.sq[i] = p.sq[i];
-        k.sk[i] = p.sk[i];
-        k.sv[i] = p.sv[i];
-        k.so[i] = p.so[i];
-        k.sl[i] = p.sl[i];
-    }
-    k.heads_q = static_cast<int>(p.heads_q);
-    k.group = static_cast<int>(p.heads_q / p.heads_kv);
-    k.len_q = static_cast<int>(p.len_q);
-    k.len_k = static_cast<int>(p.len_k);
-    k.scale = p.scale;
-    k.scale_log2 = p.scale * 1.4426950408889634f;
-    k.softcap = p.softcap;
-    k.window_left = p.window_left;
-    k.window_right = p.window_right;
-    k.out_f32 = p.out_dtype == cpu::DType::F32;
-    if (p.mask != nullptr) {
-        if (p.mask->block_q != 64 || p.mask->block_k != kKeys) {
-            error = "params.block_q = " + std::to_string(p.mask->block_q) + ", params.block_k = " +
-                    std::to_string(p.mask->block_k) + ": block-sparse attention on CUDA uses 64 x 64 blocks";
-            return ATTN4J_STATUS_UNSUPPORTED;
-        }
-        k.mask = p.mask->bits;
-        k.mask_row_bytes = p.mask->row_bytes;
-    }
-    const auto s = static_cast<cudaStream_t>(stream);
-    const int64_t bh = p.batch * p.heads_q;
-    const bool bf16 = p.in_dtype == cpu::DType::BF16;
-    // 16-byte loads need every row of q, k and v to start 16-byte aligned.
-    const bool vec = rows_aligned16({{p.q, p.sq}, {p.k, p.sk}, {p.v, p.sv}});
-    k.kv_splits = 1;
-    k.split_keys = p.len_k;
-    int32_t status = ATTN4J_STATUS_OK;
-    if (vec && flash::sm90_applies(k, static_cast<int>(p.dim), device) &&
-        flash::launch_sm90(k, bf16, p.batch, p.heads_kv, s, status, error))
-        return status;
-    if (vec && flash::sparse_sm90_applies(k, static_cast<int>(p.dim), device) &&
-        flash::launch_sparse_sm90(k, bf16, p.batch, p.heads_kv, s, status, error))
-        return status;
-    // Decode-like calls (at most 64 query rows) that cannot fill the GPU split the keys (flash-decoding):
-    // about eight blocks per SM (against two: 1.05x / 1.40x / 1.55x at 8K / 32K / 128K keys, measured;
-    // four, or more and smaller splits, no better), each split at least 512 keys, at most 64 splits. Key tiles start at 0
-    // there (no left window), so no tile crosses a split boundary.
-    int sms = 0;
-    if (p.mask == nullptr && p.window_left < 0 && p.len_q <= 64 && p.len_k >= 1024 &&
-        cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) == cudaSuccess && bh < sms) {
-        int64_t splits = (8 * sms + bh - 1) / bh;
-        splits = std::min<int64_t>({splits, p.len_k / 512, 64});
-        if (splits > 1) {
-            k.split_keys = (p.len_k + splits - 1) / splits;
-            k.split_keys = (k.split_keys + kKeys - 1) / kKeys * kKeys;
-            k.kv_splits = static_cast<int>((p.len_k + k.split_keys - 1) / k.split_keys);
-        }
-    }
-    if (p.dim == 64)
-        return bf16 ? launch_for<__nv_bfloat16, 64>(k, bh, p.len_q, vec, s, error) : launch_for<__half, 64>(k, bh, p.len_q, vec, s, error);
-    if (p.dim == 256)
-        return bf16 ? launch_for<__nv_bfloat16, 256>(k, bh, p.len_q, vec, s, error) : launch_for<__half, 256>(k, bh, p.len_q, vec, s, error);
-    return bf16 ? launch_for<__nv_bfloat16, 128>(k, bh, p.len_q, vec, s, error) : launch_for<__half, 128>(k, bh, p.len_q, vec, s, error);
+int32_t flash::launch_mma(const Params &params, bool bf16, int dim, int64_t batch_heads, int64_t len_q, bool vec,
+                          cudaStream_t stream, std::string &error) {
+    const int64_t bh = batch_heads;
+    const cudaStream_t s = stream;
+    if (dim == 64)
+        return bf16 ? launch_for<__nv_bfloat16, 64>(params, bh, len_q, vec, s, error) : launch_for<__half, 64>(params, bh, len_q, vec, s, error);
+    if (dim == 256)
+        return bf16 ? launch_for<__nv_bfloat16, 256>(params, bh, len_q, vec, s, error) : launch_for<__half, 256>(params, bh, len_q, vec, s, error);
+    return bf16 ? launch_for<__nv_bfloat16, 128>(params, bh, len_q, vec, s, error) : launch_for<__half, 128>(params, bh, len_q, vec, s, error);
 }
 
 }  // namespace attn4j::cuda

@@ -10,6 +10,9 @@
 
 namespace attn4j::cuda::flash {
 
+// Keys per tile of the mma.sync kernel, and the key block of the masks it reads.
+constexpr int kTileKeys = 64;
+
 struct Params {
     const void *q, *k, *v;
     void *out;
@@ -87,6 +90,12 @@ __device__ __forceinline__ void write_row(const Params &p, int64_t b, int64_t h,
     if (p.lse != nullptr && t4 == 0)
         p.lse[b * p.sl[0] + h * p.sl[1] + i * p.sl[2]] = sum > 0.0f ? (m + log2f(sum)) * 0.6931471805599453f : -INFINITY;
 }
+
+// The portable kernel (flash_forward_cuda.cu, sm_80 and newer, mma.sync) for head dims 64, 128 and 256:
+// 16-byte loads where `vec` (every row of q, k and v 16-byte aligned), params.kv_splits key splits
+// merged afterwards. Launches on `stream` and returns the status.
+int32_t launch_mma(const Params &params, bool bf16, int dim, int64_t batch_heads, int64_t len_q, bool vec,
+                   cudaStream_t stream, std::string &error);
 
 // The Hopper kernel (flash_forward_sm90.cu): wgmma with 128 x 128 tiles loaded by TMA, for head dim
 // 128, dense attention, 16-byte aligned rows, on sm_90 devices. sm90_applies is false where it does not

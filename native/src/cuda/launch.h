@@ -1,5 +1,5 @@
-// Host-side pieces the CUDA entry points share: selecting the device, CUDA errors as statuses, and
-// whether rows of the inputs allow 16-byte vector loads.
+// Host-side pieces the CUDA entry points share: selecting the device, CUDA errors as statuses, the
+// checks every family makes, and whether rows of the inputs allow 16-byte vector loads.
 #pragma once
 #include <cuda_runtime.h>
 
@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "attn4j.h"
+#include "common/error.h"
 
 namespace attn4j::cuda {
 
@@ -25,6 +26,19 @@ inline int32_t status_of(cudaError_t e, const char *what, std::string &error) {
     if (e == cudaSuccess) return ATTN4J_STATUS_OK;
     error = std::string(what) + ": " + cudaGetErrorString(e);
     return e == cudaErrorMemoryAllocation ? ATTN4J_STATUS_OUT_OF_MEMORY : ATTN4J_STATUS_INTERNAL;
+}
+
+// A status and its message from the CUDA helpers (which fill a string) as the C ABI reports them.
+inline int32_t reported(int32_t status, const std::string &error) {
+    return status == ATTN4J_STATUS_OK ? status : fail(status, "%s", error.c_str());
+}
+
+// The head dims the CUDA kernels instantiate: d = dv in {64, 128}, and 256 for FlashAttention (with_256).
+inline int32_t check_head_dims(int64_t d, int64_t dv, bool with_256 = false) {
+    if (d == dv && (d == 64 || d == 128 || (with_256 && d == 256))) return ATTN4J_STATUS_OK;
+    return fail(ATTN4J_STATUS_UNSUPPORTED, "q.shape[3] = %lld, v.shape[3] = %lld: CUDA %s supports head dims %s (equal)",
+                static_cast<long long>(d), static_cast<long long>(dv), with_256 ? "FlashAttention" : "Lightning and SALE",
+                with_256 ? "64, 128 and 256" : "64 and 128");
 }
 
 // Every row of each (base, element strides [4]) tensor starts 16-byte aligned (2-byte elements).

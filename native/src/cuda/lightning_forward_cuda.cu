@@ -326,20 +326,19 @@ int32_t pool_for(int device, cudaMemPool_t &pool, std::string &error) {
         if (st_ != ATTN4J_STATUS_OK) return st_;        \
     } while (0)
 
+// The chunked passes over every segment: run states, their scan, outputs; on the Hopper kernels when
+// `maps` is given (lightning_dispatch.cu decides), else on the portable ones.
 template <typename T, int D, bool Vec>
-int32_t run(const cpu::LightningProblem &lp, Params &p, int device, cudaStream_t stream, std::string &error) {
+int32_t run(const core::LightningProblem &lp, Params &p, const lightning::Maps *sm90_maps, int device,
+            cudaStream_t stream, std::string &error) {
     const int64_t bh = lp.batch * lp.heads_q;
     const int64_t seg = lp.len < kSegment ? lp.len : kSegment, max_chunks = (seg + kChunk - 1) / kChunk;
     int sms = 0;
     CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device), "cudaDeviceGetAttribute");
-    // Hopper: both passes on warpgroup MMA with TMA loads (head dim 128, rows TMA can describe).
     constexpr bool bf16 = std::is_same_v<T, __nv_bfloat16>;
-    lightning::Maps maps{};
-    const bool sm90 = D == 128 && hopper_kernels(device) &&
-                      tma::encode_qkv(maps.qkv, p.q, p.sq, p.k, p.sk, p.v, p.sv, lp.batch, lp.heads_q, lp.heads_kv, lp.len,
-                                      lp.len, bf16, kChunk, kChunk);
-    // Outputs of the input type leave the Hopper output pass by TMA stores where TMA can describe them.
-    p.out_tma = sm90 && !p.out_f32 && tma::encode_rows(maps.out, p.out, p.so, lp.batch, lp.heads_q, lp.len, bf16, kChunk / 2);
+    const bool sm90 = sm90_maps != nullptr;
+    const lightning::Maps none{};
+    const lightning::Maps &maps = sm90 ? *sm90_maps : none;
     // Runs per head of a segment of n_chunks chunks: for the portable kernels about eight blocks per SM
     // in the output pass (one runs at a time); for the Hopper ones the cheapest by a model.
     const auto runs_for = [&](int64_t n_chunks) {
@@ -433,37 +432,16 @@ int32_t run(const cpu::LightningProblem &lp, Params &p, int device, cudaStream_t
 
 }  // namespace
 
-int32_t lightning_forward(const cpu::LightningProblem &lp, int32_t device, void *stream, std::string &error) {
-    if (const int32_t st = use_device(device, error); st != ATTN4J_STATUS_OK) return st;
-    Params p{};
-    p.q = lp.q;
-    p.k = lp.k;
-    p.v = lp.v;
-    p.out = lp.out;
-    for (int i = 0; i < 4; ++i) {
-        p.sq[i] = lp.sq[i];
-        p.sk[i] = lp.sk[i];
-        p.sv[i] = lp.sv[i];
-        p.so[i] = lp.so[i];
-    }
-    p.heads_q = static_cast<int>(lp.heads_q);
-    p.group = static_cast<int>(lp.heads_q / lp.heads_kv);
-    p.out_f32 = lp.out_dtype == cpu::DType::F32;
-    {
-        const int64_t pair_bytes = p.out_f32 ? 8 : 4;
-        p.out_pairs = lp.so[3] == 1 && reinterpret_cast<uintptr_t>(lp.out) % pair_bytes == 0 && lp.so[0] % 2 == 0 &&
-                      lp.so[1] % 2 == 0 && lp.so[2] % 2 == 0;
-    }
-    for (int64_t h = 0; h < lp.heads_q; ++h) p.slope_log2[h] = lp.slope(h) * kLog2e;
-    const auto s = static_cast<cudaStream_t>(stream);
-    const bool vec = rows_aligned16({{lp.q, lp.sq}, {lp.k, lp.sk}, {lp.v, lp.sv}});
-    const bool bf16 = lp.in_dtype == cpu::DType::BF16;
+int32_t lightning::run_passes(const core::LightningProblem &lp, Params &p, const Maps *sm90_maps, bool vec, int device,
+                              cudaStream_t s, std::string &error) {
+    const bool bf16 = lp.in_dtype == core::DType::BF16;
+    const Maps *maps = sm90_maps;
     if (lp.dim == 64) {
-        if (bf16) return vec ? run<__nv_bfloat16, 64, true>(lp, p, device, s, error) : run<__nv_bfloat16, 64, false>(lp, p, device, s, error);
-        return vec ? run<__half, 64, true>(lp, p, device, s, error) : run<__half, 64, false>(lp, p, device, s, error);
+        if (bf16) return vec ? run<__nv_bfloat16, 64, true>(lp, p, maps, device, s, error) : run<__nv_bfloat16, 64, false>(lp, p, maps, device, s, error);
+        return vec ? run<__half, 64, true>(lp, p, maps, device, s, error) : run<__half, 64, false>(lp, p, maps, device, s, error);
     }
-    if (bf16) return vec ? run<__nv_bfloat16, 128, true>(lp, p, device, s, error) : run<__nv_bfloat16, 128, false>(lp, p, device, s, error);
-    return vec ? run<__half, 128, true>(lp, p, device, s, error) : run<__half, 128, false>(lp, p, device, s, error);
+    if (bf16) return vec ? run<__nv_bfloat16, 128, true>(lp, p, maps, device, s, error) : run<__nv_bfloat16, 128, false>(lp, p, maps, device, s, error);
+    return vec ? run<__half, 128, true>(lp, p, maps, device, s, error) : run<__half, 128, false>(lp, p, maps, device, s, error);
 }
 
 }  // namespace attn4j::cuda

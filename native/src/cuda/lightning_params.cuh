@@ -120,4 +120,11 @@ int64_t sm90_runs(int64_t n_chunks, int64_t batch_heads, int sms);
 int32_t launch_sm90(const Params &p, const Maps &maps, dim3 grid, bool states, bool early, bool bf16, int device,
                     cudaStream_t stream, std::string &error);
 
+// The passes over a whole call (lightning_forward_cuda.cu): segments of kSegment tokens, each run states,
+// their scan and the outputs, with p's launch parameters (filled but for the per-segment fields), on
+// the Hopper passes through *sm90_maps when given, else on the portable mma.sync kernels (16-byte loads
+// where vec). Copies lp.state_in in and the final state to lp.state_out.
+int32_t run_passes(const core::LightningProblem &lp, Params &p, const Maps *sm90_maps, bool vec, int device,
+                   cudaStream_t stream, std::string &error);
+
 }  // namespace attn4j::cuda::lightning

@@ -5,6 +5,7 @@
 
 #include <climits>
 #include <cstdint>
+#include <string>
 
 #include "cuda/cuda_backend.h"
 
@@ -84,6 +85,11 @@ void quantize(const EstParams &e, float *partial, int64_t bh_q, int64_t bh_kv, b
 
 // Key (row r, byte e) of a 64 x 128 int8 block in the layout wgmma reads with the 128-byte swizzle.
 __host__ __device__ __forceinline__ int swizzled128(int r, int e) { return r * 128 + ((((e >> 4) ^ (r & 7))) << 4) + (e & 15); }
+
+// The estimation (sale_estimate_cuda.cu): quantization, then the Hopper kernel where `hopper` (head dim
+// 128 only), else the mma.sync kernel, writing e.mask; workspace from the stream's pool, on stream s.
+int32_t estimate_mask(EstParams &e, int64_t bh_q, int64_t bh_kv, bool bf16, bool hopper, cudaStream_t s,
+                      std::string &error);
 
 // The Hopper kernel (sale_estimate_sm90.cu): head dim 128 on sm_90 devices, mask rows that fit its
 // shared memory; false when it does not apply (the caller then runs the mma.sync kernel over

@@ -170,35 +170,10 @@ int32_t run(EstParams &e, int64_t bh_q, int64_t bh_kv, bool hopper, cudaStream_t
 
 }  // namespace
 
-int32_t sale_estimate(const cpu::FlashProblem &p, const float *tau, int64_t sinks, int64_t locals, uint8_t *mask,
-                      int64_t row_bytes, int32_t device, void *stream, std::string &error) {
-    if (const int32_t st = use_device(device, error); st != ATTN4J_STATUS_OK) return st;
-    EstParams e{};
-    e.q = p.q;
-    e.k = p.k;
-    for (int i = 0; i < 4; ++i) {
-        e.sq[i] = p.sq[i];
-        e.sk[i] = p.sk[i];
-    }
-    e.heads_q = static_cast<int>(p.heads_q);
-    e.group = static_cast<int>(p.heads_q / p.heads_kv);
-    e.len_q = static_cast<int>(p.len_q);
-    e.len_k = static_cast<int>(p.len_k);
-    e.dim = static_cast<int>(p.dim);
-    e.mask = mask;
-    e.row_bytes = row_bytes;
-    e.q_blocks = static_cast<int>((p.len_q + kBlock - 1) / kBlock);
-    e.k_blocks = static_cast<int>((p.len_k + kBlock - 1) / kBlock);
-    e.sinks = static_cast<int>(sinks);
-    e.locals = static_cast<int>(locals);
-    e.causal = p.window_right == 0;
-    e.scale = p.scale;
-    for (int64_t h = 0; h < p.heads_q; ++h) e.log_tau[h] = tau[h] > 0.0f ? logf(tau[h]) : -INFINITY;
-    const auto s = static_cast<cudaStream_t>(stream);
-    const int64_t bq = p.batch * p.heads_q, bk = p.batch * p.heads_kv;
-    const bool bf16 = p.in_dtype == cpu::DType::BF16;
-    if (p.dim == 64) return bf16 ? run<__nv_bfloat16, 64>(e, bq, bk, false, s, error) : run<__half, 64>(e, bq, bk, false, s, error);
-    const bool hopper = sale::sm90_applies(static_cast<int>(p.dim), row_bytes, device);
+int32_t sale::estimate_mask(EstParams &e, int64_t bh_q, int64_t bh_kv, bool bf16, bool hopper, cudaStream_t s,
+                            std::string &error) {
+    const int64_t bq = bh_q, bk = bh_kv;
+    if (e.dim == 64) return bf16 ? run<__nv_bfloat16, 64>(e, bq, bk, false, s, error) : run<__half, 64>(e, bq, bk, false, s, error);
     return bf16 ? run<__nv_bfloat16, 128>(e, bq, bk, hopper, s, error) : run<__half, 128>(e, bq, bk, hopper, s, error);
 }
 

@@ -25,7 +25,7 @@
 #pragma once
 #include <cstdint>
 
-#include "cpu/flash.h"
+#include "core/dtype.h"
 
 namespace attn4j::inputs {
 
@@ -33,7 +33,7 @@ enum class Pattern : int32_t { Random = 0, Sinks = 1, Local = 2, Stripes = 3, Sl
 
 struct Target {
     void *data;
-    cpu::DType dtype;
+    core::DType dtype;
     int64_t shape[4];
     int64_t strides[4];
 };

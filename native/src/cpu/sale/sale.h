@@ -15,20 +15,20 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/sale_problem.h"
 #include "cpu/flash.h"
 
 namespace attn4j::cpu {
 
-struct SaleConfig {
-    const float *tau;  // one threshold per head of q
-    int64_t block_q, block_k, sink_blocks, local_blocks;
-};
+using core::sale_mask_bytes;
+using core::sale_mask_layout;
+using core::sale_visible_blocks;
+using core::SaleConfig;
+using core::SaleProblem;
 
-// Bitmap layout for a problem: blocks per axis and bytes per row.
-BlockMask sale_mask_layout(const FlashProblem &p, int64_t block_q, int64_t block_k, const uint8_t *bits);
-
-// Key blocks [0, end) that some row of query block qb can see (causal or not).
-int64_t sale_visible_blocks(const FlashProblem &p, const BlockMask &m, int64_t qb);
+// SALE on the host: estimation into `mask` (null: a mask of its own), then the block-sparse pass.
+// Returns false when a worker ran out of memory.
+bool sale_forward(const SaleProblem &p, uint8_t *mask, double *density);
 
 // Writes the mask (every row of it). Returns false when a worker ran out of memory.
 bool sale_estimate(const FlashProblem &p, const SaleConfig &c, const BlockMask &m);
@@ -41,23 +41,14 @@ bool block_sparse_forward(const FlashProblem &p, double *density);
 // relative L2 error <= target against dense attention on the given inputs. p.out is scratch.
 bool sale_calibrate(const FlashProblem &p, const SaleConfig &c, float target, float *tau_out);
 
-// One estimation kernel per ISA: unpacks a key block (QuantizedKeys' packed form, `cols` keys) into
+// One estimation kernel per ISA (cpu/<isa>/sale_rowmax_<isa>.cpp; AMX tiles as a variant of the AVX-512
+// table, cpu/kernels.h): unpacks a key block (QuantizedKeys' packed form, `cols` keys) into
 // `kt` (signed bytes in groups of four along the head dim), then for every row r < rows:
 //   rowmax[r] = max_{c < valid[r]} (sum_e qu[r * dp + e] * kt[(e / 4) * 4 * cols + 4 * c + e % 4] - corr[c])
 // or INT32_MIN when valid[r] <= 0. qu: unsigned bytes (Qq + 8); cols a multiple of 16; dp a multiple
 // of 4 (<= 512: int16 pair sums cannot overflow).
 using SaleRowmaxFn = void (*)(const uint8_t *qu, int64_t rows, int64_t dp, const uint8_t *kpacked, int8_t *kt,
                               int64_t cols, const int32_t *corr, const int32_t *valid, int32_t *rowmax);
-void sale_rowmax_scalar(const uint8_t *, int64_t, int64_t, const uint8_t *, int8_t *, int64_t, const int32_t *,
-                        const int32_t *, int32_t *);
-void sale_rowmax_avx2(const uint8_t *, int64_t, int64_t, const uint8_t *, int8_t *, int64_t, const int32_t *,
-                      const int32_t *, int32_t *);
-void sale_rowmax_avx512(const uint8_t *, int64_t, int64_t, const uint8_t *, int8_t *, int64_t, const int32_t *,
-                        const int32_t *, int32_t *);
-// AMX tiles (under the AVX-512 ISA when cpu::amx()): dp a multiple of 64, qu readable for rows rounded
-// up to 16.
-void sale_rowmax_amx(const uint8_t *, int64_t, int64_t, const uint8_t *, int8_t *, int64_t, const int32_t *,
-                     const int32_t *, int32_t *);
 
 // 4-bit keys of one (batch, kv head), two values a byte. Block kb's int8 layout is [dp / 4][block_k][4]
 // (four head-dim values of one key together, as the dot-product instructions read them); byte t of

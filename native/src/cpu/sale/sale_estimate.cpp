@@ -10,6 +10,7 @@
 #include "common/thread_pool.h"
 #include "cpu/element.h"
 #include "cpu/isa.h"
+#include "cpu/kernels.h"
 #include "cpu/sale/sale.h"
 
 namespace attn4j::cpu {
@@ -30,12 +31,10 @@ float scale_for(float max_abs) { return max_abs > 0.0f && std::isfinite(max_abs)
 
 int64_t round4(int64_t d) { return (d + 3) / 4 * 4; }
 
+// The current ISA's estimation kernel (cpu/kernels.h), on AMX tiles where the table has them and allowed.
 SaleRowmaxFn rowmax_kernel(int64_t dp) {
-    switch (current_isa()) {
-        case Isa::Avx512: return amx() && dp % 64 == 0 ? &sale_rowmax_amx : &sale_rowmax_avx512;
-        case Isa::Avx2: return &sale_rowmax_avx2;
-        default: return &sale_rowmax_scalar;
-    }
+    const CpuKernels &k = kernels();
+    return k.sale_rowmax_amx != nullptr && amx() && dp % 64 == 0 ? k.sale_rowmax_amx : k.sale_rowmax;
 }
 
 // Rows [i0, i0 + rows) of the queries as unsigned bytes (Qq + 8), dp per row.
@@ -319,23 +318,6 @@ void sale_block_scores(const FlashProblem &p, const QuantizedQueries &q, const Q
     const int64_t i0 = qb * block_q;
     BlockScorer scorer(p, q, k, i0, std::min(block_q, p.len_q - i0));
     scorer.scores(kb, rowmax);
-}
-
-BlockMask sale_mask_layout(const FlashProblem &p, int64_t block_q, int64_t block_k, const uint8_t *bits) {
-    BlockMask m{};
-    m.bits = bits;
-    m.heads = p.heads_q;
-    m.block_q = block_q;
-    m.block_k = block_k;
-    m.q_blocks = (p.len_q + block_q - 1) / block_q;
-    m.k_blocks = (p.len_k + block_k - 1) / block_k;
-    m.row_bytes = (m.k_blocks + 7) / 8;
-    return m;
-}
-
-int64_t sale_visible_blocks(const FlashProblem &p, const BlockMask &m, int64_t qb) {
-    const int64_t last = std::min((qb + 1) * m.block_q, p.len_q) - 1;
-    return (p.key_hi(last) + m.block_k - 1) / m.block_k;
 }
 
 bool sale_estimate(const FlashProblem &p, const SaleConfig &c, const BlockMask &m) {

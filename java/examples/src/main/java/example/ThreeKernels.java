@@ -7,18 +7,33 @@ import org.attn4j.LightningAttention;
 import org.attn4j.LightningState;
 import org.attn4j.SaleAttention;
 import org.attn4j.SaleMask;
-import org.attn4j.StructuredInputs;
 import org.attn4j.Tensor;
 
 /** What a user writes: the three kernels of org.attn4j:attn4j on one set of inputs. */
 public final class ThreeKernels {
+    /** Rotary-style features: rows i and j score about sum_f cos((i - j) w_f), largest near i = j. */
+    static void positional(Tensor t) {
+        long heads = t.shape(1), seq = t.shape(2), half = t.shape(3) / 2;
+        for (long h = 0; h < heads; h++)
+            for (long i = 0; i < seq; i++)
+                for (long f = 0; f < half; f++) {
+                    double w = 0.05 * Math.pow(20, (double) f / (half - 1)) * (1 + 0.1 * h);
+                    t.set(0, h, i, 2 * f, (float) (2.5 * Math.cos(i * w)));
+                    t.set(0, h, i, 2 * f + 1, (float) (2.5 * Math.sin(i * w)));
+                }
+    }
+
     public static void main(String[] args) {
         int heads = 4, seq = 4096, dim = 64;
         try (Arena arena = Arena.ofConfined()) {
             Tensor q = Tensor.allocate(arena, DType.F32, 1, heads, seq, dim);
             Tensor k = Tensor.allocate(arena, DType.F32, 1, heads, seq, dim);
             Tensor v = Tensor.allocate(arena, DType.F32, 1, heads, seq, dim);
-            StructuredInputs.fill(StructuredInputs.Pattern.MIXED, 1, q, k, v);
+            positional(q);  // each query most like the keys near it, as rotary features make it
+            positional(k);
+            for (long h = 0; h < heads; h++)
+                for (long i = 0; i < seq; i++)
+                    for (long e = 0; e < dim; e++) v.set(0, h, i, e, (float) Math.sin(0.37 * i + e + h));
 
             // Exact attention.
             Tensor dense = FlashAttention.builder().causal(true).build().forward(arena, q, k, v);

@@ -17,7 +17,7 @@ public final class Attn4j {
 
     private Attn4j() {}
 
-    /** Native library version, e.g. "0.1.0". */
+    /** Native library version, e.g. "0.2.0". */
     public static String version() {
         NativeLibrary.ensureLoaded();
         return Attn4jNative.attn4j_version().getString(0);

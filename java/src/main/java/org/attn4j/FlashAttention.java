@@ -2,6 +2,7 @@ package org.attn4j;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.ref.Reference;
 import org.attn4j.bindings.Attn4jNative;
 import org.attn4j.bindings.attn4j_flash_params;
 
@@ -43,6 +44,8 @@ public final class FlashAttention {
         /** Non-causal, no window, scale 1/sqrt(d), no soft-capping, default threads and stream. */
         public static final Options DEFAULT = new Options(false, -1, -1, 0f, 0f, 0, null);
 
+        // Checked here as well as in the C library: an options object exists before any tensor, and a bad
+        // option should fail where it is written, not at the first call.
         public Options {
             if (windowLeft < -1) {
                 throw new IllegalArgumentException("windowLeft = " + windowLeft + " must be >= -1 (-1 = unlimited)");
@@ -142,7 +145,7 @@ public final class FlashAttention {
         if (arena == null) {
             throw new IllegalArgumentException("arena must not be null");
         }
-        checkInputs(q, k, v);
+        Checks.qkv(q, k, v);
         Tensor out = Tensor.allocate(arena, q.device().isCpu() ? DType.F32 : q.dtype(), q.device(),
                 q.shape(0), q.shape(1), q.shape(2), v.shape(3));
         forward(q, k, v, out, null);
@@ -156,8 +159,20 @@ public final class FlashAttention {
 
     /** Computes into {@code out} and writes each row's log-sum-exp into {@code lse} (may be null). */
     public void forward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse) {
-        checkInputs(q, k, v);
-        checkOutputs(q, k, v, out, lse);
+        forward(q, k, v, out, lse, null);
+    }
+
+    /**
+     * The same for a batch of sequences of different lengths (padded or packed, see
+     * {@link SequenceLengths}; null: every sequence spans its tensors). {@code lse} follows q's layout.
+     */
+    public void forward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, SequenceLengths lengths) {
+        Checks.qkv(q, k, v);
+        Checks.tensor(out, "out");
+        Checks.optional(lse, "lse");
+        if (lengths != null) {
+            lengths.checkFor(q);
+        }
         NativeLibrary.ensureLoaded();
         Native.CallScratch call = Native.CallScratch.get();
         MemorySegment params = call.flashParams;
@@ -168,29 +183,23 @@ public final class FlashAttention {
         attn4j_flash_params.window_right(params, options.windowRight());
         attn4j_flash_params.num_threads(params, options.threads());
         attn4j_flash_params.cuda_stream(params, options.cudaStream() == null ? MemorySegment.NULL : options.cudaStream());
-        MemorySegment[] d = call.tensors;
-        if (Native.anyHeap(q, k, v, out, lse)) {
-            Native.check(HeapCalls.flash(q, k, v, out, lse, d, params));
-            return;
+        if (lengths == null) {
+            SequenceLengths.clear(params);
+        } else {
+            lengths.writeTo(params);
         }
-        Native.check(Attn4jNative.attn4j_flash_forward(Native.descriptor(d[0], q), Native.descriptor(d[1], k),
-                Native.descriptor(d[2], v), Native.descriptor(d[3], out),
-                lse == null ? MemorySegment.NULL : Native.descriptor(d[4], lse), params));
-    }
-
-    private static void checkInputs(Tensor q, Tensor k, Tensor v) {
-        Checks.qkv(q, k, v);
-    }
-
-    private static void checkOutputs(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse) {
-        long b = q.shape(0), hq = q.shape(1), n = q.shape(2);
-        Checks.output(out, "out", q, k, v, b, hq, n, "sequence length of q", v.shape(3), "head dim of v");
-        if (lse != null) {
-            if (lse.dtype() != DType.F32) {
-                throw new IllegalArgumentException("lse.dtype = " + lse.dtype() + " must be F32");
+        MemorySegment[] d = call.tensors;
+        try {
+            if (Native.anyHeap(q, k, v, out, lse)) {
+                Native.check(HeapCalls.flash(q, k, v, out, lse, d, params));
+                return;
             }
-            Checks.output(lse, "lse", q, k, v, b, hq, n, "sequence length of q", 1, "one value per row");
-            Checks.disjoint(lse, "lse", out, "out");
+            Native.check(Attn4jNative.attn4j_flash_forward_data(q.segment(), k.segment(), v.segment(), out.segment(),
+                    Native.data(lse), Native.descriptor(d[0], q), Native.descriptor(d[1], k), Native.descriptor(d[2], v),
+                    Native.descriptor(d[3], out), Native.descriptorOrNull(d[4], lse), params));
+        } finally {
+            // The lengths' memory is reachable from the call only through addresses in the params.
+            Reference.reachabilityFence(lengths);
         }
     }
 }

@@ -1,6 +1,7 @@
 package org.attn4j;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
@@ -21,15 +22,28 @@ final class HeapCalls {
 
     private static final class Handles {
         static final MethodHandle FLASH = link("attn4j_flash_forward_data", 5, 6, false);
-        static final MethodHandle LIGHTNING = link("attn4j_lightning_forward_data", 4, 7, false);
+        static final MethodHandle LIGHTNING = link("attn4j_lightning_forward_data", 6, 7, false);
         static final MethodHandle SALE = link("attn4j_sale_forward_data", 5, 6, true);
         static final MethodHandle BLOCK_SPARSE = link("attn4j_block_sparse_forward_data", 5, 6, true);
+        static final MethodHandle CALIBRATE = linkCalibrate();
+
+        // (q, k, v data, q, k, v descriptors, target_error, params, thresholds_out, num) -> int
+        private static MethodHandle linkCalibrate() {
+            return Linker.nativeLinker().downcallHandle(symbol("attn4j_sale_calibrate_data"),
+                    FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_FLOAT,
+                            ADDRESS, ADDRESS, JAVA_INT),
+                    Linker.Option.critical(true));
+        }
+
+        private static MemorySegment symbol(String name) {
+            NativeLibrary.ensureLoaded();
+            return SymbolLookup.loaderLookup().find(name)
+                    .orElseThrow(() -> new UnsatisfiedLinkError("libattn4j has no " + name));
+        }
 
         // (data pointers..., descriptors and params...[, mask, mask_bytes, density]) -> int
         private static MethodHandle link(String name, int pointers, int addresses, boolean mask) {
-            NativeLibrary.ensureLoaded();
-            MemorySegment symbol = SymbolLookup.loaderLookup().find(name)
-                    .orElseThrow(() -> new UnsatisfiedLinkError("libattn4j has no " + name));
+            MemorySegment symbol = symbol(name);
             int n = pointers + addresses + (mask ? 3 : 0);
             var args = new java.lang.foreign.MemoryLayout[n];
             for (int i = 0; i < pointers + addresses; i++) args[i] = ADDRESS;
@@ -53,12 +67,13 @@ final class HeapCalls {
         }
     }
 
-    static int lightning(Tensor q, Tensor k, Tensor v, Tensor out, MemorySegment stateIn, MemorySegment stateOut,
-            MemorySegment[] d, MemorySegment params) {
+    /** {@code state} (may be null) is read and written in place. */
+    static int lightning(Tensor q, Tensor k, Tensor v, Tensor out, Tensor state, MemorySegment[] d, MemorySegment params) {
+        MemorySegment sd = Native.descriptorOrNull(d[4], state);
         try {
             return (int) Handles.LIGHTNING.invokeExact(Native.data(q), Native.data(k), Native.data(v), Native.data(out),
-                    Native.descriptor(d[0], q), Native.descriptor(d[1], k), Native.descriptor(d[2], v),
-                    Native.descriptor(d[3], out), stateIn, stateOut, params);
+                    Native.data(state), Native.data(state), Native.descriptor(d[0], q), Native.descriptor(d[1], k),
+                    Native.descriptor(d[2], v), Native.descriptor(d[3], out), sd, sd, params);
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -71,6 +86,17 @@ final class HeapCalls {
             return (int) h.invokeExact(Native.data(q), Native.data(k), Native.data(v), Native.data(out), Native.data(lse),
                     Native.descriptor(d[0], q), Native.descriptor(d[1], k), Native.descriptor(d[2], v),
                     Native.descriptor(d[3], out), Native.descriptorOrNull(d[4], lse), params, mask, maskBytes, density);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int calibrate(Tensor q, Tensor k, Tensor v, float targetError, MemorySegment[] d, MemorySegment params,
+            MemorySegment thresholds, int count) {
+        try {
+            return (int) Handles.CALIBRATE.invokeExact(Native.data(q), Native.data(k), Native.data(v),
+                    Native.descriptor(d[0], q), Native.descriptor(d[1], k), Native.descriptor(d[2], v), targetError, params,
+                    thresholds, count);
         } catch (Throwable t) {
             throw rethrow(t);
         }

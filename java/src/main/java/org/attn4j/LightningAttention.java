@@ -2,6 +2,7 @@ package org.attn4j;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.ref.Reference;
 import java.lang.foreign.ValueLayout;
 import org.attn4j.bindings.Attn4jNative;
 import org.attn4j.bindings.attn4j_lightning_params;
@@ -139,7 +140,7 @@ public final class LightningAttention {
     /** Allocates {@code out} (f32) in {@code arena}, runs from a zero state and returns it. */
     public Tensor forward(Arena arena, Tensor q, Tensor k, Tensor v) {
         Checks.notNull(arena, "arena");
-        checkInputs(q, k, v);
+        Checks.qkv(q, k, v);
         Tensor out = Tensor.allocate(arena, DType.F32, q.shape(0), q.shape(1), q.shape(2), v.shape(3));
         forward(q, k, v, out, null);
         return out;
@@ -150,58 +151,47 @@ public final class LightningAttention {
      * the last token (in place); with null, starts from zero and keeps nothing.
      */
     public void forward(Tensor q, Tensor k, Tensor v, Tensor out, LightningState state) {
-        call(q, k, v, out, state, false);
+        call(q, k, v, out, state);
     }
 
     /** A few new tokens after what {@code state} holds (required), updating it in place. */
     public void decode(Tensor q, Tensor k, Tensor v, Tensor out, LightningState state) {
         Checks.notNull(state, "state");
-        call(q, k, v, out, state, true);
+        call(q, k, v, out, state);
     }
 
-    private void call(Tensor q, Tensor k, Tensor v, Tensor out, LightningState state, boolean decode) {
-        checkInputs(q, k, v);
-        long b = q.shape(0), hq = q.shape(1), n = q.shape(2), d = q.shape(3), dv = v.shape(3);
-        Checks.output(out, "out", q, k, v, b, hq, n, "sequence length of q", dv, "head dim of v");
+    private void call(Tensor q, Tensor k, Tensor v, Tensor out, LightningState state) {
+        Checks.qkv(q, k, v);
+        Checks.tensor(out, "out");
         Tensor st = null;
         if (state != null) {
             if (state.isClosed()) {
                 throw new IllegalArgumentException("state is closed");
             }
             st = state.tensor();
-            if (st.dtype() != DType.F32) {
-                throw new IllegalArgumentException("state.dtype = " + st.dtype() + " must be F32");
-            }
-            Checks.output(st, "state", q, k, v, b, hq, d, "head dim of q", dv, "head dim of v");
-            Checks.disjoint(st, "state", out, "out");
-        }
-        float[] slopes = options.slopes;
-        if (slopes != null && slopes.length != hq) {
-            throw new IllegalArgumentException("options.slopes has " + slopes.length + " entries, expected " + hq + " (heads of q)");
         }
         NativeLibrary.ensureLoaded();
         Native.CallScratch call = Native.CallScratch.get();
         MemorySegment params = call.lightningParams;
+        float[] slopes = options.slopes;
         attn4j_lightning_params.slopes(params, nativeSlopes);
         attn4j_lightning_params.num_slopes(params, slopes == null ? 0 : slopes.length);
         attn4j_lightning_params.block_size(params, options.blockSize());
         attn4j_lightning_params.num_threads(params, options.threads());
-        MemorySegment[] slots = call.tensors;
-        MemorySegment sd = st == null ? MemorySegment.NULL : Native.descriptor(slots[4], st);
-        if (Native.anyHeap(q, k, v, out, null)) {  // decode is forward with the state in and out
-            Native.check(HeapCalls.lightning(q, k, v, out, sd, sd, slots, params));
-            return;
+        attn4j_lightning_params.cuda_stream(params, MemorySegment.NULL);
+        MemorySegment[] d = call.tensors;
+        try {
+            if (Native.anyHeap(q, k, v, out, null)) {  // decode is forward with the state in and out
+                Native.check(HeapCalls.lightning(q, k, v, out, st, d, params));
+                return;
+            }
+            MemorySegment sd = Native.descriptorOrNull(d[4], st);
+            Native.check(Attn4jNative.attn4j_lightning_forward_data(q.segment(), k.segment(), v.segment(), out.segment(),
+                    Native.data(st), Native.data(st), Native.descriptor(d[0], q), Native.descriptor(d[1], k),
+                    Native.descriptor(d[2], v), Native.descriptor(d[3], out), sd, sd, params));
+        } finally {
+            // The slopes' memory belongs to this object, reachable from the call only through an address.
+            Reference.reachabilityFence(this);
         }
-        int status = decode
-                ? Attn4jNative.attn4j_lightning_decode(Native.descriptor(slots[0], q), Native.descriptor(slots[1], k),
-                        Native.descriptor(slots[2], v), Native.descriptor(slots[3], out), sd, params)
-                : Attn4jNative.attn4j_lightning_forward(Native.descriptor(slots[0], q), Native.descriptor(slots[1], k),
-                        Native.descriptor(slots[2], v), Native.descriptor(slots[3], out), sd, sd, params);
-        Native.check(status);
-    }
-
-    private static void checkInputs(Tensor q, Tensor k, Tensor v) {
-        Checks.qkv(q, k, v);
-        Checks.dim(k, "k", 2, q.shape(2), "sequence length of q");
     }
 }

@@ -8,17 +8,38 @@ import org.attn4j.bindings.attn4j_lightning_params;
 import org.attn4j.bindings.attn4j_sale_params;
 import org.attn4j.bindings.attn4j_tensor;
 
-/** Glue between the API classes and the generated bindings: descriptors and status checks. */
+/**
+ * Glue between the API classes and the generated bindings: descriptors, status checks.
+ *
+ * <p>Every kernel call goes through a C {@code *_data} entry point, which takes each tensor's memory as
+ * a downcall argument of its own rather than as an address inside a descriptor. The FFM linker keeps an
+ * argument segment's session acquired until the call returns, so for the whole call: an
+ * {@code Arena.ofAuto()} segment or a direct buffer cannot be collected, {@code close()} of a shared
+ * arena throws instead of freeing, and a confined segment used from a foreign thread throws
+ * {@link WrongThreadException} before anything runs.
+ */
 final class Native {
     private Native() {}
 
-    /** Throws {@link Attn4jException} with the native message when a call did not return OK. */
+    /** Throws when a call did not return OK: see {@link #failure(int)}. */
     static void check(int status) {
         if (status != Attn4jNative.ATTN4J_STATUS_OK()) {
-            String message = Attn4jNative.attn4j_last_error().getString(0);
-            String name = Attn4jNative.attn4j_status_name(status).getString(0);
-            throw new Attn4jException(status, name, message);
+            throw failure(status);
         }
+    }
+
+    /**
+     * The C library checks every shape, dtype, stride, device and option rule before any kernel runs;
+     * its {@code INVALID_*}, {@code NULL_ARGUMENT}, {@code ALIASING} and {@code UNSUPPORTED} statuses are
+     * bad arguments ({@link IllegalArgumentException} with the message naming the argument), anything else
+     * an {@link Attn4jException}.
+     */
+    static RuntimeException failure(int status) {
+        String message = Attn4jNative.attn4j_last_error().getString(0);
+        if (status >= Attn4jNative.ATTN4J_STATUS_NULL_ARGUMENT() && status <= Attn4jNative.ATTN4J_STATUS_UNSUPPORTED()) {
+            return new IllegalArgumentException(message);
+        }
+        return new Attn4jException(status, Attn4jNative.attn4j_status_name(status).getString(0), message);
     }
 
     /**
@@ -42,21 +63,16 @@ final class Native {
             flashParams = attn4j_flash_params.allocate(arena);
             lightningParams = attn4j_lightning_params.allocate(arena);
             saleParams = attn4j_sale_params.allocate(arena);
+            // Written once: every call sets all the other fields.
+            attn4j_flash_params.size(flashParams, (int) attn4j_flash_params.sizeof());
+            attn4j_lightning_params.size(lightningParams, (int) attn4j_lightning_params.sizeof());
+            attn4j_sale_params.size(saleParams, (int) attn4j_sale_params.sizeof());
             density = arena.allocate(8, 8);
         }
 
         static CallScratch get() {
             return CURRENT.get();
         }
-    }
-
-    /**
-     * Writes a tensor descriptor for {@code t} into {@code d} (one of {@link CallScratch#tensors}). A Java
-     * array's address cannot be stored in a struct: its descriptor gets NULL, and the call passes the
-     * array itself to the *_data entry point ({@link HeapCalls}).
-     */
-    static MemorySegment descriptorOrNull(MemorySegment d, Tensor t) {
-        return t == null ? MemorySegment.NULL : descriptor(d, t);
     }
 
     /** Whether any of the tensors (nulls ignored) views a Java array. Fixed arity: no varargs array per call. */
@@ -73,8 +89,17 @@ final class Native {
         return t == null ? MemorySegment.NULL : t.segment();
     }
 
+    /** A descriptor for {@code t} in {@code d}, or NULL for a null tensor. */
+    static MemorySegment descriptorOrNull(MemorySegment d, Tensor t) {
+        return t == null ? MemorySegment.NULL : descriptor(d, t);
+    }
+
+    /**
+     * Writes a tensor descriptor for {@code t} into {@code d} (one of {@link CallScratch#tensors}). Its data
+     * field stays NULL: the memory travels as its own call argument (see the class comment).
+     */
     static MemorySegment descriptor(MemorySegment d, Tensor t) {
-        attn4j_tensor.data(d, t.isHeap() ? MemorySegment.NULL : t.segment());
+        attn4j_tensor.data(d, MemorySegment.NULL);
         attn4j_tensor.dtype(d, t.dtype().code());
         attn4j_tensor.device(d, t.device().ordinal());
         for (int i = 0; i < 4; i++) {

@@ -2,6 +2,7 @@ package org.attn4j;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.ref.Reference;
 import java.lang.foreign.ValueLayout;
 import org.attn4j.bindings.Attn4jNative;
 import org.attn4j.bindings.attn4j_sale_params;
@@ -201,21 +202,7 @@ public final class SaleAttention {
      * (may be null) and the blocks computed, with their density, into {@code mask} (may be null).
      */
     public void forward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, SaleMask mask) {
-        checkCall(q, k, v, out, lse, mask);
-        Native.CallScratch call = Native.CallScratch.get();
-        MemorySegment[] d = call.tensors;
-        MemorySegment bits = mask == null ? MemorySegment.NULL : mask.segment();
-        if (Native.anyHeap(q, k, v, out, lse)) {
-            Native.check(HeapCalls.sale(false, q, k, v, out, lse, d, params(call, q), bits, mask == null ? 0 : mask.byteSize(),
-                    call.density));
-        } else {
-            Native.check(Attn4jNative.attn4j_sale_forward(Native.descriptor(d[0], q), Native.descriptor(d[1], k),
-                    Native.descriptor(d[2], v), Native.descriptor(d[3], out), Native.descriptorOrNull(d[4], lse),
-                    params(call, q), bits, mask == null ? 0 : mask.byteSize(), call.density));
-        }
-        if (mask != null) {
-            mask.density(call.density.get(ValueLayout.JAVA_DOUBLE, 0));
-        }
+        call(false, q, k, v, out, lse, mask);
     }
 
     /**
@@ -224,51 +211,73 @@ public final class SaleAttention {
      */
     public void blockSparse(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, SaleMask mask) {
         Checks.notNull(mask, "mask");
-        checkCall(q, k, v, out, lse, mask);
+        call(true, q, k, v, out, lse, mask);
+    }
+
+    private void call(boolean blockSparse, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, SaleMask mask) {
+        Checks.qkv(q, k, v);
+        Checks.tensor(out, "out");
+        Checks.optional(lse, "lse");
+        if (mask != null) {
+            mask.checkFor(q, k, options, out, lse);
+        }
         Native.CallScratch call = Native.CallScratch.get();
         MemorySegment[] d = call.tensors;
-        if (Native.anyHeap(q, k, v, out, lse)) {
-            Native.check(HeapCalls.sale(true, q, k, v, out, lse, d, params(call, q), mask.segment(), mask.byteSize(),
-                    call.density));
-        } else {
-            Native.check(Attn4jNative.attn4j_block_sparse_forward(Native.descriptor(d[0], q), Native.descriptor(d[1], k),
-                    Native.descriptor(d[2], v), Native.descriptor(d[3], out), Native.descriptorOrNull(d[4], lse),
-                    params(call, q), mask.segment(), mask.byteSize(), call.density));
+        MemorySegment bits = mask == null ? MemorySegment.NULL : mask.segment();
+        long bytes = mask == null ? 0 : mask.byteSize();
+        MemorySegment params = params(call, q);
+        try {
+            if (Native.anyHeap(q, k, v, out, lse)) {
+                Native.check(HeapCalls.sale(blockSparse, q, k, v, out, lse, d, params, bits, bytes, call.density));
+            } else if (blockSparse) {
+                Native.check(Attn4jNative.attn4j_block_sparse_forward_data(q.segment(), k.segment(), v.segment(),
+                        out.segment(), Native.data(lse), Native.descriptor(d[0], q), Native.descriptor(d[1], k),
+                        Native.descriptor(d[2], v), Native.descriptor(d[3], out), Native.descriptorOrNull(d[4], lse), params,
+                        bits, bytes, call.density));
+            } else {
+                Native.check(Attn4jNative.attn4j_sale_forward_data(q.segment(), k.segment(), v.segment(), out.segment(),
+                        Native.data(lse), Native.descriptor(d[0], q), Native.descriptor(d[1], k), Native.descriptor(d[2], v),
+                        Native.descriptor(d[3], out), Native.descriptorOrNull(d[4], lse), params, bits, bytes, call.density));
+            }
+        } finally {
+            // The thresholds' memory belongs to this object, reachable from the call only through an address.
+            Reference.reachabilityFence(this);
         }
-        mask.density(call.density.get(ValueLayout.JAVA_DOUBLE, 0));
+        if (mask != null) {
+            mask.density(call.density.get(ValueLayout.JAVA_DOUBLE, 0));
+        }
     }
 
     /**
      * Per-head thresholds for these options on sample inputs: for each head of q, the largest tau of
      * 0.1, 0.05, 0.025, ... (0 below 1e-4) whose output is within relative L2 error {@code targetError}
-     * of dense attention. Pass the result to {@link Options#withThresholds}.
+     * of dense attention. Pass the result to {@link Options#withThresholds}. Host tensors (off-heap or
+     * Java arrays).
      */
     public static float[] calibrate(Tensor q, Tensor k, Tensor v, float targetError, Options options) {
         Checks.notNull(options, "options");
         Checks.qkv(q, k, v);
-        cpuOnly(q);
-        if (!Float.isFinite(targetError) || targetError <= 0) {
-            throw new IllegalArgumentException("targetError = " + targetError + " must be finite and > 0");
-        }
-        int heads = Math.toIntExact(q.shape(1));
+        int heads = (int) Math.min(q.shape(1), Integer.MAX_VALUE);
         NativeLibrary.ensureLoaded();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment out = arena.allocate(ValueLayout.JAVA_FLOAT, Math.max(heads, 1));
             SaleAttention sale = new SaleAttention(options.withThresholds((float[]) null));
             Native.CallScratch call = Native.CallScratch.get();
             MemorySegment[] d = call.tensors;
-            Native.check(Attn4jNative.attn4j_sale_calibrate(Native.descriptor(d[0], q), Native.descriptor(d[1], k),
-                    Native.descriptor(d[2], v), targetError, sale.params(call, q), out, heads));
+            MemorySegment params = sale.params(call, q);
+            if (Native.anyHeap(q, k, v, null, null)) {
+                Native.check(HeapCalls.calibrate(q, k, v, targetError, d, params, out, heads));
+            } else {
+                Native.check(Attn4jNative.attn4j_sale_calibrate_data(q.segment(), k.segment(), v.segment(),
+                        Native.descriptor(d[0], q), Native.descriptor(d[1], k), Native.descriptor(d[2], v), targetError,
+                        params, out, heads));
+            }
             return heads == 0 ? new float[0] : out.toArray(ValueLayout.JAVA_FLOAT);
         }
     }
 
     private MemorySegment params(Native.CallScratch call, Tensor q) {
         float[] t = options.thresholds;
-        if (t != null && t.length != 1 && t.length != q.shape(1)) {
-            throw new IllegalArgumentException("options.thresholds has " + t.length + " entries, expected 1 or "
-                    + q.shape(1) + " (heads of q)");
-        }
         NativeLibrary.ensureLoaded();
         MemorySegment p = call.saleParams;
         attn4j_sale_params.scale(p, options.scale());
@@ -281,39 +290,5 @@ public final class SaleAttention {
         attn4j_sale_params.local_blocks(p, options.localBlocks());
         attn4j_sale_params.num_threads(p, options.threads());
         return p;
-    }
-
-    private void checkCall(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, SaleMask mask) {
-        Checks.qkv(q, k, v);
-        long b = q.shape(0), hq = q.shape(1), n = q.shape(2), dv = v.shape(3);
-        Checks.output(out, "out", q, k, v, b, hq, n, "sequence length of q", dv, "head dim of v");
-        if (lse != null) {
-            if (lse.dtype() != DType.F32) {
-                throw new IllegalArgumentException("lse.dtype = " + lse.dtype() + " must be F32");
-            }
-            Checks.output(lse, "lse", q, k, v, b, hq, n, "sequence length of q", 1, "one value per row");
-            Checks.disjoint(lse, "lse", out, "out");
-        }
-        if (mask != null) {
-            int bq = options.blockQ() == 0 ? 64 : options.blockQ(), bk = options.blockK() == 0 ? 64 : options.blockK();
-            if (mask.batch() != b || mask.heads() != hq || mask.lenQ() != n || mask.lenK() != k.shape(2)
-                    || mask.blockQ() != bq || mask.blockK() != bk) {
-                throw new IllegalArgumentException("mask is for " + mask + " (lenQ " + mask.lenQ() + ", lenK " + mask.lenK()
-                        + "), not for q " + java.util.Arrays.toString(q.shape()) + ", k length " + k.shape(2)
-                        + " and blocks " + bq + " x " + bk);
-            }
-            if (!mask.segment().scope().isAlive()) {
-                throw new IllegalArgumentException("mask: its arena is closed");
-            }
-            if (!mask.device().equals(q.device())) {
-                throw new IllegalArgumentException("mask.device = " + mask.device() + " differs from q.device = " + q.device());
-            }
-        }
-    }
-
-    private static void cpuOnly(Tensor q) {
-        if (!q.device().isCpu()) {
-            throw new IllegalArgumentException("q.device = " + q.device() + ": SALE runs on the CPU only in this version");
-        }
     }
 }

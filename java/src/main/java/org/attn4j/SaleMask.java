@@ -34,8 +34,8 @@ public final class SaleMask {
         this.lenK = lenK;
         this.blockQ = blockQ;
         this.blockK = blockK;
-        this.queryBlocks = (lenQ + blockQ - 1) / blockQ;
-        this.keyBlocks = (lenK + blockK - 1) / blockK;
+        this.queryBlocks = Math.ceilDiv(lenQ, blockQ);
+        this.keyBlocks = Math.ceilDiv(lenK, blockK);
         this.rowBytes = (keyBlocks + 7) / 8;
     }
 
@@ -55,8 +55,14 @@ public final class SaleMask {
         }
         SaleAttention.Options.checkBlocks(blockQ, blockK);
         int bq = blockQ == 0 ? 64 : blockQ, bk = blockK == 0 ? 64 : blockK;
-        long rows = Math.multiplyExact(Math.multiplyExact(batch, heads), (lenQ + bq - 1) / bq);
-        long bytes = Math.multiplyExact(rows, ((lenK + bk - 1) / bk + 7) / 8);
+        long bytes;
+        try {
+            long rows = Math.multiplyExact(Math.multiplyExact(batch, heads), Math.ceilDiv(lenQ, bq));
+            bytes = Math.multiplyExact(rows, Math.ceilDiv(Math.ceilDiv(lenK, bk), 8));
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException("a mask for batch " + batch + ", heads " + heads + ", lenQ " + lenQ + ", lenK "
+                    + lenK + " needs more than 2^63 bytes");
+        }
         MemorySegment bits = device.isCpu() ? arena.allocate(Math.max(bytes, 1), 8) : Tensor.allocateDevice(arena, device, Math.max(bytes, 1));
         return new SaleMask(bits, device, batch, heads, lenQ, lenK, bq, bk);
     }
@@ -147,6 +153,25 @@ public final class SaleMask {
 
     void density(double d) {
         density = d;
+    }
+
+    /**
+     * This mask was made for these q, k and block sizes and is alive, on q's device. Only Java knows a
+     * mask's layout: the C library sees its address and byte count.
+     */
+    void checkFor(Tensor q, Tensor k, SaleAttention.Options options, Tensor out, Tensor lse) {
+        int bq = options.blockQ() == 0 ? 64 : options.blockQ(), bk = options.blockK() == 0 ? 64 : options.blockK();
+        if (batch != q.shape(0) || heads != q.shape(1) || lenQ != q.shape(2) || lenK != k.shape(2) || blockQ != bq
+                || blockK != bk) {
+            throw new IllegalArgumentException("mask is for " + this + " (lenQ " + lenQ + ", lenK " + lenK + "), not for q "
+                    + java.util.Arrays.toString(q.shape()) + ", k length " + k.shape(2) + " and blocks " + bq + " x " + bk);
+        }
+        if (!bits.scope().isAlive()) {
+            throw new IllegalArgumentException("mask: its arena is closed");
+        }
+        if (!device.equals(q.device())) {
+            throw new IllegalArgumentException("mask.device = " + device + " differs from q.device = " + q.device());
+        }
     }
 
     private void requireHost() {

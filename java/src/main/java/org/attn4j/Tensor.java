@@ -61,7 +61,7 @@ public final class Tensor {
             throw new IllegalArgumentException("device = " + device + ": no such CUDA device (this machine has " + devices
                     + (Attn4j.cudaAvailable() ? "" : "; attn4j was built without CUDA") + ")");
         }
-        long bytes = Math.multiplyExact(elementCount(shape), (long) dtype.byteSize());
+        long bytes = byteCount(shape, dtype);
         return new Tensor(allocateDevice(arena, device, bytes), dtype, device, shape.clone(), contiguousStrides(shape), bytes);
     }
 
@@ -111,7 +111,7 @@ public final class Tensor {
         requireNonNull(arena, "arena");
         requireNonNull(dtype, "dtype");
         checkShape(shape);
-        long bytes = Math.multiplyExact(elementCount(shape), (long) dtype.byteSize());
+        long bytes = byteCount(shape, dtype);
         MemorySegment seg = arena.allocate(Math.max(bytes, 1), 64);
         return new Tensor(seg, dtype, Device.CPU, shape.clone(), contiguousStrides(shape));
     }
@@ -212,10 +212,19 @@ public final class Tensor {
         return t;
     }
 
-    /** Dense BHND strides of a shape. */
+    /**
+     * Dense BHND strides of a shape. An empty shape's products may exceed a long: those strides are 0
+     * (they address nothing).
+     */
     public static long[] contiguousStrides(long... shape) {
         checkShape(shape);
-        return new long[] {shape[1] * shape[2] * shape[3], shape[2] * shape[3], shape[3], 1};
+        long s2 = shape[3], s1 = product(shape[2], s2), s0 = product(shape[1], s1);
+        return new long[] {s0, s1, s2, 1};
+    }
+
+    private static long product(long a, long b) {
+        long hi = Math.multiplyHigh(a, b), lo = a * b;
+        return hi != 0 || lo < 0 ? 0 : lo;
     }
 
     public MemorySegment segment() {
@@ -364,14 +373,30 @@ public final class Tensor {
     }
 
     static long extentBytes(long[] shape, long[] strides, DType dtype) {
-        long last = 0;
         for (int i = 0; i < 4; i++) {
             if (shape[i] == 0) {
                 return 0;
             }
-            last = Math.addExact(last, Math.multiplyExact(shape[i] - 1, strides[i]));
         }
-        return Math.multiplyExact(last + 1, (long) dtype.byteSize());
+        try {
+            long last = 0;
+            for (int i = 0; i < 4; i++) {
+                last = Math.addExact(last, Math.multiplyExact(shape[i] - 1, strides[i]));
+            }
+            return Math.multiplyExact(last + 1, (long) dtype.byteSize());
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " with strides " + Arrays.toString(strides)
+                    + " reaches past 2^63 bytes");
+        }
+    }
+
+    /** Bytes of a dense tensor of this shape. */
+    private static long byteCount(long[] shape, DType dtype) {
+        try {
+            return Math.multiplyExact(elementCount(shape), (long) dtype.byteSize());
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " of " + dtype + " needs more than 2^63 bytes");
+        }
     }
 
     private static void checkShape(long[] shape) {

@@ -1,5 +1,7 @@
 package org.attn4j;
 
+import org.attn4j.reference.StructuredInputs;
+
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;

@@ -41,11 +41,11 @@ class FlashAttentionArgumentsTest {
                 bad("v length", c -> c.v = Tensor.allocate(c.arena, DType.F32, 1, 2, 9, 32), "v.shape[2] = 9"),
                 bad("out length", c -> c.out = Tensor.allocate(c.arena, DType.F32, 1, 4, 7, 32), "out.shape[2] = 7"),
                 bad("out head dim", c -> c.out = Tensor.allocate(c.arena, DType.F32, 1, 4, 8, 16), "out.shape[3] = 16"),
-                bad("dtype mix", c -> c.k = Tensor.allocate(c.arena, DType.BF16, 1, 2, 8, 32), "k.dtype = BF16 differs from q.dtype = F32"),
-                bad("f16 on cpu", c -> { c.q = Tensor.allocate(c.arena, DType.F16, 1, 4, 8, 32); }, "q.dtype = F16"),
+                bad("dtype mix", c -> c.k = Tensor.allocate(c.arena, DType.BF16, 1, 2, 8, 32), "k.dtype = bf16 differs from q.dtype = f32"),
+                bad("f16 on cpu", c -> { c.q = Tensor.allocate(c.arena, DType.F16, 1, 4, 8, 32); }, "q.dtype = f16"),
                 bad("head dim 0", c -> { c.q = Tensor.allocate(c.arena, DType.F32, 1, 4, 8, 0); }, "q.shape[3] = 0"),
                 bad("head dim 600", c -> { c.q = Tensor.allocate(c.arena, DType.F32, 1, 4, 8, 600); }, "q.shape[3] = 600"),
-                bad("lse dtype", c -> c.lse = Tensor.allocate(c.arena, DType.BF16, 1, 4, 8, 1), "lse.dtype = BF16"),
+                bad("lse dtype", c -> c.lse = Tensor.allocate(c.arena, DType.BF16, 1, 4, 8, 1), "lse.dtype = bf16"),
                 bad("lse shape", c -> c.lse = Tensor.allocate(c.arena, DType.F32, 1, 4, 8, 2), "lse.shape[3] = 2"),
                 bad("out aliases q", c -> c.out = c.q, "out overlaps q"),
                 bad("out aliases v", c -> c.out = Tensor.wrap(c.v.segment(), DType.F32, new long[] {1, 2, 8, 32}, new long[] {0, 256, 32, 1}),
@@ -102,6 +102,31 @@ class FlashAttentionArgumentsTest {
             assertMessage(() -> Tensor.of(arena, new float[3], 1, 1, 2, 2), "data has 3 elements");
             assertMessage(() -> Tensor.allocate(null, DType.F32, 1, 1, 1, 1), "arena must not be null");
             assertMessage(() -> Device.cuda(-1), "n = -1");
+        }
+    }
+
+    @Test
+    void sizesPastALongAreNamedNotOverflowed() {
+        try (Arena arena = Arena.ofConfined()) {
+            assertMessage(() -> Tensor.allocate(arena, DType.F32, 1, 1, 1, 1L << 62), "needs more than 2^63 bytes");
+            MemorySegment seg = arena.allocate(64, 64);
+            assertMessage(() -> Tensor.wrap(seg, DType.F32, new long[] {3, 1, 1, 1}, new long[] {1L << 62, 1, 1, 1}),
+                    "reaches past 2^63 bytes");
+            assertMessage(() -> SaleMask.allocate(arena, 1L << 40, 1L << 40, 64, 64, 64, 64), "needs more than 2^63 bytes");
+            assertMessage(() -> Tensor.allocate(arena, DType.F32, 1L << 40, 1L << 40, 1L << 40, 1), "more elements than a long");
+        }
+    }
+
+    @Test
+    void anEmptyTensorHasNoNegativeStrides() {
+        long big = 1L << 40;
+        for (long s : Tensor.contiguousStrides(0, big, big, big)) {
+            assertTrue(s >= 0, "stride " + s);
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            Tensor empty = Tensor.allocate(arena, DType.F32, 0, big, big, big);
+            for (long s : empty.strides()) assertTrue(s >= 0, "stride " + s);
+            assertTrue(empty.elementCount() == 0);
         }
     }
 

@@ -106,12 +106,12 @@ class LightningAttentionTest {
                     "k.shape[2] = 9, expected 8");
             assertMessage(() -> plain.decode(q, k, v, out, null), "state must not be null");
             assertMessage(() -> LightningAttention.builder().slopes(1f, 2f, 3f).build().forward(q, k, v, out, null),
-                    "options.slopes has 3 entries, expected 2");
+                    "params.num_slopes = 3, expected 2");
             assertMessage(() -> LightningAttention.builder().slopes(-1f).build(), "slopes[0] = -1.0");
             assertMessage(() -> LightningAttention.builder().blockSize(300).build(), "blockSize = 300");
             assertMessage(() -> LightningAttention.transNormerSlopes(4, 5, 3), "layer = 5");
             try (LightningState wrong = LightningState.allocate(1, 2, 16, 8)) {
-                assertMessage(() -> plain.forward(q, k, v, out, wrong), "state.shape[3] = 8, expected 16");
+                assertMessage(() -> plain.forward(q, k, v, out, wrong), "state_in.shape[3] = 8, expected 16");
             }
             LightningState closed = LightningState.allocate(1, 2, 16, 16);
             closed.close();

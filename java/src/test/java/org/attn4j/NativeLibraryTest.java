@@ -23,7 +23,7 @@ class NativeLibraryTest {
 
     @Test
     void reportsVersionAndIsa() {
-        assertEquals("0.1.0", Attn4j.version());
+        assertEquals("0.2.0", Attn4j.version());
         assertTrue(Attn4j.cpuIsa().ordinal() <= Attn4j.bestCpuIsa().ordinal());
         assertTrue(Attn4j.defaultThreads() >= 1);
         if (!Attn4j.cudaAvailable()) {

@@ -138,7 +138,7 @@ class ResourceSafetyTest {
                 }
             }
             start.countDown();
-            for (Future<String> v : versions) assertEquals("0.1.0", v.get());
+            for (Future<String> v : versions) assertEquals("0.2.0", v.get());
         } finally {
             pool.shutdownNow();
             for (URLClassLoader l : loaders) l.close();

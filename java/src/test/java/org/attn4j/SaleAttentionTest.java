@@ -1,5 +1,7 @@
 package org.attn4j;
 
+import org.attn4j.reference.StructuredInputs;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -118,7 +120,7 @@ class SaleAttentionTest {
             assertMessage("blockK", () -> SaleAttention.builder().blocks(64, 8).build());
             assertMessage("thresholds[1]", () -> SaleAttention.builder().thresholds(0.1f, -1f).build());
             assertMessage("localBlocks", () -> SaleAttention.builder().localBlocks(-1).build());
-            assertMessage("options.thresholds has 3", () -> SaleAttention.builder().thresholds(1, 1, 1).build()
+            assertMessage("params.num_thresholds = 3", () -> SaleAttention.builder().thresholds(1, 1, 1).build()
                     .forward(t[0], t[1], t[2], out));
             assertMessage("out", () -> sale.forward(t[0], t[1], t[2], t[0]));
             SaleMask wrong = SaleMask.allocate(arena, 1, 2, 128, 64, 64, 64);
@@ -130,10 +132,12 @@ class SaleAttentionTest {
             NativeLibrary.ensureLoaded();
             MemorySegment descQ = Native.descriptor(attn4j_tensor.allocate(arena), t[0]);
             MemorySegment descK = Native.descriptor(attn4j_tensor.allocate(arena), t[1]);
+            attn4j_tensor.data(descQ, t[0].segment());
+            attn4j_tensor.data(descK, t[1].segment());
             MemorySegment bytes = arena.allocate(java.lang.foreign.ValueLayout.JAVA_LONG);
             Native.check(Attn4jNative.attn4j_sale_mask_bytes(descQ, descK, MemorySegment.NULL, bytes));
             assertEquals(bytes.get(java.lang.foreign.ValueLayout.JAVA_LONG, 0), mask.byteSize());
-            assertMessage("targetError", () -> SaleAttention.calibrate(t[0], t[1], t[2], 0f, sale.options()));
+            assertMessage("target_error = 0", () -> SaleAttention.calibrate(t[0], t[1], t[2], 0f, sale.options()));
             Tensor lse16 = Tensor.allocate(arena, DType.BF16, 1, 2, 64, 1);
             assertMessage("lse.dtype", () -> sale.forward(t[0], t[1], t[2], out, lse16, null));
         }
@@ -151,7 +155,10 @@ class SaleAttentionTest {
                         Tensor.allocate(arena, dt, 2, 2, 90, 24)};
                     NativeLibrary.ensureLoaded();
                     MemorySegment[] d = new MemorySegment[3];
-                    for (int i = 0; i < 3; i++) d[i] = Native.descriptor(attn4j_tensor.allocate(arena), nat[i]);
+                    for (int i = 0; i < 3; i++) {
+                        d[i] = Native.descriptor(attn4j_tensor.allocate(arena), nat[i]);
+                        attn4j_tensor.data(d[i], nat[i].segment());  // the plain entry point reads the descriptor's address
+                    }
                     Native.check(Attn4jNative.attn4j_structured_qkv(p.code(), seed, d[0], d[1], d[2]));
                     for (int i = 0; i < 3; i++) {
                         assertEquals(-1, java[i].segment().mismatch(nat[i].segment()),

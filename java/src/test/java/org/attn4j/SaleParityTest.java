@@ -1,5 +1,7 @@
 package org.attn4j;
 
+import org.attn4j.reference.StructuredInputs;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

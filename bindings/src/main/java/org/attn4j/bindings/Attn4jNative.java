@@ -32,10 +32,10 @@ public class Attn4jNative extends Attn4jNative$shared {
     public static int ATTN4J_VERSION_MAJOR() {
         return ATTN4J_VERSION_MAJOR;
     }
-    private static final int ATTN4J_VERSION_MINOR = (int)1L;
+    private static final int ATTN4J_VERSION_MINOR = (int)2L;
     /**
      * {@snippet lang=c :
-     * #define ATTN4J_VERSION_MINOR 1
+     * #define ATTN4J_VERSION_MINOR 2
      * }
      */
     public static int ATTN4J_VERSION_MINOR() {
@@ -212,6 +212,15 @@ public class Attn4jNative extends Attn4jNative$shared {
     public static int ATTN4J_ISA_AVX512() {
         return ATTN4J_ISA_AVX512;
     }
+    private static final int ATTN4J_FLASH_PARAMS_SIZE_V1 = (int)40L;
+    /**
+     * {@snippet lang=c :
+     * #define ATTN4J_FLASH_PARAMS_SIZE_V1 40
+     * }
+     */
+    public static int ATTN4J_FLASH_PARAMS_SIZE_V1() {
+        return ATTN4J_FLASH_PARAMS_SIZE_V1;
+    }
     private static final int ATTN4J_COPY_HOST_TO_DEVICE = (int)0L;
     /**
      * {@snippet lang=c :
@@ -238,6 +247,24 @@ public class Attn4jNative extends Attn4jNative$shared {
      */
     public static int ATTN4J_COPY_DEVICE_TO_DEVICE() {
         return ATTN4J_COPY_DEVICE_TO_DEVICE;
+    }
+    private static final int ATTN4J_LIGHTNING_PARAMS_SIZE_V1 = (int)40L;
+    /**
+     * {@snippet lang=c :
+     * #define ATTN4J_LIGHTNING_PARAMS_SIZE_V1 40
+     * }
+     */
+    public static int ATTN4J_LIGHTNING_PARAMS_SIZE_V1() {
+        return ATTN4J_LIGHTNING_PARAMS_SIZE_V1;
+    }
+    private static final int ATTN4J_SALE_PARAMS_SIZE_V1 = (int)56L;
+    /**
+     * {@snippet lang=c :
+     * #define ATTN4J_SALE_PARAMS_SIZE_V1 56
+     * }
+     */
+    public static int ATTN4J_SALE_PARAMS_SIZE_V1() {
+        return ATTN4J_SALE_PARAMS_SIZE_V1;
     }
     private static final int ATTN4J_PATTERN_RANDOM = (int)0L;
     /**
@@ -292,6 +319,66 @@ public class Attn4jNative extends Attn4jNative$shared {
      */
     public static int ATTN4J_PATTERN_MIXED() {
         return ATTN4J_PATTERN_MIXED;
+    }
+
+    private static class attn4j_flash_params_init {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Attn4jNative.C_INT,
+            Attn4jNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("attn4j_flash_params_init");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t attn4j_flash_params_init(attn4j_flash_params *p)
+     * }
+     */
+    public static FunctionDescriptor attn4j_flash_params_init$descriptor() {
+        return attn4j_flash_params_init.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t attn4j_flash_params_init(attn4j_flash_params *p)
+     * }
+     */
+    public static MethodHandle attn4j_flash_params_init$handle() {
+        return attn4j_flash_params_init.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t attn4j_flash_params_init(attn4j_flash_params *p)
+     * }
+     */
+    public static MemorySegment attn4j_flash_params_init$address() {
+        return attn4j_flash_params_init.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t attn4j_flash_params_init(attn4j_flash_params *p)
+     * }
+     */
+    public static int attn4j_flash_params_init(MemorySegment p) {
+        var mh$ = attn4j_flash_params_init.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("attn4j_flash_params_init", p);
+            }
+            return (int)mh$.invokeExact(p);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
     }
 
     private static class attn4j_version {
@@ -1249,6 +1336,66 @@ public class Attn4jNative extends Attn4jNative$shared {
         }
     }
 
+    private static class attn4j_lightning_params_init {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Attn4jNative.C_INT,
+            Attn4jNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("attn4j_lightning_params_init");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t attn4j_lightning_params_init(attn4j_lightning_params *p)
+     * }
+     */
+    public static FunctionDescriptor attn4j_lightning_params_init$descriptor() {
+        return attn4j_lightning_params_init.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t attn4j_lightning_params_init(attn4j_lightning_params *p)
+     * }
+     */
+    public static MethodHandle attn4j_lightning_params_init$handle() {
+        return attn4j_lightning_params_init.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t attn4j_lightning_params_init(attn4j_lightning_params *p)
+     * }
+     */
+    public static MemorySegment attn4j_lightning_params_init$address() {
+        return attn4j_lightning_params_init.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t attn4j_lightning_params_init(attn4j_lightning_params *p)
+     * }
+     */
+    public static int attn4j_lightning_params_init(MemorySegment p) {
+        var mh$ = attn4j_lightning_params_init.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("attn4j_lightning_params_init", p);
+            }
+            return (int)mh$.invokeExact(p);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class attn4j_lightning_forward {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             Attn4jNative.C_INT,
@@ -1436,6 +1583,66 @@ public class Attn4jNative extends Attn4jNative$shared {
                 traceDowncall("attn4j_lightning_slopes", heads, layer, num_layers, slopes);
             }
             return (int)mh$.invokeExact(heads, layer, num_layers, slopes);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class attn4j_sale_params_init {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Attn4jNative.C_INT,
+            Attn4jNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("attn4j_sale_params_init");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t attn4j_sale_params_init(attn4j_sale_params *p)
+     * }
+     */
+    public static FunctionDescriptor attn4j_sale_params_init$descriptor() {
+        return attn4j_sale_params_init.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t attn4j_sale_params_init(attn4j_sale_params *p)
+     * }
+     */
+    public static MethodHandle attn4j_sale_params_init$handle() {
+        return attn4j_sale_params_init.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t attn4j_sale_params_init(attn4j_sale_params *p)
+     * }
+     */
+    public static MemorySegment attn4j_sale_params_init$address() {
+        return attn4j_sale_params_init.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t attn4j_sale_params_init(attn4j_sale_params *p)
+     * }
+     */
+    public static int attn4j_sale_params_init(MemorySegment p) {
+        var mh$ = attn4j_sale_params_init.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("attn4j_sale_params_init", p);
+            }
+            return (int)mh$.invokeExact(p);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {
@@ -1855,6 +2062,8 @@ public class Attn4jNative extends Attn4jNative$shared {
             Attn4jNative.C_POINTER,
             Attn4jNative.C_POINTER,
             Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
             Attn4jNative.C_POINTER
         );
 
@@ -1866,7 +2075,7 @@ public class Attn4jNative extends Attn4jNative$shared {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t attn4j_lightning_forward_data(void *q_data, void *k_data, void *v_data, void *out_data, const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v, const attn4j_tensor *out, const attn4j_tensor *state_in, const attn4j_tensor *state_out, const attn4j_lightning_params *params)
+     * int32_t attn4j_lightning_forward_data(void *q_data, void *k_data, void *v_data, void *out_data, void *state_in_data, void *state_out_data, const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v, const attn4j_tensor *out, const attn4j_tensor *state_in, const attn4j_tensor *state_out, const attn4j_lightning_params *params)
      * }
      */
     public static FunctionDescriptor attn4j_lightning_forward_data$descriptor() {
@@ -1876,7 +2085,7 @@ public class Attn4jNative extends Attn4jNative$shared {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t attn4j_lightning_forward_data(void *q_data, void *k_data, void *v_data, void *out_data, const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v, const attn4j_tensor *out, const attn4j_tensor *state_in, const attn4j_tensor *state_out, const attn4j_lightning_params *params)
+     * int32_t attn4j_lightning_forward_data(void *q_data, void *k_data, void *v_data, void *out_data, void *state_in_data, void *state_out_data, const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v, const attn4j_tensor *out, const attn4j_tensor *state_in, const attn4j_tensor *state_out, const attn4j_lightning_params *params)
      * }
      */
     public static MethodHandle attn4j_lightning_forward_data$handle() {
@@ -1886,7 +2095,7 @@ public class Attn4jNative extends Attn4jNative$shared {
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t attn4j_lightning_forward_data(void *q_data, void *k_data, void *v_data, void *out_data, const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v, const attn4j_tensor *out, const attn4j_tensor *state_in, const attn4j_tensor *state_out, const attn4j_lightning_params *params)
+     * int32_t attn4j_lightning_forward_data(void *q_data, void *k_data, void *v_data, void *out_data, void *state_in_data, void *state_out_data, const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v, const attn4j_tensor *out, const attn4j_tensor *state_in, const attn4j_tensor *state_out, const attn4j_lightning_params *params)
      * }
      */
     public static MemorySegment attn4j_lightning_forward_data$address() {
@@ -1895,16 +2104,16 @@ public class Attn4jNative extends Attn4jNative$shared {
 
     /**
      * {@snippet lang=c :
-     * int32_t attn4j_lightning_forward_data(void *q_data, void *k_data, void *v_data, void *out_data, const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v, const attn4j_tensor *out, const attn4j_tensor *state_in, const attn4j_tensor *state_out, const attn4j_lightning_params *params)
+     * int32_t attn4j_lightning_forward_data(void *q_data, void *k_data, void *v_data, void *out_data, void *state_in_data, void *state_out_data, const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v, const attn4j_tensor *out, const attn4j_tensor *state_in, const attn4j_tensor *state_out, const attn4j_lightning_params *params)
      * }
      */
-    public static int attn4j_lightning_forward_data(MemorySegment q_data, MemorySegment k_data, MemorySegment v_data, MemorySegment out_data, MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment out, MemorySegment state_in, MemorySegment state_out, MemorySegment params) {
+    public static int attn4j_lightning_forward_data(MemorySegment q_data, MemorySegment k_data, MemorySegment v_data, MemorySegment out_data, MemorySegment state_in_data, MemorySegment state_out_data, MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment out, MemorySegment state_in, MemorySegment state_out, MemorySegment params) {
         var mh$ = attn4j_lightning_forward_data.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("attn4j_lightning_forward_data", q_data, k_data, v_data, out_data, q, k, v, out, state_in, state_out, params);
+                traceDowncall("attn4j_lightning_forward_data", q_data, k_data, v_data, out_data, state_in_data, state_out_data, q, k, v, out, state_in, state_out, params);
             }
-            return (int)mh$.invokeExact(q_data, k_data, v_data, out_data, q, k, v, out, state_in, state_out, params);
+            return (int)mh$.invokeExact(q_data, k_data, v_data, out_data, state_in_data, state_out_data, q, k, v, out, state_in, state_out, params);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {
@@ -2051,6 +2260,75 @@ public class Attn4jNative extends Attn4jNative$shared {
                 traceDowncall("attn4j_block_sparse_forward_data", q_data, k_data, v_data, out_data, lse_data, q, k, v, out, lse, params, mask, mask_bytes, density);
             }
             return (int)mh$.invokeExact(q_data, k_data, v_data, out_data, lse_data, q, k, v, out, lse, params, mask, mask_bytes, density);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class attn4j_sale_calibrate_data {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Attn4jNative.C_INT,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_FLOAT,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("attn4j_sale_calibrate_data");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t attn4j_sale_calibrate_data(void *q_data, void *k_data, void *v_data, const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v, float target_error, const attn4j_sale_params *params, float *thresholds_out, int32_t num_thresholds_out)
+     * }
+     */
+    public static FunctionDescriptor attn4j_sale_calibrate_data$descriptor() {
+        return attn4j_sale_calibrate_data.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t attn4j_sale_calibrate_data(void *q_data, void *k_data, void *v_data, const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v, float target_error, const attn4j_sale_params *params, float *thresholds_out, int32_t num_thresholds_out)
+     * }
+     */
+    public static MethodHandle attn4j_sale_calibrate_data$handle() {
+        return attn4j_sale_calibrate_data.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t attn4j_sale_calibrate_data(void *q_data, void *k_data, void *v_data, const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v, float target_error, const attn4j_sale_params *params, float *thresholds_out, int32_t num_thresholds_out)
+     * }
+     */
+    public static MemorySegment attn4j_sale_calibrate_data$address() {
+        return attn4j_sale_calibrate_data.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t attn4j_sale_calibrate_data(void *q_data, void *k_data, void *v_data, const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v, float target_error, const attn4j_sale_params *params, float *thresholds_out, int32_t num_thresholds_out)
+     * }
+     */
+    public static int attn4j_sale_calibrate_data(MemorySegment q_data, MemorySegment k_data, MemorySegment v_data, MemorySegment q, MemorySegment k, MemorySegment v, float target_error, MemorySegment params, MemorySegment thresholds_out, int num_thresholds_out) {
+        var mh$ = attn4j_sale_calibrate_data.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("attn4j_sale_calibrate_data", q_data, k_data, v_data, q, k, v, target_error, params, thresholds_out, num_thresholds_out);
+            }
+            return (int)mh$.invokeExact(q_data, k_data, v_data, q, k, v, target_error, params, thresholds_out, num_thresholds_out);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

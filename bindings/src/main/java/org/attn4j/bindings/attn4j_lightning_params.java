@@ -15,6 +15,7 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
 /**
  * {@snippet lang=c :
  * struct attn4j_lightning_params {
+ *     int32_t size;
  *     const float *slopes;
  *     int32_t num_slopes;
  *     int32_t block_size;
@@ -30,6 +31,8 @@ public class attn4j_lightning_params {
     }
 
     private static final GroupLayout $LAYOUT = MemoryLayout.structLayout(
+        Attn4jNative.C_INT.withName("size"),
+        MemoryLayout.paddingLayout(4),
         Attn4jNative.C_POINTER.withName("slopes"),
         Attn4jNative.C_INT.withName("num_slopes"),
         Attn4jNative.C_INT.withName("block_size"),
@@ -43,6 +46,50 @@ public class attn4j_lightning_params {
      */
     public static final GroupLayout layout() {
         return $LAYOUT;
+    }
+
+    private static final OfInt size$LAYOUT = (OfInt)$LAYOUT.select(groupElement("size"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * int32_t size
+     * }
+     */
+    public static final OfInt size$layout() {
+        return size$LAYOUT;
+    }
+
+    private static final long size$OFFSET = $LAYOUT.byteOffset(groupElement("size"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * int32_t size
+     * }
+     */
+    public static final long size$offset() {
+        return size$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * int32_t size
+     * }
+     */
+    public static int size(MemorySegment struct) {
+        return struct.get(size$LAYOUT, size$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * int32_t size
+     * }
+     */
+    public static void size(MemorySegment struct, int fieldValue) {
+        struct.set(size$LAYOUT, size$OFFSET, fieldValue);
     }
 
     private static final AddressLayout slopes$LAYOUT = (AddressLayout)$LAYOUT.select(groupElement("slopes"));

@@ -15,6 +15,7 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
 /**
  * {@snippet lang=c :
  * struct attn4j_sale_params {
+ *     int32_t size;
  *     float scale;
  *     int32_t causal;
  *     const float *thresholds;
@@ -35,8 +36,10 @@ public class attn4j_sale_params {
     }
 
     private static final GroupLayout $LAYOUT = MemoryLayout.structLayout(
+        Attn4jNative.C_INT.withName("size"),
         Attn4jNative.C_FLOAT.withName("scale"),
         Attn4jNative.C_INT.withName("causal"),
+        MemoryLayout.paddingLayout(4),
         Attn4jNative.C_POINTER.withName("thresholds"),
         Attn4jNative.C_INT.withName("num_thresholds"),
         Attn4jNative.C_INT.withName("block_q"),
@@ -52,6 +55,50 @@ public class attn4j_sale_params {
      */
     public static final GroupLayout layout() {
         return $LAYOUT;
+    }
+
+    private static final OfInt size$LAYOUT = (OfInt)$LAYOUT.select(groupElement("size"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * int32_t size
+     * }
+     */
+    public static final OfInt size$layout() {
+        return size$LAYOUT;
+    }
+
+    private static final long size$OFFSET = $LAYOUT.byteOffset(groupElement("size"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * int32_t size
+     * }
+     */
+    public static final long size$offset() {
+        return size$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * int32_t size
+     * }
+     */
+    public static int size(MemorySegment struct) {
+        return struct.get(size$LAYOUT, size$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * int32_t size
+     * }
+     */
+    public static void size(MemorySegment struct, int fieldValue) {
+        struct.set(size$LAYOUT, size$OFFSET, fieldValue);
     }
 
     private static final OfFloat scale$LAYOUT = (OfFloat)$LAYOUT.select(groupElement("scale"));

@@ -3,7 +3,9 @@ package org.attn4j.cli;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -13,82 +15,112 @@ import org.attn4j.FlashAttention;
 import org.attn4j.LightningAttention;
 import org.attn4j.SaleAttention;
 import org.attn4j.SaleMask;
-import org.attn4j.StructuredInputs;
+import org.attn4j.reference.StructuredInputs;
 import org.attn4j.Tensor;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /**
  * {@code attn4j bench}: dense FlashAttention, SALE and Lightning Attention-2 (all causal) over a sweep
  * of sequence lengths on the same structured inputs, with a progress bar, a summary table and
  * optionally a PNG of time and throughput against length.
  */
-final class BenchCommand {
-    static final String USAGE = """
-            usage: attn4j bench [options]
-              --kernels K      comma list of flash, sale, lightning      (default flash,sale,lightning)
-              --seq N,N,...    sequence lengths                          (default 1024,2048,4096,8192,16384)
-              --heads H        heads                                     (default 2)
-              --dim D          head dim (1..512)                         (default 64)
-              --dtype T        f32 or bf16 storage                       (default f32)
-              --tau T          SALE threshold for every head             (default 0.01)
-              --threads T      CPU threads, 0 = all                      (default 0)
-              --iters I        timed runs per point after one warm-up    (default 3)
-              --plot FILE      also draw time and tokens/s vs length into FILE (PNG)
-              --seed S         input seed                                (default 42)""";
+@Command(name = "bench", customSynopsis = "attn4j bench [options]",
+        description = "sweep sequence lengths over flash, sale and lightning: table and --plot PNG")
+final class BenchCommand extends CliCommand {
+    /** The kernels a sweep can run. */
+    enum Kernel { flash, sale, lightning }
 
-    private static final List<String> KERNELS = List.of("flash", "sale", "lightning");
+    @Option(names = "--kernels", paramLabel = "K[,K...]", split = ",", hideParamSyntax = true,
+            defaultValue = "flash,sale,lightning",
+            description = "comma list of flash, sale, lightning (default ${DEFAULT-VALUE})")
+    List<Kernel> kernels;
 
-    private BenchCommand() {}
+    @Option(names = "--seq", paramLabel = "N[,N...]", split = ",", hideParamSyntax = true,
+            defaultValue = "1024,2048,4096,8192,16384",
+            description = "sequence lengths (default ${DEFAULT-VALUE})")
+    long[] lengths;
 
-    static int run(String[] args) {
-        Flags o = Flags.parse(args, USAGE);
-        if (o == null) {
-            return 0;
+    @Option(names = "--heads", paramLabel = "H", defaultValue = "2", description = "heads (default ${DEFAULT-VALUE})")
+    int heads;
+
+    @Option(names = "--dim", paramLabel = "D", defaultValue = "64", description = "head dim, 1..512 (default ${DEFAULT-VALUE})")
+    int dim;
+
+    @Option(names = "--dtype", paramLabel = "T", defaultValue = "f32", converter = StorageType.class,
+            description = "f32 or bf16 storage (default ${DEFAULT-VALUE})")
+    DType dtype;
+
+    @Option(names = "--tau", paramLabel = "T", defaultValue = "0.01",
+            description = "SALE threshold for every head (default ${DEFAULT-VALUE})")
+    float tau;
+
+    @Option(names = "--threads", paramLabel = "T", defaultValue = "0",
+            description = "CPU threads, 0 = all (default ${DEFAULT-VALUE})")
+    int threads;
+
+    @Option(names = "--iters", paramLabel = "I", defaultValue = "3",
+            description = "timed runs per point after one warm-up (default ${DEFAULT-VALUE})")
+    int iters;
+
+    @Option(names = "--plot", paramLabel = "FILE", description = "also draw time and tokens/s vs length into FILE (PNG)")
+    String plot;
+
+    @Option(names = "--seed", paramLabel = "S", defaultValue = "42", description = "input seed (default ${DEFAULT-VALUE})")
+    long seed;
+
+    @Override
+    void check() {
+        kernels = new ArrayList<>(new LinkedHashSet<>(kernels));
+        atLeast("--seq", lengths, 1);
+        atLeast("--heads", heads, 1);
+        inRange("--dim", dim, 1, 512);
+        finite("--tau", tau, false);
+        atLeast("--threads", threads, 0);
+        atLeast("--iters", iters, 1);
+        if (plot != null) {
+            plottable(plot);
         }
-        List<String> kernels = new ArrayList<>();
-        for (String k : o.text("--kernels", "flash,sale,lightning").split(",")) {
-            if (!KERNELS.contains(k.trim())) {
-                throw new Flags.UsageException("--kernels takes flash, sale and lightning, got '" + k + "'");
-            }
-            kernels.add(k.trim());
-        }
-        long[] lengths = o.nums("--seq", new long[] {1024, 2048, 4096, 8192, 16384});
-        long heads = o.num("--heads", 2, 1), dim = o.num("--dim", 64, 1);
-        int iters = (int) o.num("--iters", 3, 1), threads = (int) o.num("--threads", 0);
-        DType dtype = o.dtype();
-        String plot = o.text("--plot", null);
+        double n = Arrays.stream(lengths).max().orElse(1), es = dtype.byteSize(), t = (double) heads * n * dim;
+        // SALE adds a dense reference output and its mask (about a bit per pair of 64x64 blocks)
+        double dense = kernels.contains(Kernel.sale) ? 4 * t + heads * Math.ceil(n / 64) * (Math.ceil(n / 64) / 8 + 8) : 0;
+        fits(3 * es * t + 4 * t + dense, String.format(Locale.ROOT, "--heads %d --seq %d --dim %d", heads, (long) n, dim));
+    }
+
+    @Override
+    int execute() {
         FlashAttention flash = FlashAttention.builder().causal(true).threads(threads).build();
-        SaleAttention sale = SaleAttention.builder().causal(true).threshold((float) o.decimal("--tau", 0.01)).threads(threads)
-                .build();
+        SaleAttention sale = SaleAttention.builder().causal(true).threshold(tau).threads(threads).build();
         LightningAttention lightning = LightningAttention.builder()
-                .slopes(LightningAttention.transNormerSlopes(Math.toIntExact(heads), 0, 1)).threads(threads).build();
+                .slopes(LightningAttention.transNormerSlopes(heads, 0, 1)).threads(threads).build();
 
-        Map<String, List<Plot.Point>> series = new LinkedHashMap<>();
-        for (String k : kernels) series.put(k, new ArrayList<>());
+        Map<Kernel, List<Plot.Point>> series = new LinkedHashMap<>();
+        for (Kernel k : kernels) series.put(k, new ArrayList<>());
         List<String> rows = new ArrayList<>();
         ProgressBar bar = new ProgressBar(lengths.length * kernels.size());
         for (long n : lengths) {
             try (Arena arena = Arena.ofConfined()) {
                 Tensor q = Tensor.allocate(arena, dtype, 1, heads, n, dim), k = Tensor.allocate(arena, dtype, 1, heads, n, dim);
                 Tensor v = Tensor.allocate(arena, dtype, 1, heads, n, dim), out = Tensor.allocate(arena, DType.F32, 1, heads, n, dim);
-                StructuredInputs.fill(StructuredInputs.Pattern.MIXED, o.num("--seed", 42), q, k, v);
+                StructuredInputs.fill(StructuredInputs.Pattern.MIXED, seed, q, k, v);
                 Tensor dense = null;
-                for (String kernel : kernels) {
+                for (Kernel kernel : kernels) {
                     String extra = "";
-                    double[] t;
-                    switch (kernel) {
-                        case "flash" -> t = Measure.time(iters, () -> flash.forward(q, k, v, out));
-                        case "lightning" -> t = Measure.time(iters, () -> lightning.forward(q, k, v, out, null));
-                        default -> {
+                    double[] t = switch (kernel) {
+                        case flash -> Measure.time(iters, () -> flash.forward(q, k, v, out));
+                        case lightning -> Measure.time(iters, () -> lightning.forward(q, k, v, out, null));
+                        case sale -> {
                             SaleMask mask = SaleMask.allocate(arena, q, k, sale.options());
-                            t = Measure.time(iters, () -> sale.forward(q, k, v, out, null, mask));
+                            double[] times = Measure.time(iters, () -> sale.forward(q, k, v, out, null, mask));
                             if (dense == null) {
                                 dense = Tensor.allocate(arena, DType.F32, 1, heads, n, dim);
                                 flash.forward(q, k, v, dense);
                             }
                             extra = String.format(Locale.ROOT, "density %.3f, error vs dense %.2e", mask.density(),
                                     Measure.relL2(out, dense));
+                            yield times;
                         }
-                    }
+                    };
                     double median = t[iters / 2];
                     series.get(kernel).add(new Plot.Point(n, median, n / median));
                     rows.add(String.format(Locale.ROOT, "%9d  %-9s %12.3f %14.0f  %s", n, kernel, median * 1e3, n / median, extra));
@@ -101,13 +133,16 @@ final class BenchCommand {
         System.out.printf(Locale.ROOT, "%9s  %-9s %12s %14s%n", "seq", "kernel", "median ms", "tokens/s");
         rows.forEach(System.out::println);
         if (plot != null) {
+            String file = PlotFile.target(plot);
+            Map<String, List<Plot.Point>> named = new LinkedHashMap<>();
+            series.forEach((kernel, points) -> named.put(kernel.name(), points));
             try {
-                Plot.write(plot, "attn4j (" + Attn4j.cpuIsa() + ", heads " + heads + ", d " + dim + ")", series);
+                Plot.write(file, "attn4j (" + Attn4j.cpuIsa() + ", heads " + heads + ", d " + dim + ")", named);
             } catch (IOException | RuntimeException | LinkageError e) {
-                System.err.println("attn4j: could not write the plot " + plot + ": " + e);
+                System.err.println("attn4j: could not write the plot " + file + ": " + e);
                 return 1;
             }
-            System.out.println("plot   " + plot);
+            System.out.println("plot   " + file);
         }
         return 0;
     }

@@ -8,52 +8,95 @@ import org.attn4j.DType;
 import org.attn4j.FlashAttention;
 import org.attn4j.Tensor;
 import org.attn4j.reference.FlashReference;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /** {@code attn4j flash}: FlashAttention on seeded random inputs, timed and checked against fp64. */
-final class FlashCommand {
-    static final String USAGE = """
-            usage: attn4j flash [options]
-              --batch B        batch size                          (default 1)
-              --heads H        query heads                         (default 8)
-              --kv-heads H     key/value heads, divides --heads    (default = --heads)
-              --seq N          query length                        (default 2048)
-              --kv-seq N       key/value length                    (default = --seq)
-              --dim D          head dim of q and k (1..512)        (default 64)
-              --dim-v D        head dim of v (1..512)              (default = --dim)
-              --dtype T        f32 or bf16 storage                 (default f32)
-              --causal         bottom-right causal mask
-              --window L,R     sliding window, -1 = unlimited      (default -1,-1)
-              --softcap C      logit soft-capping, 0 = off         (default 0)
-              --threads T      CPU threads, 0 = all                (default 0)
-              --iters I        timed runs after one warm-up        (default 5)
-              --check-rows R   query rows checked against fp64     (default 256; 0 = all)
-              --seed S         input seed                          (default 42)""";
+@Command(name = "flash", customSynopsis = "attn4j flash [options]",
+        description = "run FlashAttention on random inputs, check it against the fp64 reference, time it")
+final class FlashCommand extends CliCommand {
+    @Option(names = "--batch", paramLabel = "B", defaultValue = "1", description = "batch size (default ${DEFAULT-VALUE})")
+    int batch;
 
-    private FlashCommand() {}
+    @Option(names = "--heads", paramLabel = "H", defaultValue = "8", description = "query heads (default ${DEFAULT-VALUE})")
+    int heads;
 
-    static int run(String[] args) {
-        Flags o = Flags.parse(args, USAGE, "--causal");
-        if (o == null) {
-            return 0;
-        }
-        long batch = o.num("--batch", 1), heads = o.num("--heads", 8), kvHeads = o.num("--kv-heads", heads);
-        long seq = o.num("--seq", 2048), kvSeq = o.num("--kv-seq", seq);
-        long dim = o.num("--dim", 64), dimV = o.num("--dim-v", dim);
-        int iters = (int) o.num("--iters", 5, 1), checkRows = (int) o.num("--check-rows", 256);
-        DType dtype = o.dtype();
-        String[] window = o.text("--window", "-1,-1").split(",");
-        if (window.length != 2) {
-            throw new Flags.UsageException("--window must be L,R (e.g. 128,0), got '" + o.text("--window", "") + "'");
-        }
-        FlashAttention attention = FlashAttention.builder()
-                .causal(o.has("--causal"))
-                .window((int) Flags.parseLong("--window", window[0]), (int) Flags.parseLong("--window", window[1]))
-                .softcap((float) o.decimal("--softcap", 0))
-                .threads((int) o.num("--threads", 0))
-                .build();
+    @Option(names = "--kv-heads", paramLabel = "H", description = "key/value heads, divides --heads (default = --heads)")
+    Integer kvHeads;
 
+    @Option(names = "--seq", paramLabel = "N", defaultValue = "2048", description = "query length (default ${DEFAULT-VALUE})")
+    long seq;
+
+    @Option(names = "--kv-seq", paramLabel = "N", description = "key/value length (default = --seq)")
+    Long kvSeq;
+
+    @Option(names = "--dim", paramLabel = "D", defaultValue = "64",
+            description = "head dim of q and k, 1..512 (default ${DEFAULT-VALUE})")
+    int dim;
+
+    @Option(names = "--dim-v", paramLabel = "D", description = "head dim of v, 1..512 (default = --dim)")
+    Integer dimV;
+
+    @Option(names = "--dtype", paramLabel = "T", defaultValue = "f32", converter = StorageType.class,
+            description = "f32 or bf16 storage (default ${DEFAULT-VALUE})")
+    DType dtype;
+
+    @Option(names = "--causal", description = "bottom-right causal mask")
+    boolean causal;
+
+    @Option(names = "--window", paramLabel = "L,R", split = ",", hideParamSyntax = true, defaultValue = "-1,-1",
+            description = "sliding window, -1 = unlimited (default ${DEFAULT-VALUE})")
+    int[] window;
+
+    @Option(names = "--softcap", paramLabel = "C", defaultValue = "0",
+            description = "logit soft-capping, 0 = off (default ${DEFAULT-VALUE})")
+    float softcap;
+
+    @Option(names = "--threads", paramLabel = "T", defaultValue = "0",
+            description = "CPU threads, 0 = all (default ${DEFAULT-VALUE})")
+    int threads;
+
+    @Option(names = "--iters", paramLabel = "I", defaultValue = "5",
+            description = "timed runs after one warm-up (default ${DEFAULT-VALUE})")
+    int iters;
+
+    @Option(names = "--check-rows", paramLabel = "R", defaultValue = "256",
+            description = "query rows checked against fp64, 0 = all (default ${DEFAULT-VALUE})")
+    int checkRows;
+
+    @Option(names = "--seed", paramLabel = "S", defaultValue = "42", description = "input seed (default ${DEFAULT-VALUE})")
+    long seed;
+
+    @Override
+    void check() {
+        atLeast("--batch", batch, 1);
+        atLeast("--heads", heads, 1);
+        kvHeads = kvHeads == null ? heads : kvHeads;
+        grouped(heads, kvHeads);
+        atLeast("--seq", seq, 1);
+        kvSeq = kvSeq == null ? seq : kvSeq;
+        atLeast("--kv-seq", kvSeq, 1);
+        inRange("--dim", dim, 1, 512);
+        dimV = dimV == null ? dim : dimV;
+        inRange("--dim-v", dimV, 1, 512);
+        pair("--window", "128,0", window);
+        atLeast("--window", new long[] {window[0], window[1]}, -1);
+        finite("--softcap", softcap, false);
+        atLeast("--threads", threads, 0);
+        atLeast("--iters", iters, 1);
+        atLeast("--check-rows", checkRows, 0);
+        double es = dtype.byteSize(), q = (double) batch * heads * seq, kv = (double) batch * kvHeads * kvSeq;
+        fits(es * (q * dim + kv * (dim + dimV)) + 4 * q * dimV, String.format(Locale.ROOT,
+                "--batch %d --heads %d --kv-heads %d --seq %d --kv-seq %d --dim %d --dim-v %d", batch, heads, kvHeads, seq, kvSeq,
+                dim, dimV));
+    }
+
+    @Override
+    int execute() {
+        FlashAttention attention = FlashAttention.builder().causal(causal).window(window[0], window[1]).softcap(softcap)
+                .threads(threads).build();
         try (Arena arena = Arena.ofConfined()) {
-            Random rng = new Random(o.num("--seed", 42));
+            Random rng = new Random(seed);
             Tensor q = Measure.random(arena, dtype, rng, 1f, batch, heads, seq, dim);
             Tensor k = Measure.random(arena, dtype, rng, 1f, batch, kvHeads, kvSeq, dim);
             Tensor v = Measure.random(arena, dtype, rng, 1f, batch, kvHeads, kvSeq, dimV);
@@ -62,7 +105,7 @@ final class FlashCommand {
             double[] times = Measure.time(iters, () -> attention.forward(q, k, v, out));
             double median = times[iters / 2];
             double flops = flops(batch, heads, seq, kvSeq, dim, dimV, attention.options());
-            double[] ref = new double[(int) dimV];
+            double[] ref = new double[dimV];
             Measure.Check check = Measure.check(out, checkRows, (b, h, i) -> {
                 FlashReference.row(q, k, v, attention.options(), b, h, i, ref);
                 return ref;

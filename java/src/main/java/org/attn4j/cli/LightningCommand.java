@@ -8,40 +8,87 @@ import org.attn4j.DType;
 import org.attn4j.LightningAttention;
 import org.attn4j.Tensor;
 import org.attn4j.reference.LightningReference;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /** {@code attn4j lightning}: Lightning Attention-2 on seeded random inputs, timed and checked against fp64. */
-final class LightningCommand {
-    static final String USAGE = """
-            usage: attn4j lightning [options]
-              --batch B        batch size                          (default 1)
-              --heads H        query heads                         (default 8)
-              --kv-heads H     key/value heads, divides --heads    (default = --heads)
-              --seq N          sequence length                     (default 16384)
-              --dim D          head dim of q and k (1..512)        (default 128)
-              --dim-v D        head dim of v (1..512)              (default = --dim)
-              --dtype T        f32 or bf16 storage                 (default f32)
-              --decay K        none or transnormer (per-head)      (default transnormer)
-              --block B        tokens per block, 0 = default       (default 0)
-              --threads T      CPU threads, 0 = all                (default 0)
-              --iters I        timed runs after one warm-up        (default 5)
-              --check-rows R   rows checked against fp64           (default 64; 0 = all)
-              --seed S         input seed                          (default 42)""";
+@Command(name = "lightning", customSynopsis = "attn4j lightning [options]",
+        description = "the same for Lightning Attention-2 (linear attention with decay)")
+final class LightningCommand extends CliCommand {
+    /** Per-head decay of the state. */
+    enum Decay { none, transnormer }
 
-    private LightningCommand() {}
+    @Option(names = "--batch", paramLabel = "B", defaultValue = "1", description = "batch size (default ${DEFAULT-VALUE})")
+    int batch;
 
-    static int run(String[] args) {
-        Flags o = Flags.parse(args, USAGE);
-        if (o == null) {
-            return 0;
-        }
-        long batch = o.num("--batch", 1), heads = o.num("--heads", 8, 1), kvHeads = o.num("--kv-heads", heads);
-        long seq = o.num("--seq", 16384), dim = o.num("--dim", 128), dimV = o.num("--dim-v", dim);
-        int iters = (int) o.num("--iters", 5, 1), checkRows = (int) o.num("--check-rows", 64);
-        DType dtype = o.dtype();
-        LightningAttention lightning = LightningAttention.builder().slopes(slopes(o.text("--decay", "transnormer"), heads))
-                .blockSize((int) o.num("--block", 0)).threads((int) o.num("--threads", 0)).build();
+    @Option(names = "--heads", paramLabel = "H", defaultValue = "8", description = "query heads (default ${DEFAULT-VALUE})")
+    int heads;
+
+    @Option(names = "--kv-heads", paramLabel = "H", description = "key/value heads, divides --heads (default = --heads)")
+    Integer kvHeads;
+
+    @Option(names = "--seq", paramLabel = "N", defaultValue = "16384", description = "sequence length (default ${DEFAULT-VALUE})")
+    long seq;
+
+    @Option(names = "--dim", paramLabel = "D", defaultValue = "128",
+            description = "head dim of q and k, 1..512 (default ${DEFAULT-VALUE})")
+    int dim;
+
+    @Option(names = "--dim-v", paramLabel = "D", description = "head dim of v, 1..512 (default = --dim)")
+    Integer dimV;
+
+    @Option(names = "--dtype", paramLabel = "T", defaultValue = "f32", converter = StorageType.class,
+            description = "f32 or bf16 storage (default ${DEFAULT-VALUE})")
+    DType dtype;
+
+    @Option(names = "--decay", paramLabel = "K", defaultValue = "transnormer",
+            description = "none or transnormer (per-head) (default ${DEFAULT-VALUE})")
+    Decay decay;
+
+    @Option(names = "--block", paramLabel = "B", defaultValue = "0",
+            description = "tokens per block, 1..256, 0 = default (default ${DEFAULT-VALUE})")
+    int block;
+
+    @Option(names = "--threads", paramLabel = "T", defaultValue = "0",
+            description = "CPU threads, 0 = all (default ${DEFAULT-VALUE})")
+    int threads;
+
+    @Option(names = "--iters", paramLabel = "I", defaultValue = "5",
+            description = "timed runs after one warm-up (default ${DEFAULT-VALUE})")
+    int iters;
+
+    @Option(names = "--check-rows", paramLabel = "R", defaultValue = "64",
+            description = "rows checked against fp64, 0 = all (default ${DEFAULT-VALUE})")
+    int checkRows;
+
+    @Option(names = "--seed", paramLabel = "S", defaultValue = "42", description = "input seed (default ${DEFAULT-VALUE})")
+    long seed;
+
+    @Override
+    void check() {
+        atLeast("--batch", batch, 1);
+        atLeast("--heads", heads, 1);
+        kvHeads = kvHeads == null ? heads : kvHeads;
+        grouped(heads, kvHeads);
+        atLeast("--seq", seq, 1);
+        inRange("--dim", dim, 1, 512);
+        dimV = dimV == null ? dim : dimV;
+        inRange("--dim-v", dimV, 1, 512);
+        inRange("--block", block, 0, 256);
+        atLeast("--threads", threads, 0);
+        atLeast("--iters", iters, 1);
+        atLeast("--check-rows", checkRows, 0);
+        double es = dtype.byteSize(), q = (double) batch * heads * seq, kv = (double) batch * kvHeads * seq;
+        fits(es * (q * dim + kv * (dim + dimV)) + 4 * q * dimV, String.format(Locale.ROOT,
+                "--batch %d --heads %d --kv-heads %d --seq %d --dim %d --dim-v %d", batch, heads, kvHeads, seq, dim, dimV));
+    }
+
+    @Override
+    int execute() {
+        float[] slopes = decay == Decay.none ? null : LightningAttention.transNormerSlopes(heads, 0, 1);
+        LightningAttention lightning = LightningAttention.builder().slopes(slopes).blockSize(block).threads(threads).build();
         try (Arena arena = Arena.ofConfined()) {
-            Random rng = new Random(o.num("--seed", 42));
+            Random rng = new Random(seed);
             float std = (float) Math.pow(dim, -0.25);
             Tensor q = Measure.random(arena, dtype, rng, std, batch, heads, seq, dim);
             Tensor k = Measure.random(arena, dtype, rng, std, batch, kvHeads, seq, dim);
@@ -50,9 +97,9 @@ final class LightningCommand {
             out.fill(Float.NaN);
             double[] times = Measure.time(iters, () -> lightning.forward(q, k, v, out, null));
             double median = times[iters / 2];
-            int block = lightning.options().blockSize() == 0 ? 32 : lightning.options().blockSize();
-            double flops = batch * heads * seq * (2.0 * block * (dim + dimV) + 4.0 * dim * dimV);
-            double[] ref = new double[(int) dimV];
+            int blockSize = lightning.options().blockSize() == 0 ? 32 : lightning.options().blockSize();
+            double flops = (double) batch * heads * seq * (2.0 * blockSize * (dim + dimV) + 4.0 * dim * dimV);
+            double[] ref = new double[dimV];
             Measure.Check check = Measure.check(out, checkRows, (b, h, i) -> {
                 LightningReference.row(q, k, v, null, lightning.options(), b, h, i, ref);
                 return ref;
@@ -65,13 +112,5 @@ final class LightningCommand {
             System.out.printf(Locale.ROOT, "speed  %.0f tokens/s, %.2f GFLOP/s%n", batch * seq / median, flops / median / 1e9);
             return check.print("fp64 reference");
         }
-    }
-
-    static float[] slopes(String decay, long heads) {
-        return switch (decay) {
-            case "none" -> null;
-            case "transnormer" -> LightningAttention.transNormerSlopes(Math.toIntExact(heads), 0, 1);
-            default -> throw new Flags.UsageException("--decay must be none or transnormer, got '" + decay + "'");
-        };
     }
 }

@@ -9,6 +9,9 @@ import org.attn4j.Tensor;
 
 /** Timing, seeded inputs and the sampled check against an fp64 reference, shared by the commands. */
 final class Measure {
+    /** Elements a heap array holds at a time when filling or comparing tensors of any size. */
+    private static final int CHUNK = 1 << 20;
+
     private Measure() {}
 
     interface RowReference {
@@ -61,24 +64,36 @@ final class Measure {
         return times;
     }
 
+    /** A contiguous tensor of N(0, std^2) values, drawn in BHND order (filled chunk by chunk: no heap copy of it). */
     static Tensor random(Arena arena, DType dtype, Random rng, float std, long... shape) {
         Tensor t = Tensor.allocate(arena, dtype, shape);
-        float[] data = new float[Math.toIntExact(t.elementCount())];
-        for (int i = 0; i < data.length; i++) {
-            data[i] = (float) (rng.nextGaussian() * std);
+        for (long start = 0; start < t.elementCount(); start += CHUNK) {
+            float[] data = new float[(int) Math.min(CHUNK, t.elementCount() - start)];
+            for (int i = 0; i < data.length; i++) {
+                data[i] = (float) (rng.nextGaussian() * std);
+            }
+            chunk(t, start, data.length).copyFrom(data);
         }
-        t.copyFrom(data);
         return t;
     }
 
-    /** Relative L2 distance between two tensors of the same shape. */
+    /** Relative L2 distance between two contiguous tensors of the same shape. */
     static double relL2(Tensor got, Tensor ref) {
-        float[] g = got.toFloatArray(), r = ref.toFloatArray();
         double num = 0, den = 0;
-        for (int i = 0; i < g.length; i++) {
-            num += ((double) g[i] - r[i]) * ((double) g[i] - r[i]);
-            den += (double) r[i] * r[i];
+        for (long start = 0; start < got.elementCount(); start += CHUNK) {
+            int n = (int) Math.min(CHUNK, got.elementCount() - start);
+            float[] g = chunk(got, start, n).toFloatArray(), r = chunk(ref, start, n).toFloatArray();
+            for (int i = 0; i < n; i++) {
+                num += ((double) g[i] - r[i]) * ((double) g[i] - r[i]);
+                den += (double) r[i] * r[i];
+            }
         }
         return den == 0 ? Math.sqrt(num) : Math.sqrt(num / den);
+    }
+
+    /** Elements {@code [start, start + n)} of a contiguous tensor, as a view. */
+    private static Tensor chunk(Tensor t, long start, int n) {
+        long size = t.dtype().byteSize();
+        return Tensor.wrap(t.segment().asSlice(start * size, n * size), t.dtype(), new long[] {1, 1, 1, n});
     }
 }

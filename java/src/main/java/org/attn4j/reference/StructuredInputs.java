@@ -1,7 +1,9 @@
-package org.attn4j;
+package org.attn4j.reference;
+
+import org.attn4j.Tensor;
 
 /**
- * Test and benchmark inputs whose attention has the shapes real LLM heads show: attention sinks, local
+ * Test and benchmark inputs (test tooling, not part of the exported API) whose attention has the shapes real LLM heads show: attention sinks, local
  * windows, vertical stripes, slashes (fixed offsets), all at once, or plain random. Pure Java, and the
  * same bytes as the native generator ({@code attn4j_structured_qkv}) for the same seed: the recipe is
  * written once in {@code native/src/inputs/structured_inputs.h} and followed here step by step (fp32
@@ -40,9 +42,10 @@ public final class StructuredInputs {
 
     /** Fills q {@code [B, Hq, Nq, d]}, k {@code [B, Hkv, Nk, d]} and v {@code [B, Hkv, Nk, dv]} (CPU, f32 or bf16). */
     public static void fill(Pattern pattern, long seed, Tensor q, Tensor k, Tensor v) {
-        Checks.notNull(pattern, "pattern");
-        Checks.qkv(q, k, v);
-        if (!q.device().isCpu()) {
+        if (pattern == null || q == null || k == null || v == null) {
+            throw new IllegalArgumentException("pattern, q, k and v must not be null");
+        }
+        if (!q.device().isCpu() || !k.device().isCpu() || !v.device().isCpu()) {
             throw new IllegalArgumentException("q.device = " + q.device() + ": structured inputs are filled on the CPU");
         }
         long group = k.shape(1) > 0 ? q.shape(1) / k.shape(1) : 1;

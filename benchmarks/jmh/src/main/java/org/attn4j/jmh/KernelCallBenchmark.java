@@ -5,7 +5,7 @@ import java.util.concurrent.TimeUnit;
 import org.attn4j.DType;
 import org.attn4j.LightningAttention;
 import org.attn4j.SaleAttention;
-import org.attn4j.StructuredInputs;
+import org.attn4j.reference.StructuredInputs;
 import org.attn4j.Tensor;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;

@@ -4,7 +4,7 @@ import java.lang.foreign.Arena;
 import java.util.concurrent.TimeUnit;
 import org.attn4j.DType;
 import org.attn4j.FlashAttention;
-import org.attn4j.StructuredInputs;
+import org.attn4j.reference.StructuredInputs;
 import org.attn4j.Tensor;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;

@@ -1,0 +1,59 @@
+// A FlashAttention call after validation, the same for every backend: raw pointers (host memory, or
+// device memory of `device`), element strides, and the mask resolved to a key window per query.
+// Filled once from the C descriptors (fill_problem.cpp) and handed unchanged to cpu:: or cuda::.
+#pragma once
+#include <cstdint>
+
+#include "core/dtype.h"
+#include "core/sequences.h"
+
+namespace attn4j::core {
+
+// Which (query block, key block) pairs a block-sparse call computes: a bitmap
+// [batch][heads_q][q_blocks][row_bytes], bit kb of a row for key block kb (SALE's mask).
+struct BlockMask {
+    const uint8_t *bits;
+    int64_t heads, block_q, block_k, q_blocks, k_blocks, row_bytes;
+    // Query tiles ((b * heads + h) * q_blocks + qb) in the order to run them: most blocks first, so
+    // dense rows start early and sparse ones fill the gaps. Null: largest causal rows first.
+    const int64_t *order = nullptr;
+
+    const uint8_t *row(int64_t b, int64_t h, int64_t qb) const {
+        return bits + ((b * heads + h) * q_blocks + qb) * row_bytes;
+    }
+    static bool test(const uint8_t *row, int64_t kb) { return (row[kb >> 3] >> (kb & 7)) & 1; }
+};
+
+struct FlashProblem {
+    const void *q, *k, *v;
+    void *out;
+    float *lse;  // may be null
+    DType in_dtype, out_dtype;
+    int64_t batch, heads_q, heads_kv, len_q, len_k, dim, dim_v;
+    int64_t sq[4], sk[4], sv[4], so[4], sl[4];  // element strides (zeros for an empty tensor)
+    float scale;    // already resolved (never 0)
+    float softcap;  // 0 = off
+    // Key window of query i (absolute position p = i + len_k - len_q): keys j with
+    // p - left <= j <= p + right are visible; a negative bound means unlimited on that side.
+    int64_t window_left, window_right;
+    int threads;                      // CPU worker threads (resolved, >= 1)
+    const BlockMask *mask = nullptr;  // block-sparse: only the selected blocks are computed
+    int32_t device = -1;              // ATTN4J_DEVICE_HOST, or the CUDA device of every pointer
+    void *stream = nullptr;           // CUDA: the cudaStream_t to run on (null: the default stream)
+    Sequences seqs;                   // sequences of different lengths (padded or packed), or none
+
+    int64_t offset() const { return len_k - len_q; }
+    // Visible keys [lo, hi) of query row i; empty when lo >= hi.
+    int64_t key_lo(int64_t i) const {
+        if (window_left < 0) return 0;
+        int64_t lo = i + offset() - window_left;
+        return lo < 0 ? 0 : lo;
+    }
+    int64_t key_hi(int64_t i) const {
+        if (window_right < 0) return len_k;
+        int64_t hi = i + offset() + window_right + 1;
+        return hi > len_k ? len_k : (hi < 0 ? 0 : hi);
+    }
+};
+
+}  // namespace attn4j::core

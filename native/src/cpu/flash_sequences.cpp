@@ -1,0 +1,61 @@
+// A batch of sequences of different lengths as one problem per sequence: each a batch of one over
+// its own query rows and keys (pointers moved to the sequence's first row and key), so every kernel
+// runs it unchanged. Padded query rows of the padded form get problems of their own that see all of
+// their sequence's valid keys, unmasked.
+#include <algorithm>
+
+#include "cpu/flash.h"
+
+namespace attn4j::cpu {
+
+namespace {
+
+int64_t element_bytes(DType t) { return t == DType::F32 ? 4 : 2; }
+
+const void *at(const void *base, DType t, int64_t elements) {
+    return static_cast<const char *>(base) + elements * element_bytes(t);
+}
+
+// Rows [r0, r0 + rows) of batch entry b against its keys [k0, k0 + keys).
+FlashProblem part(const FlashProblem &p, int64_t b, int64_t r0, int64_t rows, int64_t k0, int64_t keys, bool masked) {
+    FlashProblem s = p;
+    s.q = at(p.q, p.in_dtype, b * p.sq[0] + r0 * p.sq[2]);
+    s.out = const_cast<void *>(at(p.out, p.out_dtype, b * p.so[0] + r0 * p.so[2]));
+    if (p.lse != nullptr) s.lse = p.lse + b * p.sl[0] + r0 * p.sl[2];
+    s.k = at(p.k, p.in_dtype, b * p.sk[0] + k0 * p.sk[2]);
+    s.v = at(p.v, p.in_dtype, b * p.sv[0] + k0 * p.sv[2]);
+    s.batch = 1;
+    s.len_q = rows;
+    s.len_k = keys;
+    if (!masked) s.window_left = s.window_right = -1;
+    s.seqs = core::Sequences{};
+    return s;
+}
+
+}  // namespace
+
+std::vector<FlashProblem> sequence_parts(const FlashProblem &p) {
+    std::vector<FlashProblem> parts;
+    const core::Sequences &q = p.seqs;
+    if (q.packed()) {
+        for (int64_t b = 0; b < q.num_seqs; ++b) {
+            const int64_t rows = q.cu_q[b + 1] - q.cu_q[b];
+            if (rows > 0) parts.push_back(part(p, 0, q.cu_q[b], rows, q.cu_k[b], q.cu_k[b + 1] - q.cu_k[b], true));
+        }
+    } else {
+        for (int64_t b = 0; b < p.batch; ++b) {
+            const int64_t q0 = q.q_starts ? q.q_starts[b] : 0, lq = q.q_lens ? q.q_lens[b] : p.len_q - q0;
+            const int64_t k0 = q.kv_starts ? q.kv_starts[b] : 0, lk = q.kv_lens ? q.kv_lens[b] : p.len_k - k0;
+            if (lq > 0) parts.push_back(part(p, b, q0, lq, k0, lk, true));
+            if (q0 > 0) parts.push_back(part(p, b, 0, q0, k0, lk, false));
+            if (q0 + lq < p.len_q) parts.push_back(part(p, b, q0 + lq, p.len_q - q0 - lq, k0, lk, false));
+        }
+    }
+    // Longest first, so a long sequence's tiles start early and short ones fill in around them.
+    std::stable_sort(parts.begin(), parts.end(), [](const FlashProblem &a, const FlashProblem &b) {
+        return a.len_q * a.len_k > b.len_q * b.len_k;
+    });
+    return parts;
+}
+
+}  // namespace attn4j::cpu

@@ -1,0 +1,122 @@
+// FlashAttention on CUDA: the checks only the CUDA kernels need, the launch parameters, and the kernel
+// choice: the Hopper wgmma kernel (dense) or its block-sparse twin where they apply, else the portable
+// mma.sync kernel, with the keys split for decode-shaped calls that cannot fill the GPU.
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstdint>
+#include <string>
+
+#include "attn4j.h"
+#include "common/error.h"
+#include "cuda/cuda_backend.h"
+#include "cuda/flash_params.cuh"
+#include "cuda/launch.h"
+
+namespace attn4j::cuda {
+
+namespace {
+
+using flash::kTileKeys;
+
+// What the CUDA kernels support beyond the shared checks. Strides of empty tensors are zeros in the
+// problem and never addressed, so only those of tensors with elements are checked.
+int32_t check_flash(const core::FlashProblem &p) {
+    if (const int32_t st = check_head_dims(p.dim, p.dim_v, p.mask == nullptr)) return st;
+    const int64_t *strides[4] = {p.sq, p.sk, p.sv, p.so};
+    const bool filled[4] = {true, p.len_k > 0, p.len_k > 0, true};  // q and out have rows here
+    const char *names[4] = {"q", "k", "v", "out"};
+    for (int i = 0; i < 4; ++i)
+        if (filled[i] && strides[i][3] != 1)
+            return fail(ATTN4J_STATUS_UNSUPPORTED, "%s.strides[3] = %lld: CUDA needs unit stride along the head dim",
+                        names[i], static_cast<long long>(strides[i][3]));
+    if (p.len_q > INT32_MAX) return fail(ATTN4J_STATUS_UNSUPPORTED, "q.shape[2] exceeds 2^31 - 1 on CUDA devices");
+    if (p.len_k > INT32_MAX) return fail(ATTN4J_STATUS_UNSUPPORTED, "k.shape[2] exceeds 2^31 - 1 on CUDA devices");
+    if (p.batch * p.heads_q > 65535)
+        return fail(ATTN4J_STATUS_UNSUPPORTED, "q: batch x heads = %lld exceeds 65535 on CUDA devices",
+                    static_cast<long long>(p.batch * p.heads_q));
+    if (p.mask != nullptr && (p.mask->block_q != 64 || p.mask->block_k != kTileKeys))
+        return fail(ATTN4J_STATUS_UNSUPPORTED,
+                    "params.block_q = %lld, params.block_k = %lld: block-sparse attention on CUDA uses 64 x 64 blocks",
+                    static_cast<long long>(p.mask->block_q), static_cast<long long>(p.mask->block_k));
+    return ATTN4J_STATUS_OK;
+}
+
+flash::Params launch_params(const core::FlashProblem &p) {
+    flash::Params k{};
+    k.q = p.q;
+    k.k = p.k;
+    k.v = p.v;
+    k.out = p.out;
+    k.lse = p.lse;
+    for (int i = 0; i < 4; ++i) {
+        k.sq[i] = p.sq[i];
+        k.sk[i] = p.sk[i];
+        k.sv[i] = p.sv[i];
+        k.so[i] = p.so[i];
+        k.sl[i] = p.sl[i];
+    }
+    k.heads_q = static_cast<int>(p.heads_q);
+    k.group = static_cast<int>(p.heads_q / p.heads_kv);
+    k.len_q = static_cast<int>(p.len_q);
+    k.len_k = static_cast<int>(p.len_k);
+    k.scale = p.scale;
+    k.scale_log2 = p.scale * 1.4426950408889634f;
+    k.softcap = p.softcap;
+    k.window_left = p.window_left;
+    k.window_right = p.window_right;
+    k.out_f32 = p.out_dtype == core::DType::F32;
+    if (p.mask != nullptr) {
+        k.mask = p.mask->bits;
+        k.mask_row_bytes = p.mask->row_bytes;
+    }
+    k.kv_splits = 1;
+    k.split_keys = p.len_k;
+    return k;
+}
+
+// Decode-like calls (at most 64 query rows) that cannot fill the GPU split the keys (flash-decoding):
+// about eight blocks per SM (against two: 1.05x / 1.40x / 1.55x at 8K / 32K / 128K keys, measured;
+// four, or more and smaller splits, no better), each split at least 512 keys, at most 64 splits. Key tiles start at 0
+// there (no left window), so no tile crosses a split boundary.
+void plan_key_splits(const core::FlashProblem &p, flash::Params &k) {
+    const int64_t bh = p.batch * p.heads_q;
+    int sms = 0;
+    if (p.mask == nullptr && p.window_left < 0 && p.len_q <= 64 && p.len_k >= 1024 &&
+        cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, p.device) == cudaSuccess && bh < sms) {
+        int64_t splits = (8 * sms + bh - 1) / bh;
+        splits = std::min<int64_t>({splits, p.len_k / 512, 64});
+        if (splits > 1) {
+            k.split_keys = (p.len_k + splits - 1) / splits;
+            k.split_keys = (k.split_keys + kTileKeys - 1) / kTileKeys * kTileKeys;
+            k.kv_splits = static_cast<int>((p.len_k + k.split_keys - 1) / k.split_keys);
+        }
+    }
+}
+
+}  // namespace
+
+int32_t flash_forward(const core::FlashProblem &p) {
+    std::string error;
+    const int32_t device = p.device;
+    if (const int32_t st = check_flash(p)) return st;
+    if (const int32_t st = use_device(device, error); st != ATTN4J_STATUS_OK) return reported(st, error);
+    flash::Params k = launch_params(p);
+    const auto s = static_cast<cudaStream_t>(p.stream);
+    const bool bf16 = p.in_dtype == core::DType::BF16;
+    // 16-byte loads need every row of q, k and v to start 16-byte aligned.
+    const bool vec = rows_aligned16({{p.q, p.sq}, {p.k, p.sk}, {p.v, p.sv}});
+    int32_t status = ATTN4J_STATUS_OK;
+    if (vec && flash::sm90_applies(k, static_cast<int>(p.dim), device) &&
+        flash::launch_sm90(k, bf16, p.batch, p.heads_kv, s, status, error))
+        return reported(status, error);
+    if (vec && flash::sparse_sm90_applies(k, static_cast<int>(p.dim), device) &&
+        flash::launch_sparse_sm90(k, bf16, p.batch, p.heads_kv, s, status, error))
+        return reported(status, error);
+    plan_key_splits(p, k);
+    return reported(flash::launch_mma(k, bf16, static_cast<int>(p.dim), p.batch * p.heads_q, p.len_q, vec, s, error),
+                    error);
+}
+
+}  // namespace attn4j::cuda

@@ -1,0 +1,86 @@
+#include "fill_problem.h"
+
+#include <cmath>
+
+#include "common/thread_pool.h"
+#include "cpu/lightning.h"
+
+namespace attn4j {
+
+namespace {
+
+// An empty tensor's strides are never checked against overflow (nothing is addressed), so the
+// kernels get zeros instead: base-pointer arithmetic on them stays defined.
+void copy_strides(const attn4j_tensor *t, int64_t *dst) {
+    const bool empty = t->shape[0] == 0 || t->shape[1] == 0 || t->shape[2] == 0 || t->shape[3] == 0;
+    for (int i = 0; i < 4; ++i) dst[i] = empty ? 0 : t->strides[i];
+}
+
+}  // namespace
+
+core::FlashProblem make_flash_problem(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v,
+                                      const attn4j_tensor *out, const attn4j_tensor *lse,
+                                      const attn4j_flash_params &pr) {
+    core::FlashProblem p{};
+    p.q = q->data;
+    p.k = k->data;
+    p.v = v->data;
+    p.out = out->data;
+    p.lse = lse != nullptr ? static_cast<float *>(lse->data) : nullptr;
+    p.in_dtype = static_cast<core::DType>(q->dtype);
+    p.out_dtype = static_cast<core::DType>(out->dtype);
+    p.batch = q->shape[0];
+    p.heads_q = q->shape[1];
+    p.heads_kv = k->shape[1];
+    p.len_q = q->shape[2];
+    p.len_k = k->shape[2];
+    p.dim = q->shape[3];
+    p.dim_v = v->shape[3];
+    copy_strides(q, p.sq);
+    copy_strides(k, p.sk);
+    copy_strides(v, p.sv);
+    copy_strides(out, p.so);
+    if (lse != nullptr) copy_strides(lse, p.sl);
+    p.scale = pr.scale != 0.0f ? pr.scale : 1.0f / std::sqrt(static_cast<float>(p.dim));
+    p.softcap = pr.softcap;
+    p.window_left = pr.window_left;
+    p.window_right = pr.causal != 0 ? 0 : pr.window_right;  // causal: nothing right of the diagonal
+    p.threads = resolve_threads(pr.num_threads);
+    p.device = q->device;
+    p.stream = pr.cuda_stream;
+    return p;
+}
+
+core::LightningProblem make_lightning_problem(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v,
+                                              const attn4j_tensor *out, const attn4j_tensor *state_in,
+                                              const attn4j_tensor *state_out, const attn4j_lightning_params &pr) {
+    core::LightningProblem p{};
+    p.q = q->data;
+    p.k = k->data;
+    p.v = v->data;
+    p.out = out->data;
+    p.in_dtype = static_cast<core::DType>(q->dtype);
+    p.out_dtype = static_cast<core::DType>(out->dtype);
+    p.batch = q->shape[0];
+    p.heads_q = q->shape[1];
+    p.heads_kv = k->shape[1];
+    p.len = q->shape[2];
+    p.dim = q->shape[3];
+    p.dim_v = v->shape[3];
+    copy_strides(q, p.sq);
+    copy_strides(k, p.sk);
+    copy_strides(v, p.sv);
+    copy_strides(out, p.so);
+    if (state_in != nullptr) copy_strides(state_in, p.ssi);
+    if (state_out != nullptr) copy_strides(state_out, p.sso);
+    p.slopes = pr.slopes;
+    p.state_in = state_in != nullptr ? static_cast<const float *>(state_in->data) : nullptr;
+    p.state_out = state_out != nullptr ? static_cast<float *>(state_out->data) : nullptr;
+    p.block = pr.block_size > 0 ? pr.block_size : cpu::kLightningDefaultBlock;
+    p.threads = resolve_threads(pr.num_threads);
+    p.device = q->device;
+    p.stream = pr.cuda_stream;
+    return p;
+}
+
+}  // namespace attn4j

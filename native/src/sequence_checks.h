@@ -1,0 +1,14 @@
+// The sequence-length arrays of attn4j_flash_params (padded or packed form) checked against q and k.
+#pragma once
+#include <cstdint>
+
+#include "attn4j.h"
+#include "core/sequences.h"
+
+namespace attn4j {
+
+// q, k and v are valid already. Fills `seqs` (the longest lengths resolved) or fails naming the field.
+int32_t check_sequences(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_flash_params &params,
+                        core::Sequences &seqs);
+
+}  // namespace attn4j
