@@ -5,17 +5,22 @@ import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import org.attn4j.DType;
 import org.attn4j.FlashAttention;
+import org.attn4j.SequenceLengths;
 import org.attn4j.Tensor;
 
 /**
- * The BERT encoder over a padded batch. Per layer, attention runs batch-wide in attn4j over views of
- * the {@code qkv} buffer ({@code [batch, heads, seq, 32]} with the token stride of the buffer, so no
- * transpose), each sequence's keys limited to its length. Everything else is row-local: each thread
- * takes groups of {@link #GROUP} token rows through output projection, layer norm, feed-forward, layer
- * norm and the next layer's query/key/value projection while they are in cache. Padded rows are never
- * computed.
+ * The BERT encoder over a padded batch. Per layer, attention runs batch-wide in one attn4j call over
+ * views of the {@code qkv} buffer ({@code [batch, heads, seq, 32]} with the buffer's token stride, so no
+ * transpose), each sequence's keys limited to its length ({@link SequenceLengths#ofKeys}). Everything
+ * else is row-local: each thread takes groups of {@link #GROUP} token rows through output projection,
+ * layer norm, feed-forward, layer norm and the next layer's query/key/value projection while they are
+ * in cache. Padded rows are never projected; attention writes them (it computes a padded query row as
+ * HuggingFace does) and nothing reads them.
  */
 final class Encoder {
+    /** How attention is called: the padded batch at once, or one call per sequence over its own rows. */
+    enum Calls { PADDED, PER_SEQUENCE }
+
     static final int GROUP = 48;
     private static final int H = Weights.HIDDEN;
     private static final int QKV = 3 * H;
@@ -37,10 +42,12 @@ final class Encoder {
     private final Weights w;
     private final Workers workers;
     private final FlashAttention attention;
+    private final Calls calls;
 
-    Encoder(Weights w, Workers workers) {
+    Encoder(Weights w, Workers workers, Calls calls) {
         this.w = w;
         this.workers = workers;
+        this.calls = calls;
         this.attention = FlashAttention.builder().scale(SCALE).threads(workers.threads()).build();
     }
 
@@ -64,10 +71,19 @@ final class Encoder {
         }
         Rows rows = new Rows(batch, seqOf, posOf, hRow, qkvRow, count);
         long attentionNanos = 0;
+        int[] lengths = new int[batch.size()];
+        for (int b = 0; b < lengths.length; b++) {
+            lengths[b] = batch.length(b);
+        }
+        SequenceLengths keys = SequenceLengths.ofKeys(lengths);
         rowParallel(rows, ws, -1);
         for (int l = 0; l < Weights.LAYERS; l++) {
             long t0 = System.nanoTime();
-            attend(batch, ws);
+            if (calls == Calls.PADDED) {
+                attendPadded(batch, ws, keys);
+            } else {
+                attendEach(batch, ws);
+            }
             attentionNanos += System.nanoTime() - t0;
             observer.attention(l, ws.context);
             rowParallel(rows, ws, l);
@@ -147,8 +163,21 @@ final class Encoder {
         LayerNorm.row(x, at, null, 0, w.embGamma, w.embBeta);
     }
 
-    /** One attn4j call per sequence over strided views of the batch buffers, keys and queries its valid length. */
-    private void attend(Batch batch, Workspace ws) {
+    /** One attn4j call for the whole padded batch, keys limited per sequence. */
+    private void attendPadded(Batch batch, Workspace ws, SequenceLengths keys) {
+        long t = batch.paddedLength();
+        long[] shape = {batch.size(), Weights.HEADS, t, Weights.HEAD_DIM};
+        long[] qkvStrides = {t * QKV, Weights.HEAD_DIM, QKV, 1};
+        long[] outStrides = {t * H, Weights.HEAD_DIM, H, 1};
+        Tensor q = Tensor.wrap(ws.qkv, DType.F32, shape, qkvStrides);
+        Tensor k = Tensor.wrap(ws.qkv.asSlice(H * 4L), DType.F32, shape, qkvStrides);
+        Tensor v = Tensor.wrap(ws.qkv.asSlice(2L * H * 4), DType.F32, shape, qkvStrides);
+        Tensor out = Tensor.wrap(ws.context, DType.F32, shape, outStrides);
+        attention.forward(q, k, v, out, null, keys);
+    }
+
+    /** One attn4j call per sequence over strided views of the batch buffers, queries and keys its valid length. */
+    private void attendEach(Batch batch, Workspace ws) {
         int t = batch.paddedLength();
         for (int b = 0; b < batch.size(); b++) {
             long n = batch.length(b);

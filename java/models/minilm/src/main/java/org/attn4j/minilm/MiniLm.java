@@ -49,14 +49,14 @@ public final class MiniLm implements AutoCloseable {
     private final Encoder encoder;
     private final Workspace workspace;
 
-    private MiniLm(Options options) {
+    private MiniLm(Options options, Encoder.Calls calls) {
         this.options = options;
         try {
             Weights weights = new Weights(OnnxModel.read(ModelFiles.mapOnnx(arena)), arena);
             this.tokenizer = Tokenizer.load();
             int threads = options.threads() > 0 ? options.threads() : defaultThreads();
             this.workers = new Workers(threads);
-            this.encoder = new Encoder(weights, workers);
+            this.encoder = new Encoder(weights, workers, calls);
             this.workspace = new Workspace(threads);
         } catch (RuntimeException | Error e) {
             arena.close();
@@ -66,14 +66,19 @@ public final class MiniLm implements AutoCloseable {
 
     /** Loads the model with {@link Options#DEFAULT}. */
     public static MiniLm load() {
-        return new MiniLm(Options.DEFAULT);
+        return load(Options.DEFAULT);
     }
 
     public static MiniLm load(Options options) {
+        return load(options, Encoder.Calls.PADDED);
+    }
+
+    /** With attention called per sequence instead of once per batch: the tests compare the two. */
+    static MiniLm load(Options options, Encoder.Calls calls) {
         if (options == null) {
             throw new IllegalArgumentException("options must not be null");
         }
-        return new MiniLm(options);
+        return new MiniLm(options, calls);
     }
 
     private static int defaultThreads() {

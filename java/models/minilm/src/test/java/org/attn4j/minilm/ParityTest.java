@@ -1,6 +1,5 @@
 package org.attn4j.minilm;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -83,8 +82,9 @@ class ParityTest {
             System.out.printf("alone    text %d (%3d ids): max |diff| %.2e%n", i, one.length(0), d);
             int text = i;
             assertTrue(d <= TOLERANCE, () -> "text " + text + ": " + d);
-            // every row's arithmetic is the same whatever else is in the batch: padding leaks nothing
-            assertArrayEquals(batched[i], mine, "text " + i + " alone differs from its row in the batch");
+            // padding leaks nothing (bit for bit with one attention call per sequence: AttentionCallsTest)
+            double rowDiff = maxDiff(batched[i], mine);
+            assertTrue(rowDiff <= 1e-6, () -> "text " + text + " alone differs from its row in the batch by " + rowDiff);
         }
     }
 

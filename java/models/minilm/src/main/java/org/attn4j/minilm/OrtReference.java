@@ -13,10 +13,11 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * ONNX Runtime on the same ONNX file and the same token ids: the reference for parity and the
- * baseline for speed (intra-op threads as asked, graph optimizations ALL, sequential execution,
- * arena allocator). With {@code taps}, the session also returns those intermediate values, added to
- * the graph's outputs.
+ * ONNX Runtime on the same ONNX file and the same token ids, padded as ORT wants them: the reference
+ * for parity (tests, {@code --check}) and the baseline for speed ({@code --bench}), with its best CPU
+ * settings (intra-op threads as asked, graph optimizations ALL, sequential execution, arena allocator,
+ * memory patterns). With {@code taps}, the session also returns those intermediate values, added to the
+ * graph's outputs. Only this class touches ONNX Runtime, a {@code provided} dependency.
  */
 final class OrtReference implements AutoCloseable {
     private final OrtEnvironment env = OrtEnvironment.getEnvironment();
@@ -48,7 +49,7 @@ final class OrtReference implements AutoCloseable {
         long[] shape = {batch.size(), batch.paddedLength()};
         try (OnnxTensor idsT = OnnxTensor.createTensor(env, flat(ids), shape);
                 OnnxTensor maskT = OnnxTensor.createTensor(env, flat(mask), shape);
-                OnnxTensor typesT = OnnxTensor.createTensor(env, LongBuffer.allocate(ids.length * shape[1] > 0 ? (int) (ids.length * shape[1]) : 0), shape);
+                OnnxTensor typesT = OnnxTensor.createTensor(env, LongBuffer.allocate(batch.paddedTokens()), shape);
                 OrtSession.Result result = session.run(Map.of("input_ids", idsT, "attention_mask", maskT, "token_type_ids", typesT))) {
             Map<String, float[][][]> out = new HashMap<>();
             result.forEach(e -> {
@@ -87,8 +88,12 @@ final class OrtReference implements AutoCloseable {
         return out;
     }
 
+    String version() {
+        return env.getVersion();
+    }
+
     private static LongBuffer flat(long[][] rows) {
-        LongBuffer b = LongBuffer.allocate(rows.length * (rows.length == 0 ? 0 : rows[0].length));
+        LongBuffer b = LongBuffer.allocate(rows.length * rows[0].length);
         for (long[] r : rows) {
             b.put(r);
         }
