@@ -31,27 +31,32 @@ final class Gemm {
     static void multiply(MemorySegment a, long[] aRow, int aFrom, MemorySegment c, long[] cRow, int cFrom, int count,
             PackedMatrix w) {
         int group = Math.max(MR, (96 * 384 / w.k) / MR * MR);
+        long[] aAt = new long[MR], cAt = new long[MR];
         for (int g = 0; g < count; g += group) {
             int gEnd = Math.min(count, g + group);
             for (int p = 0; p < w.n / NR; p++) {
                 long panel = (long) p * w.k * NR * Float.BYTES;
                 int col = p * NR;
-                int j = g;
-                for (; j + MR <= gEnd; j += MR) {
-                    block6(a, aRow, aFrom + j, w, panel, c, cRow, cFrom + j, col);
-                }
-                for (; j < gEnd; j++) {
-                    block1(a, aRow[aFrom + j], w, panel, c, cRow[cFrom + j] + col, col);
+                for (int j = g; j < gEnd; j += MR) {
+                    // a last block of fewer rows repeats its last row: one pass over the panel, and every
+                    // row's arithmetic the same wherever it falls
+                    int rows = Math.min(MR, gEnd - j);
+                    for (int r = 0; r < MR; r++) {
+                        int src = j + Math.min(r, rows - 1);
+                        aAt[r] = aRow[aFrom + src] * 4;
+                        cAt[r] = cRow[cFrom + src] + col;
+                    }
+                    block(a, aAt, w, panel, c, cAt, rows, col);
                 }
             }
         }
     }
 
-    private static void block6(MemorySegment a, long[] aRow, int i, PackedMatrix w, long panel,
-            MemorySegment c, long[] cRow, int ci, int col) {
+    /** Six rows (byte offsets {@code aAt}) times one panel; the first {@code rows} stored at {@code cAt}. */
+    private static void block(MemorySegment a, long[] aAt, PackedMatrix w, long panel, MemorySegment c, long[] cAt, int rows,
+            int col) {
         MemorySegment b = w.panels;
-        long a0 = aRow[i] * 4, a1 = aRow[i + 1] * 4, a2 = aRow[i + 2] * 4;
-        long a3 = aRow[i + 3] * 4, a4 = aRow[i + 4] * 4, a5 = aRow[i + 5] * 4;
+        long a0 = aAt[0], a1 = aAt[1], a2 = aAt[2], a3 = aAt[3], a4 = aAt[4], a5 = aAt[5];
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S), c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
         FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S), c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
         FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S), c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
@@ -81,26 +86,22 @@ final class Gemm {
         }
         FloatVector bias0 = FloatVector.fromMemorySegment(S, w.bias, (long) col * 4, LE);
         FloatVector bias1 = FloatVector.fromMemorySegment(S, w.bias, (long) (col + L) * 4, LE);
-        store(c, cRow[ci] + col, c00.add(bias0), c01.add(bias1));
-        store(c, cRow[ci + 1] + col, c10.add(bias0), c11.add(bias1));
-        store(c, cRow[ci + 2] + col, c20.add(bias0), c21.add(bias1));
-        store(c, cRow[ci + 3] + col, c30.add(bias0), c31.add(bias1));
-        store(c, cRow[ci + 4] + col, c40.add(bias0), c41.add(bias1));
-        store(c, cRow[ci + 5] + col, c50.add(bias0), c51.add(bias1));
-    }
-
-    private static void block1(MemorySegment a, long aRow, PackedMatrix w, long panel, MemorySegment c, long cAt, int biasCol) {
-        MemorySegment b = w.panels;
-        FloatVector c0 = FloatVector.zero(S), c1 = FloatVector.zero(S);
-        long bp = panel;
-        long a0 = aRow * 4;
-        for (int k = 0; k < w.k; k++, bp += NR * 4) {
-            FloatVector x = FloatVector.broadcast(S, a.get(F, a0 + (long) k * 4));
-            c0 = x.fma(FloatVector.fromMemorySegment(S, b, bp, LE), c0);
-            c1 = x.fma(FloatVector.fromMemorySegment(S, b, bp + L * 4, LE), c1);
+        store(c, cAt[0], c00.add(bias0), c01.add(bias1));
+        if (rows > 1) {
+            store(c, cAt[1], c10.add(bias0), c11.add(bias1));
         }
-        store(c, cAt, c0.add(FloatVector.fromMemorySegment(S, w.bias, (long) biasCol * 4, LE)),
-                c1.add(FloatVector.fromMemorySegment(S, w.bias, (long) (biasCol + L) * 4, LE)));
+        if (rows > 2) {
+            store(c, cAt[2], c20.add(bias0), c21.add(bias1));
+        }
+        if (rows > 3) {
+            store(c, cAt[3], c30.add(bias0), c31.add(bias1));
+        }
+        if (rows > 4) {
+            store(c, cAt[4], c40.add(bias0), c41.add(bias1));
+        }
+        if (rows > 5) {
+            store(c, cAt[5], c50.add(bias0), c51.add(bias1));
+        }
     }
 
     private static void store(MemorySegment c, long at, FloatVector v0, FloatVector v1) {
