@@ -1,7 +1,5 @@
 package org.attn4j;
 
-import org.attn4j.reference.StructuredInputs;
-
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -14,6 +12,7 @@ import org.attn4j.bindings.Attn4jNative;
 import org.attn4j.bindings.attn4j_tensor;
 import org.attn4j.reference.FlashReference;
 import org.attn4j.reference.SaleReference;
+import org.attn4j.reference.StructuredInputs;
 import org.junit.jupiter.api.Test;
 
 /** SALE and block-sparse attention from Java: against fp64 references, dense at tau 0, calibration, bad arguments. */
@@ -83,6 +82,19 @@ class SaleAttentionTest {
                     assertTrue(mask.isSet(0, h, i, i), "diagonal block of query block " + i);
                     for (long j = i + 1; j < mask.keyBlocks(); j++) assertTrue(!mask.isSet(0, h, i, j), "causal: " + i + ", " + j);
                 }
+        }
+    }
+
+    /** Calibration reads Java arrays (pinned for the call) as it reads off-heap tensors. */
+    @Test
+    void calibrationTakesHeapTensors() {
+        try (Arena arena = Arena.ofConfined()) {
+            Tensor[] t = structured(arena, StructuredInputs.Pattern.MIXED, TestInputs.SEED, DType.F32, 1, 2, 2, 512, 512, 32, 32);
+            Tensor[] heap = new Tensor[3];
+            for (int i = 0; i < 3; i++) heap[i] = Tensor.wrap(t[i].toFloatArray(), t[i].shape());
+            SaleAttention.Options o = SaleAttention.builder().causal(true).build().options();
+            assertArrayEquals(SaleAttention.calibrate(t[0], t[1], t[2], 0.02f, o),
+                    SaleAttention.calibrate(heap[0], heap[1], heap[2], 0.02f, o), TestInputs.seedNote());
         }
     }
 
