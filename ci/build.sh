@@ -10,4 +10,4 @@ if ! cmake --build build --parallel "$jobs" >build/build.log 2>&1; then
   echo "attn4j: native build failed (log above, also in build/build.log)" >&2
   exit 1
 fi
-mvn -q -B -Dstyle.color=never -DskipTests -Dattn4j.skipNative=true install
+attn4j_mvn -q -DskipTests -Dattn4j.skipNative=true install

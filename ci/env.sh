@@ -50,3 +50,9 @@ attn4j_find_jdk() {
 attn4j_need_packages
 attn4j_find_jdk
 export MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow"
+
+# Maven 3.8 writes colour reset codes even in batch mode with colours off; this strips them (the
+# pipeline fails when mvn does: pipefail is set above).
+attn4j_mvn() {
+  mvn -B -Dstyle.color=never "$@" 2>&1 | sed -u $'s/\033\\[[0-9;]*m//g'
+}

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Fuzzes every C entry point with libFuzzer under ASan+UBSan (build tree build-fuzz, clang 14).
+# Fuzzes every C entry point with libFuzzer under ASan+UBSan (build tree build-fuzz, clang 14), then the
+# Java API's argument checks with Jazzer (ci/fuzz_java.sh; needs the Java modules built by ci/build.sh).
 # usage: ci/fuzz.sh [seconds per harness, default 60]
 # Prints each harness's executions; any crash, leak, sanitizer report or timeout fails the run and
 # leaves the reproducer in build-fuzz/crash-*.
@@ -27,3 +28,4 @@ for h in fuzz_flash_forward fuzz_lightning_forward fuzz_sale_forward; do
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "build-fuzz/$h.log")
   echo "$h: $runs executions in ${seconds}s, corpus $(ls "build-fuzz/corpus/$h" | wc -l) inputs, no crash"
 done
+"$ATTN4J_ROOT/ci/fuzz_java.sh" "$seconds"

@@ -2,7 +2,7 @@
 # The test command: builds, runs the native suite (ctest, which also writes the cross-language
 # parity vectors), then the Java suite (JUnit 5 via surefire, which reads them), then the example
 # project built against the installed artifact, then the native suite again under ASan+UBSan and TSan (ci/sanitize.sh), then a short fuzzing run of every C entry
-# point (ci/fuzz.sh).
+# point (ci/fuzz.sh) and of the Java API's argument checks (ci/fuzz_java.sh).
 source "$(dirname "$0")/env.sh"
 cd "$ATTN4J_ROOT"
 "$ATTN4J_ROOT/ci/build.sh"
@@ -29,5 +29,5 @@ if ! grep -q '^lightning' <<<"$example" || grep -q 'WARNING' <<<"$example"; then
   exit 1
 fi
 "$ATTN4J_ROOT/ci/sanitize.sh"
-echo "== C ABI fuzzing (libFuzzer, ASan+UBSan, 60 s per entry point)"
+echo "== fuzzing: every C entry point (libFuzzer, ASan+UBSan) and the Java argument checks (Jazzer), 60 s each"
 "$ATTN4J_ROOT/ci/fuzz.sh" 60

@@ -3,6 +3,7 @@
 // fuzzed tensors (as in fuzz_flash_forward.cpp), states that alias, and params (size, slopes, block, threads).
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <vector>
 
 #include "fuzz_input.h"
@@ -52,6 +53,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     // Read last, so the regression inputs written before the size field kept their meaning.
     p.size = params_size<attn4j_lightning_params>(in, ATTN4J_LIGHTNING_PARAMS_SIZE_V1);
+    // Packed sequences, read last: an exactly-sized prefix-sum array (a read past num_seqs + 1 entries is
+    // an ASan report), mostly well formed.
+    std::unique_ptr<int32_t[]> cu;
+    if (in.flag(3)) {
+        const int64_t n = 1 + in.byte() % 4;
+        cu.reset(new int32_t[n + 1]);
+        for (int64_t x = 0; x <= n; ++x)
+            cu[x] = x == 0 ? 0 : x == n && !in.flag(8) ? static_cast<int32_t>(N) : cu[x - 1] + in.byte() % (N + 2);
+        p.cu_seqlens = in.flag(16) ? nullptr : cu.get();
+        p.num_seqs = in.flag(16) ? in.int_value() % 8 : static_cast<int32_t>(n);
+        if (p.num_seqs > n) p.num_seqs = static_cast<int32_t>(n);
+    }
     const bool via_data = in.flag(2);
     Canary co(out);
     int32_t st;

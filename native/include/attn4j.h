@@ -163,6 +163,12 @@ typedef struct attn4j_lightning_params {
     int32_t block_size;   /* tokens per block, 1..256; 0: default (32); CPU only (CUDA chunks are 64) */
     int32_t num_threads;  /* 0: library default */
     void *cuda_stream;    /* CUDA tensors: the cudaStream_t to run on; NULL: the default stream */
+    /* Packed sequences of different lengths (num_seqs > 0; host tensors): q [1, Hq, total, d], k and v
+     * [1, Hkv, total, .], out [1, Hq, total, dv]; sequence b owns rows cu_seqlens[b] .. cu_seqlens[b + 1] - 1
+     * (prefix sums from 0 to total, never decreasing) and state b: state_in and state_out are
+     * [num_seqs, Hq, d, dv]. Each sequence starts from its own state and leaves its own. */
+    const int32_t *cu_seqlens;  /* [num_seqs + 1] */
+    int32_t num_seqs;           /* 0: not packed */
 } attn4j_lightning_params;
 /* sizeof(attn4j_lightning_params) in attn4j 0.2.0, the first layout with a size field. */
 #define ATTN4J_LIGHTNING_PARAMS_SIZE_V1 40

@@ -77,24 +77,41 @@ int32_t lightning_forward(const attn4j_tensor *q, const attn4j_tensor *k, const 
     const unsigned out_types = gpu ? dtype_bit(q->dtype) | dtype_bit(ATTN4J_DTYPE_F32) : kCpuStorage;
     CHECK(check_output("out", out, out_types, {B, Hq, N, dv},
                        {"batch of q", "heads of q", "sequence length of q", "head dim of v"}, q, k, v));
-    const char *const state_dims[4] = {"batch of q", "heads of q", "head dim of q", "head dim of v"};
+    attn4j_lightning_params pr;
+    CHECK(read_params(params, pr));
+    // Packed sequences: one state per sequence.
+    if (pr.num_seqs < 0) return fail(ATTN4J_STATUS_INVALID_PARAM, "params.num_seqs = %d is negative", pr.num_seqs);
+    if (pr.num_seqs == 0 && pr.cu_seqlens != nullptr)
+        return fail(ATTN4J_STATUS_INVALID_PARAM, "params.cu_seqlens is set but params.num_seqs = 0");
+    if (pr.num_seqs > 0) {
+        if (gpu)
+            return fail(ATTN4J_STATUS_UNSUPPORTED, "params.num_seqs = %d: packed sequences run on the CPU only in this version",
+                        pr.num_seqs);
+        if (B != 1)
+            return fail(ATTN4J_STATUS_INVALID_SHAPE,
+                        "q.shape[0] = %lld: the packed form (params.num_seqs > 0) takes one batch entry holding every sequence",
+                        static_cast<long long>(B));
+        int64_t longest = 0;
+        CHECK(check_prefix_sums("cu_seqlens", pr.cu_seqlens, pr.num_seqs, N, "the total tokens, q.shape[2]", longest));
+    }
+    const int64_t states = pr.num_seqs > 0 ? pr.num_seqs : B;
+    const char *const state_dims[4] = {pr.num_seqs > 0 ? "params.num_seqs" : "batch of q", "heads of q", "head dim of q",
+                                       "head dim of v"};
     if (state_in != nullptr) {
         CHECK(check_tensor("state_in", state_in));
         CHECK(check_same_device("state_in", state_in, q));
         CHECK(check_dtype("state_in", state_in, dtype_bit(ATTN4J_DTYPE_F32)));
-        const int64_t shape[4] = {B, Hq, d, dv};
+        const int64_t shape[4] = {states, Hq, d, dv};
         for (int i = 0; i < 4; ++i) CHECK(check_dim("state_in", state_in, i, shape[i], state_dims[i]));
         CHECK(check_disjoint("out", out, "state_in", state_in));
     }
     if (state_out != nullptr) {
-        CHECK(check_output("state_out", state_out, dtype_bit(ATTN4J_DTYPE_F32), {B, Hq, d, dv}, state_dims, q, k, v));
+        CHECK(check_output("state_out", state_out, dtype_bit(ATTN4J_DTYPE_F32), {states, Hq, d, dv}, state_dims, q, k, v));
         CHECK(check_disjoint("state_out", state_out, "out", out));
         if (state_in != nullptr && !same_tensor(state_in, state_out))
             CHECK(check_disjoint("state_out", state_out, "state_in", state_in));
     }
 
-    attn4j_lightning_params pr;
-    CHECK(read_params(params, pr));
     if (pr.slopes == nullptr && pr.num_slopes != 0)
         return fail(ATTN4J_STATUS_NULL_ARGUMENT, "params.slopes is NULL but params.num_slopes = %d", pr.num_slopes);
     if (pr.slopes != nullptr) {

@@ -77,6 +77,8 @@ core::LightningProblem make_lightning_problem(const attn4j_tensor *q, const attn
     p.state_in = state_in != nullptr ? static_cast<const float *>(state_in->data) : nullptr;
     p.state_out = state_out != nullptr ? static_cast<float *>(state_out->data) : nullptr;
     p.block = pr.block_size > 0 ? pr.block_size : cpu::kLightningDefaultBlock;
+    p.cu_seqlens = pr.num_seqs > 0 ? pr.cu_seqlens : nullptr;
+    p.num_seqs = pr.num_seqs > 0 ? pr.num_seqs : 0;
     p.threads = resolve_threads(pr.num_threads);
     p.device = q->device;
     p.stream = pr.cuda_stream;

@@ -31,7 +31,16 @@ int32_t check_ranges(const char *lens_name, const int32_t *lens, const char *sta
     return ATTN4J_STATUS_OK;
 }
 
-// Packed form: cu[0] = 0, never decreasing, cu[seqs] = total.
+int32_t check_longest(const char *name, int32_t given, int64_t longest) {
+    if (given < 0) return fail(ATTN4J_STATUS_INVALID_PARAM, "params.%s = %d is negative", name, given);
+    if (given != 0 && given < longest)
+        return fail(ATTN4J_STATUS_INVALID_PARAM, "params.%s = %d is less than the longest sequence (%lld)", name, given,
+                    static_cast<long long>(longest));
+    return ATTN4J_STATUS_OK;
+}
+
+}  // namespace
+
 int32_t check_prefix_sums(const char *name, const int32_t *cu, int64_t seqs, int64_t total, const char *what,
                           int64_t &longest) {
     if (cu == nullptr) return fail(ATTN4J_STATUS_NULL_ARGUMENT, "params.%s is NULL but params.num_seqs > 0", name);
@@ -48,16 +57,6 @@ int32_t check_prefix_sums(const char *name, const int32_t *cu, int64_t seqs, int
                     static_cast<long long>(seqs), cu[seqs], static_cast<long long>(total), what);
     return ATTN4J_STATUS_OK;
 }
-
-int32_t check_longest(const char *name, int32_t given, int64_t longest) {
-    if (given < 0) return fail(ATTN4J_STATUS_INVALID_PARAM, "params.%s = %d is negative", name, given);
-    if (given != 0 && given < longest)
-        return fail(ATTN4J_STATUS_INVALID_PARAM, "params.%s = %d is less than the longest sequence (%lld)", name, given,
-                    static_cast<long long>(longest));
-    return ATTN4J_STATUS_OK;
-}
-
-}  // namespace
 
 int32_t check_sequences(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_flash_params &pr,
                         core::Sequences &seqs) {

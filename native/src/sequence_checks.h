@@ -7,6 +7,10 @@
 
 namespace attn4j {
 
+// Packed form: cu[0] = 0, never decreasing, cu[seqs] = total; `longest` gets the longest sequence.
+int32_t check_prefix_sums(const char *name, const int32_t *cu, int64_t seqs, int64_t total, const char *what,
+                          int64_t &longest);
+
 // q, k and v are valid already. Fills `seqs` (the longest lengths resolved) or fails naming the field.
 int32_t check_sequences(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_flash_params &params,
                         core::Sequences &seqs);

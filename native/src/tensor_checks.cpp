@@ -111,6 +111,17 @@ int32_t check_no_self_overlap(const char *name, const attn4j_tensor *t) {
     return ATTN4J_STATUS_OK;
 }
 
+int32_t check_disjoint_bytes(const char *name, const void *data, int64_t bytes, const char *t_name,
+                             const attn4j_tensor *t) {
+    const int64_t last = t != nullptr ? last_offset(t) : -1;
+    if (data == nullptr || bytes <= 0 || last < 0) return ATTN4J_STATUS_OK;
+    const uintptr_t a0 = reinterpret_cast<uintptr_t>(data), a1 = a0 + static_cast<uintptr_t>(bytes);
+    const uintptr_t b0 = reinterpret_cast<uintptr_t>(t->data);
+    const uintptr_t b1 = b0 + static_cast<uintptr_t>((last + 1) * element_size(t->dtype));
+    if (a0 < b1 && b0 < a1) return fail(ATTN4J_STATUS_ALIASING, "%s overlaps %s in memory", name, t_name);
+    return ATTN4J_STATUS_OK;
+}
+
 int32_t check_disjoint(const char *out_name, const attn4j_tensor *out, const char *in_name,
                        const attn4j_tensor *in) {
     const int64_t lo = last_offset(out), li = last_offset(in);

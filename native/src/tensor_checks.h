@@ -17,6 +17,10 @@ int32_t check_dim(const char *name, const attn4j_tensor *t, int dim, int64_t exp
 // No two elements of an output share memory.
 int32_t check_no_self_overlap(const char *name, const attn4j_tensor *t);
 // The memory spans of an output and another tensor do not intersect.
+// A buffer of `bytes` bytes at `data` (a SALE mask) and a tensor on the same device must not share memory.
+int32_t check_disjoint_bytes(const char *name, const void *data, int64_t bytes, const char *t_name,
+                             const attn4j_tensor *t);
+
 int32_t check_disjoint(const char *out_name, const attn4j_tensor *out, const char *in_name,
                        const attn4j_tensor *in);
 

@@ -1,7 +1,8 @@
-// SALE and block-sparse FlashAttention on CUDA devices: attn4j_block_sparse_forward with device tensors
-// and a device mask against the fp64 reference under the same mask; attn4j_sale_forward's GPU mask
-// against the CPU mask on the same structured inputs, and its output against the reference under the
-// GPU's mask. Skips (visibly) without a device.
+// SALE on CUDA devices, what the shared case table (sale_cases.cpp, run on every backend by
+// sale_test.cpp) does not cover: attn4j_sale_forward's GPU mask against the CPU mask on the same
+// structured inputs and its output under the GPU's mask, the Hopper estimation kernel's mask against
+// the mma.sync one's, aligned against unaligned rows, and the errors only CUDA gives. Skips (visibly)
+// without a device.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -22,106 +23,6 @@
 
 namespace attn4j::test {
 namespace {
-
-// Block-sparse cases: shapes, causal or not, output type, and the share of random mask bits set (in
-// eighths).
-struct SparseCase {
-    const char *name;
-    int64_t batch, heads_q, heads_kv, len_q, len_k, dim;
-    bool causal, out_f32;
-    int kept_eighths;
-};
-
-std::ostream &operator<<(std::ostream &os, const SparseCase &c) { return os << c.name; }
-
-std::vector<SparseCase> sparse_cases() {
-    return {
-        {"d64_causal_gqa", 1, 4, 2, 700, 700, 64, true, true, 4},
-        {"d64_full", 1, 2, 2, 300, 500, 64, false, false, 4},
-        {"causal_gqa", 1, 4, 2, 700, 700, 128, true, true, 4},
-        {"full", 1, 2, 1, 300, 500, 128, false, false, 4},
-        {"sparse_rows_keys_longer", 1, 2, 2, 300, 900, 128, true, true, 1},
-        {"queries_longer", 1, 2, 1, 900, 300, 128, true, false, 3},
-        {"two_batches_odd_blocks", 2, 2, 1, 130, 130, 128, true, false, 5},
-        {"long_ring", 1, 2, 2, 2048, 2048, 128, false, true, 2},
-        {"every_block", 1, 2, 2, 333, 333, 128, true, false, 8},
-    };
-}
-
-class CudaBlockSparse : public ::testing::TestWithParam<SparseCase> {
-protected:
-    void SetUp() override {
-        if (attn4j_cuda_device_count() == 0)
-            GTEST_SKIP() << "no CUDA device (cuda available in this build: " << attn4j_cuda_available() << ")";
-    }
-};
-
-// Every case through both kernels where both exist (on Hopper, d = 128: the wgmma kernel by default and
-// the mma.sync one), in bf16 and f16, against the fp64 reference under the same mask, out and LSE.
-TEST_P(CudaBlockSparse, MatchesTheMaskedReference) {
-    const SparseCase &c = GetParam();
-    for (const char *wgmma : {"1", "0"})
-    for (int32_t dtype : {ATTN4J_DTYPE_BF16, ATTN4J_DTYPE_F16}) {
-        setenv("ATTN4J_CUDA_WGMMA", wgmma, 1);
-        const uint64_t seed = run_seed() ^ std::hash<std::string>{}(c.name);
-        SCOPED_TRACE(std::string(dtype == ATTN4J_DTYPE_BF16 ? "bf16" : "f16") + ", ATTN4J_CUDA_WGMMA=" + wgmma +
-                     ", ATTN4J_SEED=" + std::to_string(run_seed()));
-        std::mt19937_64 rng(seed);
-        AttentionTensors at(dtype, c.batch, c.heads_q, c.heads_kv, c.len_q, c.len_k, c.dim, false, c.out_f32, rng);
-        DeviceTensor &q = at.q, &k = at.k, &v = at.v, &out = at.out, &lse = at.lse;
-        attn4j_sale_params p{sizeof(attn4j_sale_params)};
-        p.causal = c.causal ? 1 : 0;
-        int64_t bytes = 0;
-        ASSERT_EQ(attn4j_sale_mask_bytes(&q.t, &k.t, &p, &bytes), ATTN4J_STATUS_OK);
-        std::vector<uint8_t> bits(static_cast<size_t>(bytes), 0);
-        for (auto &x : bits)
-            for (int bit = 0; bit < 8; ++bit)
-                if (static_cast<int>(rng() % 8) < c.kept_eighths) x = static_cast<uint8_t>(x | (1u << bit));
-        // Structured holes: query block 1 of the first head keeps nothing (its neighbour does), and so do
-        // query blocks 2 and 3 of the last head (a whole pair).
-        const int64_t q_blocks = (c.len_q + 63) / 64, row_bytes = bytes / (c.batch * c.heads_q * q_blocks);
-        auto clear_row = [&](int64_t bh, int64_t qb) {
-            if (qb < q_blocks) std::fill_n(bits.begin() + (bh * q_blocks + qb) * row_bytes, row_bytes, uint8_t{0});
-        };
-        clear_row(0, 1);
-        clear_row(c.batch * c.heads_q - 1, 2);
-        clear_row(c.batch * c.heads_q - 1, 3);
-        void *dmask = nullptr;
-        ASSERT_EQ(attn4j_cuda_malloc(0, bytes, &dmask), ATTN4J_STATUS_OK);
-        ASSERT_EQ(attn4j_cuda_memcpy(dmask, bits.data(), bytes, ATTN4J_COPY_HOST_TO_DEVICE), ATTN4J_STATUS_OK);
-        double density = 0.0;
-        ASSERT_EQ(attn4j_block_sparse_forward(&q.t, &k.t, &v.t, &out.t, &lse.t, &p, static_cast<uint8_t *>(dmask), bytes,
-                                              &density),
-                  ATTN4J_STATUS_OK)
-            << attn4j_last_error();
-        ASSERT_EQ(attn4j_cuda_synchronize(0), ATTN4J_STATUS_OK) << attn4j_last_error();
-        EXPECT_TRUE(std::isnan(density)) << "a device mask's density is not read back";
-        out.download();
-        lse.download();
-        attn4j_cuda_free(0, dmask);
-
-        cpu::FlashProblem fp = make_flash_problem(&q.host.t, &k.host.t, &v.host.t, &out.host.t, &lse.host.t,
-                                                  {sizeof(attn4j_flash_params), 0.0f, 0.0f, p.causal, -1, -1, 0, nullptr});
-        const cpu::BlockMask m = cpu::sale_mask_layout(fp, 64, 64, bits.data());
-        fp.mask = &m;
-        std::vector<double> ref, ref_lse;
-        cpu::flash_reference(fp, ref, ref_lse);
-        EXPECT_LE(rel_l2(out.host, ref), 1e-2) << "relative L2 error of out";
-        int64_t empty_rows = 0;
-        ASSERT_TRUE(lse_matches(lse.host, ref_lse, 2e-2, &empty_rows));
-        // Rows that see no key are 0.
-        for (int64_t b = 0; b < c.batch; ++b)
-            for (int64_t h = 0; h < c.heads_q; ++h)
-                for (int64_t i = 0; i < c.len_q; ++i)
-                    if (std::isinf(ref_lse[(b * c.heads_q + h) * c.len_q + i]))
-                        for (int64_t j = 0; j < c.dim; ++j) ASSERT_EQ(out.host.get(b, h, i, j), 0.0f) << "row " << i << " sees no key";
-        EXPECT_GE(empty_rows, 64) << "query block 1 of the first head keeps no key block";
-    }
-    unsetenv("ATTN4J_CUDA_WGMMA");
-}
-
-INSTANTIATE_TEST_SUITE_P(Cases, CudaBlockSparse, ::testing::ValuesIn(sparse_cases()),
-                         [](const auto &info) { return std::string(info.param.name); });
 
 // The GPU's mask agrees with the CPU's on the same inputs (the two quantize with different rounding
 // order, so a few borderline blocks may differ), keeps sinks, diagonals and causality, and the output

@@ -63,6 +63,36 @@ std::vector<FlashCase> build() {
     { FlashCase x{"no_keys", 1, 2, 2, 5, 0, 32, 32}; c.push_back(x); }
     { FlashCase x{"no_queries", 1, 2, 2, 0, 5, 32, 32}; c.push_back(x); }
     { FlashCase x{"empty_batch", 0, 2, 2, 5, 5, 32, 32}; c.push_back(x); }
+    // Shapes the CUDA kernels are built for (bf16 and f16, head dims 64, 128 and 256): long sequences,
+    // decode that splits the keys, windows, masked rows, f32 output in BNHD.
+    for (int32_t dtype : {ATTN4J_DTYPE_BF16, ATTN4J_DTYPE_F16}) {
+        const std::string t = dtype == ATTN4J_DTYPE_BF16 ? "_bf16" : "_f16";
+        auto gpu = [&](std::string name, int64_t b, int64_t hq, int64_t hkv, int64_t nq, int64_t nk, int64_t d) {
+            FlashCase x{name + t, b, hq, hkv, nq, nk, d, d};
+            x.dtype = x.out_dtype = dtype;
+            return x;
+        };
+        for (int64_t d : {64, 128}) {
+            const std::string s = "_d" + std::to_string(d);
+            c.push_back(gpu("full" + s, 2, 4, 4, 1000, 1000, d));
+            { FlashCase x = gpu("causal" + s, 1, 4, 4, 777, 777, d); x.causal = true; c.push_back(x); }
+            { FlashCase x = gpu("gqa" + s, 1, 8, 2, 300, 300, d); x.causal = true; c.push_back(x); }
+            { FlashCase x = gpu("window" + s, 1, 2, 2, 500, 500, d); x.window_left = 64; x.window_right = 0; c.push_back(x); }
+            { FlashCase x = gpu("decode" + s, 2, 4, 1, 1, 3000, d); x.causal = true; c.push_back(x); }
+            c.push_back(gpu("decode_split_keys" + s, 1, 8, 2, 4, 20000, d));
+            { FlashCase x = gpu("decode_window" + s, 1, 4, 2, 2, 5000, d); x.window_left = 700; x.window_right = 0; c.push_back(x); }
+            { FlashCase x = gpu("chunk" + s, 1, 2, 2, 100, 1300, d); x.causal = true; c.push_back(x); }
+            { FlashCase x = gpu("masked_rows" + s, 1, 2, 2, 100, 30, d); x.causal = true; c.push_back(x); }
+            { FlashCase x = gpu("softcap_scale" + s, 1, 2, 2, 257, 257, d); x.softcap = 20.0f; x.scale = 0.3f; c.push_back(x); }
+            { FlashCase x = gpu("f32_out_bnhd" + s, 2, 2, 2, 65, 129, d); x.out_dtype = ATTN4J_DTYPE_F32; x.bnhd = true; c.push_back(x); }
+            c.push_back(gpu("tiny" + s, 1, 1, 1, 1, 1, d));
+        }
+        // d = 256 (the mma.sync kernel only): dense, causal with GQA, split-key decode, f32 output.
+        c.push_back(gpu("full_d256", 1, 2, 2, 300, 300, 256));
+        { FlashCase x = gpu("gqa_causal_d256", 1, 4, 2, 333, 333, 256); x.causal = true; c.push_back(x); }
+        c.push_back(gpu("decode_split_keys_d256", 1, 4, 1, 2, 9000, 256));
+        { FlashCase x = gpu("f32_out_bnhd_d256", 1, 2, 2, 65, 129, 256); x.out_dtype = ATTN4J_DTYPE_F32; x.bnhd = true; c.push_back(x); }
+    }
     return c;
 }
 
@@ -71,6 +101,14 @@ std::vector<FlashCase> build() {
 const std::vector<FlashCase> &flash_cases() {
     static const std::vector<FlashCase> cases = build();
     return cases;
+}
+
+std::string flash_unsupported(const FlashCase &c, const Backend &b) {
+    if (!b.cuda()) return c.dtype == ATTN4J_DTYPE_F16 ? "CPU: f16 storage unsupported" : "";
+    if (c.dtype == ATTN4J_DTYPE_F32) return "CUDA: f32 storage unsupported";
+    if (c.dim != c.dim_v || (c.dim != 64 && c.dim != 128 && c.dim != 256))
+        return "CUDA: head dims " + std::to_string(c.dim) + "/" + std::to_string(c.dim_v) + " (64, 128 or 256, equal)";
+    return "";
 }
 
 }  // namespace attn4j::test

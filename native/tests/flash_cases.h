@@ -1,4 +1,5 @@
-// The one FlashAttention case table: every ISA (and later every backend) runs over all of it.
+// The one FlashAttention case table: every backend (backends.h) runs over all of it, each saying which
+// cases it supports.
 #pragma once
 #include <cstdint>
 #include <ostream>
@@ -6,6 +7,7 @@
 #include <vector>
 
 #include "attn4j.h"
+#include "backends.h"
 
 namespace attn4j::test {
 
@@ -24,12 +26,16 @@ struct FlashCase {
     attn4j_flash_params params() const {
         return attn4j_flash_params{sizeof(attn4j_flash_params), scale, softcap, causal ? 1 : 0, window_left, window_right, threads};
     }
+    // Relative L2 error of out allowed on the CPU (the CUDA kernels' are in flash_forward_test.cpp).
     double tolerance() const {
         return dtype == ATTN4J_DTYPE_BF16 || out_dtype == ATTN4J_DTYPE_BF16 ? 1e-2 : 1e-5;
     }
 };
 
 const std::vector<FlashCase> &flash_cases();
+
+// Why backend b cannot run case c ("" when it can).
+std::string flash_unsupported(const FlashCase &c, const Backend &b);
 
 // Keeps gtest from dumping the struct's bytes in test names and failures.
 inline void PrintTo(const FlashCase &c, std::ostream *os) { *os << c.name; }

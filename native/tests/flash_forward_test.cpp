@@ -1,4 +1,5 @@
-// Every FlashAttention case of the table, on every ISA this CPU runs, against the fp64 reference.
+// Every FlashAttention case of the table, on every backend that supports it (each CPU ISA this CPU
+// runs, the CUDA device), against the fp64 reference.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -7,8 +8,10 @@
 #include "attn4j.h"
 #include "cpu/isa.h"
 #include "cpu/reference/flash_reference.h"
-#include "flash_cases.h"
+#include "backends.h"
+#include "cuda_test_support.h"
 #include "fill_problem.h"
+#include "flash_cases.h"
 #include "test_support.h"
 
 namespace attn4j::test {
@@ -32,25 +35,17 @@ FlashRun make_inputs(const FlashCase &c, uint64_t seed) {
     return r;
 }
 
-class FlashForward : public ::testing::TestWithParam<FlashCase> {};
-
-TEST_P(FlashForward, MatchesFp64ReferenceOnEveryIsa) {
-    const FlashCase &c = GetParam();
-    const uint64_t seed = run_seed() ^ std::hash<std::string>{}(c.name);
-    SCOPED_TRACE("seed " + std::to_string(run_seed()) + " (set ATTN4J_SEED to repeat), case " + c.name);
+// A CPU ISA, and on the AVX-512 one also its bf16-pair products where the CPU has them.
+void run_on_cpu(const FlashCase &c, const Backend &b, uint64_t seed) {
     FlashRun r = make_inputs(c, seed);
     const attn4j_flash_params params = c.params();
     std::vector<double> ref_out, ref_lse;
     cpu::flash_reference(make_flash_problem(&r.q.t, &r.k.t, &r.v.t, &r.out.t, &r.lse.t, params), ref_out, ref_lse);
-
-    const int32_t saved = attn4j_cpu_isa();
-    // Every ISA, plus the bf16-pair products of the AVX-512 kernel where the CPU has them.
-    const bool pair_path = cpu::bf16_dot_supported() && c.dtype == ATTN4J_DTYPE_BF16;
-    for (int32_t run = ATTN4J_ISA_SCALAR; run <= attn4j_cpu_isa_best() + (pair_path ? 1 : 0); ++run) {
-        const int32_t isa = run > attn4j_cpu_isa_best() ? ATTN4J_ISA_AVX512 : run;
-        const bool pairs = run > attn4j_cpu_isa_best();
-        SCOPED_TRACE(std::string("isa ") + attn4j_isa_name(isa) + (pairs ? " with bf16 dot products" : ""));
-        ASSERT_EQ(attn4j_set_cpu_isa(isa), ATTN4J_STATUS_OK);
+    const UseIsa isa(b);
+    const bool pair_path = b.isa == ATTN4J_ISA_AVX512 && cpu::bf16_dot_supported() && c.dtype == ATTN4J_DTYPE_BF16;
+    for (const bool pairs : {false, true}) {
+        if (pairs && !pair_path) continue;
+        SCOPED_TRACE(pairs ? "with bf16 dot products" : "fp32 products");
         cpu::set_bf16_dot(pairs);
         r.out.poison();
         r.lse.poison();
@@ -61,12 +56,50 @@ TEST_P(FlashForward, MatchesFp64ReferenceOnEveryIsa) {
         if (!c.lse) continue;
         ASSERT_TRUE(lse_matches(r.lse, ref_lse, 1e-4));
     }
-    attn4j_set_cpu_isa(saved);
     cpu::set_bf16_dot(cpu::bf16_dot_default());
 }
 
-INSTANTIATE_TEST_SUITE_P(Cases, FlashForward, ::testing::ValuesIn(flash_cases()),
-                         [](const ::testing::TestParamInfo<FlashCase> &info) { return info.param.name; });
+// The first CUDA device, through every kernel it has for the call (16-bit storage: out within 1e-2,
+// LSE within 2e-2).
+void run_on_cuda(const FlashCase &c, uint64_t seed) {
+    for_each_cuda_kernel([&](const std::string &kernel) {
+        SCOPED_TRACE(kernel);
+        std::mt19937_64 rng(seed);
+        DeviceTensor q(c.dtype, c.batch, c.heads_q, c.len_q, c.dim, c.bnhd), k(c.dtype, c.batch, c.heads_kv, c.len_k, c.dim, c.bnhd);
+        DeviceTensor v(c.dtype, c.batch, c.heads_kv, c.len_k, c.dim_v, c.bnhd);
+        DeviceTensor out(c.out_dtype, c.batch, c.heads_q, c.len_q, c.dim_v, c.bnhd), lse(ATTN4J_DTYPE_F32, c.batch, c.heads_q, c.len_q, 1, false);
+        q.fill_normal(rng, c.input_std);
+        k.fill_normal(rng, c.input_std);
+        v.fill_normal(rng, 1.0f);
+        out.poison();
+        lse.poison();
+        const attn4j_flash_params p = c.params();
+        ASSERT_EQ(attn4j_flash_forward(&q.t, &k.t, &v.t, &out.t, c.lse ? &lse.t : nullptr, &p), ATTN4J_STATUS_OK)
+            << attn4j_last_error();
+        ASSERT_EQ(attn4j_cuda_synchronize(0), ATTN4J_STATUS_OK) << attn4j_last_error();
+        out.download();
+        lse.download();
+        std::vector<double> ref, ref_lse;
+        cpu::flash_reference(make_flash_problem(&q.host.t, &k.host.t, &v.host.t, &out.host.t, &lse.host.t, p), ref, ref_lse);
+        EXPECT_LE(rel_l2(out.host, ref), 1e-2) << "relative L2 error of out";
+        if (c.lse) EXPECT_TRUE(lse_matches(lse.host, ref_lse, 2e-2));
+    });
+}
+
+class FlashForward : public ::testing::TestWithParam<OnBackend<FlashCase>> {};
+
+TEST_P(FlashForward, MatchesFp64Reference) {
+    const FlashCase &c = GetParam().c;
+    const Backend &b = GetParam().backend;
+    ATTN4J_SKIP_UNLESS_RUNS("flash", b, flash_unsupported(c, b));
+    const uint64_t seed = run_seed() ^ std::hash<std::string>{}(c.name);
+    SCOPED_TRACE("seed " + std::to_string(run_seed()) + " (set ATTN4J_SEED to repeat), case " + c.name + " on " + b.name);
+    if (b.cuda()) run_on_cuda(c, seed);
+    else run_on_cpu(c, b, seed);
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, FlashForward, ::testing::ValuesIn(on_every_backend(flash_cases())),
+                         pair_name<FlashCase>);
 
 // Rows with no visible key must be exactly zero (not NaN) whatever the kernel's tiling.
 TEST(FlashForwardMasking, FullyMaskedRowsAreZeroWithNegativeInfinityLse) {

@@ -128,6 +128,41 @@ TEST(FlashNumerics, InfinityIsNotHidden) {
     }
 }
 
+// +inf in a query row against keys that are all negative in that dim: every score of the row is -inf
+// from the inputs, not from a mask, so the row is NaN (out and lse), as softmax gives, never 0 / -inf.
+// Also for a decode-shaped call, whose keys are split across threads and merged.
+TEST(FlashNumerics, InfiniteQueryWithOnlyMinusInfinityScoresIsNaN) {
+    for (int64_t nq : {int64_t{80}, int64_t{1}}) {
+        const int64_t nk = nq == 1 ? 8192 : 80;
+        SCOPED_TRACE("queries " + std::to_string(nq) + ", keys " + std::to_string(nk));
+        HostTensor q(ATTN4J_DTYPE_F32, 1, 2, nq, 32), k(ATTN4J_DTYPE_F32, 1, 2, nk, 32), v(ATTN4J_DTYPE_F32, 1, 2, nk, 32);
+        HostTensor out(ATTN4J_DTYPE_F32, 1, 2, nq, 32), lse(ATTN4J_DTYPE_F32, 1, 2, nq, 1);
+        std::mt19937_64 rng(run_seed() + 5);
+        q.fill_normal(rng, 1.0f);
+        k.fill_normal(rng, 1.0f);
+        v.fill_normal(rng, 1.0f);
+        for (int64_t j = 0; j < nk; ++j) k.set(0, 0, j, 0, -1.0f - std::fabs(k.get(0, 0, j, 0)));
+        const int64_t bad = nq / 2;
+        q.set(0, 0, bad, 0, std::numeric_limits<float>::infinity());
+        attn4j_flash_params p;
+        attn4j_flash_params_init(&p);
+        p.num_threads = 2;
+        std::vector<double> ref_out, ref_lse;
+        cpu::flash_reference(make_flash_problem(&q.t, &k.t, &v.t, &out.t, &lse.t, p), ref_out, ref_lse);
+        EXPECT_TRUE(std::isnan(ref_lse[bad])) << "the reference follows the same policy";
+        on_every_isa([&] {
+            out.poison();
+            lse.poison();
+            ASSERT_EQ(attn4j_flash_forward(&q.t, &k.t, &v.t, &out.t, &lse.t, &p), ATTN4J_STATUS_OK) << attn4j_last_error();
+            for (int64_t i = 0; i < nq; ++i) {
+                EXPECT_EQ(row_nan(out, 0, i), i == bad) << "row " << i;
+                EXPECT_EQ(std::isnan(lse.get(0, 0, i, 0)), i == bad) << "lse of row " << i;
+                EXPECT_TRUE(row_finite(out, 1, i)) << "the other head, row " << i;
+            }
+        });
+    }
+}
+
 TEST(FlashNumerics, NanInTheOnlyTileOfARowIsNotMistakenForAFullyMaskedRow) {
     Inputs in(70, 16, 1.0f, run_seed() + 4);
     for (int64_t e = 0; e < 16; ++e) in.q.set(0, 0, 3, e, std::numeric_limits<float>::quiet_NaN());

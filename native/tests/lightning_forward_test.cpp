@@ -1,5 +1,6 @@
-// Lightning Attention-2: one case table, every ISA, against the fp64 quadratic reference; the state
-// handed between calls (chunked prefill, prefill then decode) against one long call; bad arguments.
+// Lightning Attention-2: the case table (lightning_cases.cpp) on every backend, against the fp64
+// quadratic reference; the state handed between calls (chunked prefill, prefill then decode) against
+// one long call; bad arguments.
 #include <chrono>
 #include <gtest/gtest.h>
 
@@ -9,7 +10,10 @@
 
 #include "attn4j.h"
 #include "cpu/reference/lightning_reference.h"
+#include "backends.h"
+#include "cuda_test_support.h"
 #include "fill_problem.h"
+#include "lightning_cases.h"
 #include "npy.h"
 #include "test_support.h"
 
@@ -19,45 +23,6 @@
 
 namespace attn4j::test {
 namespace {
-
-struct LightningCase {
-    std::string name;
-    int64_t batch, heads_q, heads_kv, len, dim, dim_v;
-    int slopes = 1;  // 0: no decay, 1: TransNormerLLM slopes, 2: large slopes, 3: 1e4 (only the diagonal survives)
-    int32_t block = 0;
-    bool state_in = false;
-    int32_t dtype = ATTN4J_DTYPE_F32, out_dtype = ATTN4J_DTYPE_F32;
-    bool bnhd = false;
-    int32_t threads = 0;
-    double tolerance() const { return dtype == ATTN4J_DTYPE_BF16 || out_dtype == ATTN4J_DTYPE_BF16 ? 1e-2 : 1e-5; }
-};
-
-void PrintTo(const LightningCase &c, std::ostream *os) { *os << c.name; }
-
-std::vector<LightningCase> cases() {
-    std::vector<LightningCase> c;
-    for (int64_t n : {1, 7, 63, 65, 200, 1000}) c.push_back({"decay_n" + std::to_string(n), 1, 2, 2, n, 64, 64});
-    { LightningCase x{"no_decay", 2, 2, 2, 150, 64, 64}; x.slopes = 0; c.push_back(x); }
-    { LightningCase x{"heavy_decay", 1, 4, 4, 300, 32, 32}; x.slopes = 2; c.push_back(x); }
-    { LightningCase x{"huge_decay", 1, 2, 2, 100, 32, 32}; x.slopes = 3; x.state_in = true; c.push_back(x); }
-    { LightningCase x{"gqa", 1, 8, 2, 130, 64, 64}; c.push_back(x); }
-    { LightningCase x{"d_ne_dv", 1, 2, 1, 99, 32, 96}; c.push_back(x); }
-    { LightningCase x{"dim128_value_split", 1, 1, 1, 257, 128, 128}; c.push_back(x); }
-    { LightningCase x{"odd_dims", 1, 3, 3, 70, 17, 23}; c.push_back(x); }
-    for (int32_t blk : {1, 16, 100, 256}) {
-        LightningCase x{"block" + std::to_string(blk), 1, 2, 2, 333, 64, 64};
-        x.block = blk;
-        c.push_back(x);
-    }
-    { LightningCase x{"initial_state", 2, 2, 2, 90, 64, 48}; x.state_in = true; c.push_back(x); }
-    { LightningCase x{"initial_state_no_decay", 1, 2, 1, 50, 32, 32}; x.state_in = true; x.slopes = 0; c.push_back(x); }
-    { LightningCase x{"bf16_in", 1, 2, 2, 200, 64, 64}; x.dtype = ATTN4J_DTYPE_BF16; c.push_back(x); }
-    { LightningCase x{"bf16_in_out", 1, 4, 2, 120, 128, 128}; x.dtype = x.out_dtype = ATTN4J_DTYPE_BF16; c.push_back(x); }
-    { LightningCase x{"bnhd", 2, 4, 2, 77, 64, 64}; x.bnhd = true; x.state_in = true; c.push_back(x); }
-    { LightningCase x{"single_thread", 2, 2, 2, 100, 64, 64}; x.threads = 1; c.push_back(x); }
-    { LightningCase x{"empty_sequence", 1, 2, 2, 0, 16, 16}; x.state_in = true; c.push_back(x); }
-    return c;
-}
 
 struct LightningRun {
     HostTensor q, k, v, out, state_in, state_out;
@@ -79,45 +44,94 @@ LightningRun make_run(const LightningCase &c, uint64_t seed) {
     r.k.fill_normal(rng, std::sqrt(std));
     r.v.fill_normal(rng, 1.0f);
     r.state_in.fill_normal(rng, 1.0f);
-    r.slopes.assign(static_cast<size_t>(c.heads_q), 0.0f);
-    if (c.slopes == 1) attn4j_lightning_slopes(static_cast<int32_t>(c.heads_q), 0, 1, r.slopes.data());
-    if (c.slopes == 2)
-        for (size_t h = 0; h < r.slopes.size(); ++h) r.slopes[h] = 5.0f + 20.0f * h;  // lambda^2 already ~1e-4
-    if (c.slopes == 3)
-        for (float &x : r.slopes) x = 1e4f;  // every power past the first underflows to 0
+    r.slopes = lightning_slopes(c.slopes, c.heads_q);
     r.params = attn4j_lightning_params{sizeof(attn4j_lightning_params), c.slopes == 0 ? nullptr : r.slopes.data(),
                                        c.slopes == 0 ? 0 : static_cast<int32_t>(c.heads_q), c.block, c.threads};
     return r;
 }
 
-class LightningForward : public ::testing::TestWithParam<LightningCase> {};
-
-TEST_P(LightningForward, MatchesFp64ReferenceOnEveryIsa) {
-    const LightningCase &c = GetParam();
-    SCOPED_TRACE("seed " + std::to_string(run_seed()) + " (set ATTN4J_SEED to repeat), case " + c.name);
+// A CPU ISA against the fp64 reference.
+void run_on_cpu(const LightningCase &c, const Backend &b) {
     LightningRun r = make_run(c, run_seed() ^ std::hash<std::string>{}(c.name));
-    const attn4j_tensor *sin = c.state_in ? &r.state_in.t : nullptr;
+    const attn4j_tensor *sin = c.state_in ? &r.state_in.t : nullptr, *sout = c.state_out ? &r.state_out.t : nullptr;
     std::vector<double> ref_out, ref_state;
     cpu::lightning_reference(make_lightning_problem(&r.q.t, &r.k.t, &r.v.t, &r.out.t, sin, &r.state_out.t, r.params),
                              ref_out, ref_state);
-    const int32_t saved = attn4j_cpu_isa();
-    for (int32_t isa = ATTN4J_ISA_SCALAR; isa <= attn4j_cpu_isa_best(); ++isa) {
-        SCOPED_TRACE(std::string("isa ") + attn4j_isa_name(isa));
-        ASSERT_EQ(attn4j_set_cpu_isa(isa), ATTN4J_STATUS_OK);
-        r.out.poison();
-        r.state_out.poison();
-        ASSERT_EQ(attn4j_lightning_forward(&r.q.t, &r.k.t, &r.v.t, &r.out.t, sin, &r.state_out.t, &r.params),
-                  ATTN4J_STATUS_OK)
-            << attn4j_last_error();
-        EXPECT_LE(rel_l2(r.out, ref_out), c.tolerance()) << "relative L2 error of out";
-        EXPECT_LE(rel_l2(r.state_out, ref_state), c.dtype == ATTN4J_DTYPE_BF16 ? 1e-2 : 1e-5)
-            << "relative L2 error of the final state";
-    }
-    attn4j_set_cpu_isa(saved);
+    const UseIsa isa(b);
+    r.out.poison();
+    r.state_out.poison();
+    ASSERT_EQ(attn4j_lightning_forward(&r.q.t, &r.k.t, &r.v.t, &r.out.t, sin, sout, &r.params), ATTN4J_STATUS_OK)
+        << attn4j_last_error();
+    EXPECT_LE(rel_l2(r.out, ref_out), c.tolerance()) << "relative L2 error of out";
+    if (c.state_out) EXPECT_LE(rel_l2(r.state_out, ref_state), c.state_tolerance()) << "relative L2 error of the final state";
 }
 
-INSTANTIATE_TEST_SUITE_P(Cases, LightningForward, ::testing::ValuesIn(cases()),
-                         [](const ::testing::TestParamInfo<LightningCase> &i) { return i.param.name; });
+// The first CUDA device, through every kernel it has for the call (16-bit storage: out and state within
+// 1e-2), against the fp64 reference, or past its reach the CPU kernel on the same stored values.
+void run_on_cuda(const LightningCase &c) {
+    for_each_cuda_kernel([&](const std::string &kernel) {
+        SCOPED_TRACE(kernel);
+        std::mt19937_64 rng(run_seed() ^ std::hash<std::string>{}(c.name));
+        const float std = 1.0f / std::sqrt(std::sqrt(static_cast<float>(c.dim)));  // keeps q.k near 1
+        DeviceTensor q(c.dtype, c.batch, c.heads_q, c.len, c.dim, c.bnhd), k(c.dtype, c.batch, c.heads_kv, c.len, c.dim, c.bnhd);
+        DeviceTensor v(c.dtype, c.batch, c.heads_kv, c.len, c.dim_v, c.bnhd);
+        DeviceTensor out(c.out_dtype, c.batch, c.heads_q, c.len, c.dim_v, c.bnhd);
+        DeviceTensor s_in(ATTN4J_DTYPE_F32, c.batch, c.heads_q, c.dim, c.dim_v, false);
+        DeviceTensor s_out(ATTN4J_DTYPE_F32, c.batch, c.heads_q, c.dim, c.dim_v, false);
+        q.fill_normal(rng, std);
+        k.fill_normal(rng, std);
+        v.fill_normal(rng, 1.0f);
+        s_in.fill_normal(rng, 1.0f);
+        out.poison();
+        s_out.poison();
+        const std::vector<float> slopes = lightning_slopes(c.slopes, c.heads_q);
+        attn4j_lightning_params p;
+        attn4j_lightning_params_init(&p);
+        if (c.slopes != 0) {
+            p.slopes = slopes.data();
+            p.num_slopes = static_cast<int32_t>(c.heads_q);
+        }
+        p.block_size = c.block;
+        p.num_threads = c.threads;
+        ASSERT_EQ(attn4j_lightning_forward(&q.t, &k.t, &v.t, &out.t, c.state_in ? &s_in.t : nullptr,
+                                           c.state_out ? &s_out.t : nullptr, &p),
+                  ATTN4J_STATUS_OK)
+            << attn4j_last_error();
+        ASSERT_EQ(attn4j_cuda_synchronize(0), ATTN4J_STATUS_OK) << attn4j_last_error();
+        out.download();
+        s_out.download();
+        std::vector<double> ref, ref_state;
+        if (c.len <= kLightningReferenceMaxLen) {
+            cpu::lightning_reference(make_lightning_problem(&q.host.t, &k.host.t, &v.host.t, &out.host.t,
+                                                            c.state_in ? &s_in.host.t : nullptr, &s_out.host.t, p),
+                                     ref, ref_state);
+        } else {
+            HostTensor o(ATTN4J_DTYPE_F32, c.batch, c.heads_q, c.len, c.dim_v), st(ATTN4J_DTYPE_F32, c.batch, c.heads_q, c.dim, c.dim_v);
+            ASSERT_EQ(attn4j_lightning_forward(&q.host.t, &k.host.t, &v.host.t, &o.t, c.state_in ? &s_in.host.t : nullptr,
+                                               &st.t, &p),
+                      ATTN4J_STATUS_OK)
+                << attn4j_last_error();
+            for (float x : dense(o)) ref.push_back(x);
+            for (float x : dense(st)) ref_state.push_back(x);
+        }
+        EXPECT_LE(rel_l2(out.host, ref), 1e-2) << "relative L2 error of out";
+        if (c.state_out) EXPECT_LE(rel_l2(s_out.host, ref_state), 1e-2) << "relative L2 error of the final state";
+    });
+}
+
+class LightningForward : public ::testing::TestWithParam<OnBackend<LightningCase>> {};
+
+TEST_P(LightningForward, MatchesFp64Reference) {
+    const LightningCase &c = GetParam().c;
+    const Backend &b = GetParam().backend;
+    ATTN4J_SKIP_UNLESS_RUNS("lightning", b, lightning_unsupported(c, b));
+    SCOPED_TRACE("seed " + std::to_string(run_seed()) + " (set ATTN4J_SEED to repeat), case " + c.name + " on " + b.name);
+    if (b.cuda()) run_on_cuda(c);
+    else run_on_cpu(c, b);
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, LightningForward, ::testing::ValuesIn(on_every_backend(lightning_cases())),
+                         pair_name<LightningCase>);
 
 // Views of rows [t0, t0 + n) of a [B, H, N, D] tensor.
 attn4j_tensor rows(const HostTensor &t, int64_t t0, int64_t n) {

@@ -1,5 +1,5 @@
-// SALE and block-sparse attention: the block-sparse kernels of every ISA against the fp64 reference
-// under random masks; threshold 0 == dense; thresholds nest (smaller tau keeps a superset of blocks)
+// SALE and block-sparse attention: the case table (sale_cases.cpp) on every backend, block-sparse
+// against the fp64 reference under random masks, and threshold 0 == dense; thresholds nest (smaller tau keeps a superset of blocks)
 // and the error against dense shrinks with them on every structured pattern; the 4-bit estimates
 // against fp64 products of the same integers; the mask rules; calibration; bad arguments.
 #include <gtest/gtest.h>
@@ -18,36 +18,15 @@
 #include "cpu/isa.h"
 #include "cpu/reference/flash_reference.h"
 #include "cpu/sale/sale.h"
+#include "backends.h"
+#include "cuda_test_support.h"
 #include "fill_problem.h"
 #include "npy.h"
+#include "sale_cases.h"
 #include "test_support.h"
 
 namespace attn4j::test {
 namespace {
-
-struct SaleCase {
-    std::string name;
-    int64_t batch, heads_q, heads_kv, len_q, len_k, dim, dim_v;
-    bool causal;
-    int32_t block_q = 0, block_k = 0;
-    int32_t dtype = ATTN4J_DTYPE_F32;
-    double tolerance() const { return dtype == ATTN4J_DTYPE_BF16 ? 1e-2 : 1e-5; }
-};
-
-void PrintTo(const SaleCase &c, std::ostream *os) { *os << c.name; }
-
-std::vector<SaleCase> sale_cases() {
-    return {
-        {"causal_n300", 1, 2, 2, 300, 300, 64, 64, true},
-        {"noncausal_n200", 2, 2, 1, 200, 200, 64, 64, false},
-        {"gqa_causal", 1, 8, 2, 257, 257, 32, 32, true},
-        {"blocks_16x32", 1, 2, 2, 190, 190, 64, 64, true, 16, 32},
-        {"blocks_96x128", 1, 2, 2, 400, 400, 64, 64, true, 96, 128},
-        {"q_shorter_than_k", 1, 2, 2, 100, 333, 64, 48, true},
-        {"odd_dims", 1, 3, 3, 150, 150, 17, 23, true, 32, 16},
-        {"bf16", 1, 2, 2, 200, 200, 128, 128, true, 0, 0, ATTN4J_DTYPE_BF16},
-    };
-}
 
 struct SaleRun {
     HostTensor q, k, v, out, lse;
@@ -59,7 +38,7 @@ SaleRun make_run(const SaleCase &c, int32_t pattern, uint64_t seed) {
     r.q = HostTensor(c.dtype, c.batch, c.heads_q, c.len_q, c.dim);
     r.k = HostTensor(c.dtype, c.batch, c.heads_kv, c.len_k, c.dim);
     r.v = HostTensor(c.dtype, c.batch, c.heads_kv, c.len_k, c.dim_v);
-    r.out = HostTensor(ATTN4J_DTYPE_F32, c.batch, c.heads_q, c.len_q, c.dim_v);
+    r.out = HostTensor(c.out_dtype, c.batch, c.heads_q, c.len_q, c.dim_v);
     r.lse = HostTensor(ATTN4J_DTYPE_F32, c.batch, c.heads_q, c.len_q, 1);
     EXPECT_EQ(attn4j_structured_qkv(pattern, seed, &r.q.t, &r.k.t, &r.v.t), ATTN4J_STATUS_OK) << attn4j_last_error();
     r.out.poison();
@@ -94,6 +73,19 @@ std::vector<double> reference(const SaleRun &r, const uint8_t *bits, std::vector
     return out;
 }
 
+// One CPU backend's ISA, on the AVX-512 one with and without AMX tiles where the CPU has them.
+template <class F>
+void on_every_isa_variant(const Backend &b, F &&body) {
+    const UseIsa isa(b);
+    const bool amx = cpu::amx();
+    for (int tiles = 0; tiles <= (b.isa == ATTN4J_ISA_AVX512 && cpu::amx_supported() ? 1 : 0); ++tiles) {
+        SCOPED_TRACE(tiles ? "with AMX" : "without AMX");
+        cpu::set_amx(tiles == 1);
+        body();
+    }
+    cpu::set_amx(amx);
+}
+
 // Every ISA, and on CPUs with AMX the AVX-512 path both with and without its tiles.
 template <class F>
 void on_every_isa(F &&body) {
@@ -110,18 +102,21 @@ void on_every_isa(F &&body) {
     attn4j_set_cpu_isa(saved);
 }
 
-class Sale : public ::testing::TestWithParam<SaleCase> {};
+// Rows whose selected blocks hold no visible key, counted from the reference's LSE: with holes, query
+// block 1 of the first head is one of them.
+void expect_holes(const SaleCase &c, const std::vector<double> &ref_lse) {
+    if (!c.holes) return;
+    const int64_t empty = std::count_if(ref_lse.begin(), ref_lse.end(), [](double x) { return std::isinf(x); });
+    EXPECT_GE(empty, std::min<int64_t>(c.bq(), c.len_q - c.bq())) << "query block 1 of the first head keeps no key block";
+}
 
-TEST_P(Sale, BlockSparseMatchesMaskedReferenceOnEveryIsa) {
-    const SaleCase &c = GetParam();
-    const uint64_t seed = run_seed();
-    SCOPED_TRACE("ATTN4J_SEED=" + std::to_string(seed));
+void block_sparse_on_cpu(const SaleCase &c, const Backend &b, uint64_t seed) {
     SaleRun r = make_run(c, ATTN4J_PATTERN_RANDOM, seed);
-    std::vector<uint8_t> bits = mask_for(r);
     std::mt19937_64 rng(seed);
-    for (auto &x : bits) x = static_cast<uint8_t>(rng());  // about half the blocks, some rows empty
+    std::vector<uint8_t> bits = random_mask(c, static_cast<int64_t>(mask_for(r).size()), rng);
     std::vector<double> ref_lse;
     const std::vector<double> ref = reference(r, bits.data(), &ref_lse);
+    expect_holes(c, ref_lse);
     // The density the call must report: kept visible blocks over visible blocks, counted here.
     const cpu::BlockMask m = layout(r, bits.data());
     const cpu::FlashProblem fp = make_flash_problem(&r.q.t, &r.k.t, &r.v.t, &r.out.t, nullptr,
@@ -132,7 +127,7 @@ TEST_P(Sale, BlockSparseMatchesMaskedReferenceOnEveryIsa) {
             visible += 1.0;
             kept += cpu::BlockMask::test(m.bits + row * m.row_bytes, kb) ? 1.0 : 0.0;
         }
-    on_every_isa([&] {
+    on_every_isa_variant(b, [&] {
         r.out.poison();
         r.lse.poison();
         double density = -1.0;
@@ -151,16 +146,65 @@ TEST_P(Sale, BlockSparseMatchesMaskedReferenceOnEveryIsa) {
     });
 }
 
-TEST_P(Sale, ThresholdZeroIsDenseAttention) {
-    const SaleCase &c = GetParam();
-    const uint64_t seed = run_seed();
-    SCOPED_TRACE("ATTN4J_SEED=" + std::to_string(seed));
+// The CUDA tensors of a SALE-family call: q, k, v with N(0, 1) values, out and lse poisoned.
+AttentionTensors device_tensors(const SaleCase &c, std::mt19937_64 &rng) {
+    return AttentionTensors(c.dtype, c.batch, c.heads_q, c.heads_kv, c.len_q, c.len_k, c.dim, false,
+                            c.out_dtype == ATTN4J_DTYPE_F32, rng);
+}
+
+// Through both kernels where both exist (on Hopper, d = 128: the wgmma kernel by default and the
+// mma.sync one), against the fp64 reference under the same mask: out within 1e-2, LSE within 2e-2.
+void block_sparse_on_cuda(const SaleCase &c, uint64_t seed) {
+    for_each_cuda_kernel([&](const std::string &kernel) {
+        SCOPED_TRACE(kernel);
+        std::mt19937_64 rng(seed);
+        AttentionTensors at = device_tensors(c, rng);
+        DeviceTensor &q = at.q, &k = at.k, &v = at.v, &out = at.out, &lse = at.lse;
+        attn4j_sale_params p;
+        attn4j_sale_params_init(&p);
+        p.causal = c.causal ? 1 : 0;
+        int64_t bytes = 0;
+        ASSERT_EQ(attn4j_sale_mask_bytes(&q.t, &k.t, &p, &bytes), ATTN4J_STATUS_OK);
+        const std::vector<uint8_t> bits = random_mask(c, bytes, rng);
+        void *dmask = nullptr;
+        ASSERT_EQ(attn4j_cuda_malloc(0, bytes, &dmask), ATTN4J_STATUS_OK);
+        ASSERT_EQ(attn4j_cuda_memcpy(dmask, bits.data(), bytes, ATTN4J_COPY_HOST_TO_DEVICE), ATTN4J_STATUS_OK);
+        double density = 0.0;
+        ASSERT_EQ(attn4j_block_sparse_forward(&q.t, &k.t, &v.t, &out.t, &lse.t, &p, static_cast<uint8_t *>(dmask), bytes,
+                                              &density),
+                  ATTN4J_STATUS_OK)
+            << attn4j_last_error();
+        ASSERT_EQ(attn4j_cuda_synchronize(0), ATTN4J_STATUS_OK) << attn4j_last_error();
+        EXPECT_TRUE(std::isnan(density)) << "a device mask's density is not read back";
+        out.download();
+        lse.download();
+        attn4j_cuda_free(0, dmask);
+
+        cpu::FlashProblem fp = make_flash_problem(&q.host.t, &k.host.t, &v.host.t, &out.host.t, &lse.host.t,
+                                                  {sizeof(attn4j_flash_params), 0.0f, 0.0f, p.causal, -1, -1, 0, nullptr});
+        const cpu::BlockMask m = cpu::sale_mask_layout(fp, 64, 64, bits.data());
+        fp.mask = &m;
+        std::vector<double> ref, ref_lse;
+        cpu::flash_reference(fp, ref, ref_lse);
+        EXPECT_LE(rel_l2(out.host, ref), 1e-2) << "relative L2 error of out";
+        ASSERT_TRUE(lse_matches(lse.host, ref_lse, 2e-2));
+        // Rows that see no key are 0.
+        for (int64_t b = 0; b < c.batch; ++b)
+            for (int64_t h = 0; h < c.heads_q; ++h)
+                for (int64_t i = 0; i < c.len_q; ++i)
+                    if (std::isinf(ref_lse[(b * c.heads_q + h) * c.len_q + i]))
+                        for (int64_t j = 0; j < c.dim_v; ++j) ASSERT_EQ(out.host.get(b, h, i, j), 0.0f) << "row " << i << " sees no key";
+        expect_holes(c, ref_lse);
+    });
+}
+
+void threshold_zero_on_cpu(const SaleCase &c, const Backend &b, uint64_t seed) {
     SaleRun r = make_run(c, ATTN4J_PATTERN_MIXED, seed);
     const float zero = 0.0f;
     r.params.thresholds = &zero;
     r.params.num_thresholds = 1;
-    HostTensor dense_out(ATTN4J_DTYPE_F32, c.batch, c.heads_q, c.len_q, c.dim_v);
-    on_every_isa([&] {
+    HostTensor dense_out(c.out_dtype, c.batch, c.heads_q, c.len_q, c.dim_v);
+    on_every_isa_variant(b, [&] {
         std::vector<uint8_t> bits = mask_for(r);
         double density = -1.0;
         r.out.poison();
@@ -172,12 +216,13 @@ TEST_P(Sale, ThresholdZeroIsDenseAttention) {
         EXPECT_EQ(density, 1.0);
         attn4j_flash_params fp{sizeof(attn4j_flash_params), 0.0f, 0.0f, r.params.causal, -1, -1, 0, nullptr};
         ASSERT_EQ(attn4j_flash_forward(&r.q.t, &r.k.t, &r.v.t, &dense_out.t, nullptr, &fp), ATTN4J_STATUS_OK);
-        const std::vector<float> a = dense(r.out), b = dense(dense_out);
-        double worst = 0.0;
-        for (size_t i = 0; i < a.size(); ++i) worst = std::max(worst, static_cast<double>(std::fabs(a[i] - b[i])));
+        const std::vector<float> a = dense(r.out), d = dense(dense_out);
         // Same blocks and kernels; only the last key tile of a causal row can end at a different column
         // (query tiles are block_q rows here, 96 in the dense call), which reorders a few fp32 sums.
-        EXPECT_LE(worst, 1e-5);
+        // A bf16 output may then also round one step apart (at most 2^-7 of the value).
+        const bool bf16_out = c.out_dtype == ATTN4J_DTYPE_BF16;
+        for (size_t i = 0; i < a.size(); ++i)
+            ASSERT_LE(std::fabs(a[i] - d[i]), 1e-5 + (bf16_out ? std::ldexp(std::fabs(d[i]), -7) : 0.0)) << "element " << i;
         const cpu::BlockMask m = layout(r, bits.data());
         const cpu::FlashProblem p = make_flash_problem(&r.q.t, &r.k.t, &r.v.t, &r.out.t, nullptr, fp);
         for (int64_t row = 0; row < c.batch * c.heads_q * m.q_blocks; ++row)
@@ -187,8 +232,69 @@ TEST_P(Sale, ThresholdZeroIsDenseAttention) {
     });
 }
 
-INSTANTIATE_TEST_SUITE_P(Cases, Sale, ::testing::ValuesIn(sale_cases()),
-                         [](const auto &info) { return info.param.name; });
+// SALE's estimation on the device at tau = 0: every visible block kept, and the output is dense
+// attention (out within 1e-2 of the fp64 reference), through both kernels where both exist.
+void threshold_zero_on_cuda(const SaleCase &c, uint64_t seed) {
+    for_each_cuda_kernel([&](const std::string &kernel) {
+        SCOPED_TRACE(kernel);
+        std::mt19937_64 rng(seed);
+        AttentionTensors at = device_tensors(c, rng);
+        DeviceTensor &q = at.q, &k = at.k, &v = at.v, &out = at.out;
+        const float zero = 0.0f;
+        attn4j_sale_params p;
+        attn4j_sale_params_init(&p);
+        p.causal = c.causal ? 1 : 0;
+        p.thresholds = &zero;
+        p.num_thresholds = 1;
+        int64_t bytes = 0;
+        ASSERT_EQ(attn4j_sale_mask_bytes(&q.t, &k.t, &p, &bytes), ATTN4J_STATUS_OK);
+        void *dmask = nullptr;
+        ASSERT_EQ(attn4j_cuda_malloc(0, bytes, &dmask), ATTN4J_STATUS_OK);
+        double density = 0.0;
+        ASSERT_EQ(attn4j_sale_forward(&q.t, &k.t, &v.t, &out.t, nullptr, &p, static_cast<uint8_t *>(dmask), bytes, &density),
+                  ATTN4J_STATUS_OK)
+            << attn4j_last_error();
+        ASSERT_EQ(attn4j_cuda_synchronize(0), ATTN4J_STATUS_OK) << attn4j_last_error();
+        EXPECT_TRUE(std::isnan(density)) << "a device mask's density is not read back";
+        std::vector<uint8_t> bits(static_cast<size_t>(bytes));
+        ASSERT_EQ(attn4j_cuda_memcpy(bits.data(), dmask, bytes, ATTN4J_COPY_DEVICE_TO_HOST), ATTN4J_STATUS_OK);
+        attn4j_cuda_free(0, dmask);
+        out.download();
+        cpu::FlashProblem fp = make_flash_problem(&q.host.t, &k.host.t, &v.host.t, &out.host.t, nullptr,
+                                                  {sizeof(attn4j_flash_params), 0.0f, 0.0f, p.causal, -1, -1, 0, nullptr});
+        const cpu::BlockMask m = cpu::sale_mask_layout(fp, 64, 64, bits.data());
+        for (int64_t row = 0; row < c.batch * c.heads_q * m.q_blocks; ++row)
+            for (int64_t kb = 0; kb < cpu::sale_visible_blocks(fp, m, row % m.q_blocks); ++kb)
+                ASSERT_TRUE(cpu::BlockMask::test(m.bits + row * m.row_bytes, kb)) << "row " << row << " block " << kb;
+        std::vector<double> ref, ref_lse;
+        cpu::flash_reference(fp, ref, ref_lse);
+        EXPECT_LE(rel_l2(out.host, ref), 1e-2) << "relative L2 error of out";
+    });
+}
+
+class Sale : public ::testing::TestWithParam<OnBackend<SaleCase>> {};
+
+TEST_P(Sale, BlockSparseMatchesMaskedReference) {
+    const SaleCase &c = GetParam().c;
+    const Backend &b = GetParam().backend;
+    ATTN4J_SKIP_UNLESS_RUNS("block-sparse", b, sale_unsupported(c, b, false));
+    const uint64_t seed = run_seed() ^ std::hash<std::string>{}(c.name);
+    SCOPED_TRACE("ATTN4J_SEED=" + std::to_string(run_seed()) + ", case " + c.name + " on " + b.name);
+    if (b.cuda()) block_sparse_on_cuda(c, seed);
+    else block_sparse_on_cpu(c, b, seed);
+}
+
+TEST_P(Sale, ThresholdZeroIsDenseAttention) {
+    const SaleCase &c = GetParam().c;
+    const Backend &b = GetParam().backend;
+    ATTN4J_SKIP_UNLESS_RUNS("sale", b, sale_unsupported(c, b, true));
+    const uint64_t seed = run_seed() ^ std::hash<std::string>{}(c.name);
+    SCOPED_TRACE("ATTN4J_SEED=" + std::to_string(run_seed()) + ", case " + c.name + " on " + b.name);
+    if (b.cuda()) threshold_zero_on_cuda(c, seed);
+    else threshold_zero_on_cpu(c, b, seed);
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, Sale, ::testing::ValuesIn(on_every_backend(sale_cases())), pair_name<SaleCase>);
 
 // Blocks kept as tau shrinks: each set contains the previous one; the error against dense attention
 // falls with them and reaches 0 at tau = 0.
@@ -382,6 +488,20 @@ TEST(SaleErrors, BadArgumentsNameTheArgument) {
                  ATTN4J_STATUS_NULL_ARGUMENT, "out");
     expect_error(attn4j_block_sparse_forward(&r.q.t, &r.k.t, &r.v.t, nullptr, nullptr, &r.params, bits, 64, nullptr),
                  ATTN4J_STATUS_NULL_ARGUMENT, "out");
+    // The mask in the memory of an output (both forms) or, where SALE writes it, of an input.
+    uint8_t *in_out = static_cast<uint8_t *>(r.out.t.data), *in_q = static_cast<uint8_t *>(r.q.t.data);
+    expect_error(attn4j_sale_forward(&r.q.t, &r.k.t, &r.v.t, &r.out.t, nullptr, &r.params, in_out + 8, 64, nullptr),
+                 ATTN4J_STATUS_ALIASING, "mask overlaps out");
+    expect_error(attn4j_block_sparse_forward(&r.q.t, &r.k.t, &r.v.t, &r.out.t, nullptr, &r.params, in_out, 64, nullptr),
+                 ATTN4J_STATUS_ALIASING, "mask overlaps out");
+    expect_error(attn4j_sale_forward(&r.q.t, &r.k.t, &r.v.t, &r.out.t, &r.lse.t, &r.params,
+                                     static_cast<uint8_t *>(r.lse.t.data), 64, nullptr),
+                 ATTN4J_STATUS_ALIASING, "mask overlaps lse");
+    expect_error(attn4j_sale_forward(&r.q.t, &r.k.t, &r.v.t, &r.out.t, nullptr, &r.params, in_q, 64, nullptr),
+                 ATTN4J_STATUS_ALIASING, "mask overlaps q");
+    ASSERT_EQ(attn4j_block_sparse_forward(&r.q.t, &r.k.t, &r.v.t, &r.out.t, nullptr, &r.params, in_q, 64, nullptr),
+              ATTN4J_STATUS_OK)
+        << "a mask the pass only reads may share an input's memory: " << attn4j_last_error();
     float out_tau[2];
     expect_error(attn4j_sale_calibrate(&r.q.t, &r.k.t, &r.v.t, 0.0f, &r.params, out_tau, 2), ATTN4J_STATUS_INVALID_PARAM,
                  "target_error");

@@ -49,6 +49,9 @@ struct FlashProblem {
         int64_t lo = i + offset() - window_left;
         return lo < 0 ? 0 : lo;
     }
+    // Whether a row whose softmax sum is 0 was fed only -inf scores by its inputs (an infinite q or k)
+    // rather than masked: then it is NaN, never a hidden 0. Block-sparse rows may see no selected key.
+    bool hidden_infinity(int64_t i, float sum) const { return sum == 0.0f && mask == nullptr && key_lo(i) < key_hi(i); }
     int64_t key_hi(int64_t i) const {
         if (window_right < 0) return len_k;
         int64_t hi = i + offset() + window_right + 1;

@@ -20,8 +20,30 @@ struct LightningProblem {
     int threads;                         // CPU worker threads (resolved, >= 1)
     int32_t device = -1;                 // ATTN4J_DEVICE_HOST, or the CUDA device of every pointer
     void *stream = nullptr;              // CUDA: the cudaStream_t to run on (null: the default stream)
+    // Packed sequences of different lengths over batch entry 0 (num_seqs > 0): sequence b owns rows
+    // cu_seqlens[b] .. cu_seqlens[b + 1] - 1 and state b.
+    const int32_t *cu_seqlens = nullptr;
+    int64_t num_seqs = 0;
 
     float slope(int64_t h) const { return slopes != nullptr ? slopes[h] : 0.0f; }
+    // Entries a kernel walks: the sequences when packed, else the batch.
+    int64_t entries() const { return num_seqs > 0 ? num_seqs : batch; }
+    // Packed sequence b as a problem of its own (a batch of one: rows and state moved to it).
+    LightningProblem sequence(int64_t b) const {
+        LightningProblem s = *this;
+        const int64_t r0 = cu_seqlens[b], es = in_dtype == DType::F32 ? 4 : 2, os = out_dtype == DType::F32 ? 4 : 2;
+        s.q = static_cast<const char *>(q) + r0 * sq[2] * es;
+        s.k = static_cast<const char *>(k) + r0 * sk[2] * es;
+        s.v = static_cast<const char *>(v) + r0 * sv[2] * es;
+        s.out = static_cast<char *>(out) + r0 * so[2] * os;
+        if (state_in != nullptr) s.state_in = state_in + b * ssi[0];
+        if (state_out != nullptr) s.state_out = state_out + b * sso[0];
+        s.batch = 1;
+        s.len = cu_seqlens[b + 1] - r0;
+        s.cu_seqlens = nullptr;
+        s.num_seqs = 0;
+        return s;
+    }
 };
 
 }  // namespace attn4j::core

@@ -51,6 +51,7 @@ void merge_splits(const FlashProblem &p, const FlashPlan &plan) {
                 for (int64_t e = 0; e < dv; ++e) o[e] += w * ps[2 + e];
             }
         }
+        if (p.hidden_infinity(i, L)) L = std::numeric_limits<float>::quiet_NaN();
         const float inv = L == 0.0f ? 0.0f : 1.0f / L;
         const int64_t base = b * p.so[0] + h * p.so[1] + i * p.so[2];
         for (int64_t e = 0; e < dv; ++e) {

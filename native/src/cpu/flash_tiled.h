@@ -342,6 +342,7 @@ struct FlashTiled {
         }
         void *obase = G::advance(p.out, p.out_dtype, b * p.so[0] + hq * p.so[1] + i0 * p.so[2]);
         for (int64_t r = 0; r < rows; ++r) {
+            if (p.hidden_infinity(i0 + r, l[r])) l[r] = std::numeric_limits<float>::quiet_NaN();
             const bool empty = l[r] == 0.0f;
             const float inv = empty ? 0.0f : 1.0f / l[r];
             const float *ar = acc + r * dvp;

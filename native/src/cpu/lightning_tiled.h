@@ -39,7 +39,13 @@ struct LightningTiled {
         const int64_t chunk = t % task.chunks, bh = t / task.chunks;
         const int64_t e0 = chunk * task.chunk_cols;
         const int64_t e1 = e0 + task.chunk_cols < p.dim_v ? e0 + task.chunk_cols : p.dim_v;
-        if (e0 < e1) head(p, bh / p.heads_q, bh % p.heads_q, e0, e1);
+        if (e0 >= e1) return;
+        if (p.num_seqs > 0) {
+            const LightningProblem s = p.sequence(bh / p.heads_q);
+            head(s, 0, bh % p.heads_q, e0, e1);
+        } else {
+            head(p, bh / p.heads_q, bh % p.heads_q, e0, e1);
+        }
     }
 
     static void head(const LightningProblem &p, int64_t b, int64_t h, int64_t e0, int64_t e1) {
@@ -138,7 +144,7 @@ struct LightningTiled {
     // Heads first; when they cannot fill every thread twice, slices of the value columns too
     // (each slice recomputes Q K^T, so slices stay at least 4 vectors wide).
     static bool run(const LightningProblem &p) {
-        const int64_t heads = p.batch * p.heads_q;
+        const int64_t heads = p.entries() * p.heads_q;
         int64_t chunks = 1;
         if (heads < 2 * p.threads) {
             const int64_t most = p.dim_v / (4 * W) > 1 ? p.dim_v / (4 * W) : 1;

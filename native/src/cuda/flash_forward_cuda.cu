@@ -295,7 +295,8 @@ __global__ void __launch_bounds__(D) merge_splits(const Params p) {
             wsum += w;
             o += w * p.part_o[(s * rows + row) * D + threadIdx.x];
         }
-    o = wsum > 0.0f ? o / wsum : 0.0f;
+    const bool hidden = wsum == 0.0f && key_lo(p, i) < key_hi(p, i);  // as in write_row
+    o = hidden ? NAN : wsum > 0.0f ? o / wsum : 0.0f;
     const int64_t at = b * p.so[0] + h * p.so[1] + i * p.so[2] + threadIdx.x;
     if (p.out_f32) {
         static_cast<float *>(p.out)[at] = o;
@@ -303,7 +304,8 @@ __global__ void __launch_bounds__(D) merge_splits(const Params p) {
         static_cast<T *>(p.out)[at] = from_float<T>(o);
     }
     if (p.lse != nullptr && threadIdx.x == 0)
-        p.lse[b * p.sl[0] + h * p.sl[1] + i * p.sl[2]] = wsum > 0.0f ? (mx + log2f(wsum)) * 0.6931471805599453f : -INFINITY;
+        p.lse[b * p.sl[0] + h * p.sl[1] + i * p.sl[2]] =
+            hidden ? NAN : wsum > 0.0f ? (mx + log2f(wsum)) * 0.6931471805599453f : -INFINITY;
 }
 
 template <typename T, int D, bool Vec, int Mt>

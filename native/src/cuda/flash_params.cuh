@@ -71,7 +71,10 @@ __device__ __forceinline__ float quad_sum(float x) {
 template <typename T, int D, typename Pair>
 __device__ __forceinline__ void write_row(const Params &p, int64_t b, int64_t h, int64_t i, float sum, float m, int t4,
                                           Pair pair) {
-    const float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
+    // sum = 0 with visible keys (dense): every score was -inf from the inputs (an infinite q or k), not a
+    // masked row, so NaN as in any softmax, never a hidden 0.
+    const bool hidden = sum == 0.0f && p.mask == nullptr && key_lo(p, i) < key_hi(p, i);
+    const float inv = hidden ? NAN : sum > 0.0f ? 1.0f / sum : 0.0f;
     const int64_t base = b * p.so[0] + h * p.so[1] + i * p.so[2];
 #pragma unroll
     for (int n = 0; n < D / 8; ++n) {
@@ -88,7 +91,8 @@ __device__ __forceinline__ void write_row(const Params &p, int64_t b, int64_t h,
         }
     }
     if (p.lse != nullptr && t4 == 0)
-        p.lse[b * p.sl[0] + h * p.sl[1] + i * p.sl[2]] = sum > 0.0f ? (m + log2f(sum)) * 0.6931471805599453f : -INFINITY;
+        p.lse[b * p.sl[0] + h * p.sl[1] + i * p.sl[2]] =
+            hidden ? NAN : sum > 0.0f ? (m + log2f(sum)) * 0.6931471805599453f : -INFINITY;
 }
 
 // The portable kernel (flash_forward_cuda.cu, sm_80 and newer, mma.sync) for head dims 64, 128 and 256:

@@ -1,5 +1,6 @@
 #include "cpu/reference/flash_reference.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -33,7 +34,15 @@ void flash_reference(const FlashProblem &p, std::vector<double> &out, std::vecto
                     s[j] = x;
                     mx = std::max(mx, x);
                 }
-                if (mx == -std::numeric_limits<double>::infinity()) continue;  // no selected key
+                if (mx == -std::numeric_limits<double>::infinity()) {
+                    // Dense: every visible score -inf from the inputs is NaN, as in any softmax. Block-sparse:
+                    // no selected key.
+                    if (p.mask == nullptr) {
+                        std::fill_n(&out[((b * H + h) * N + i) * dv], dv, std::numeric_limits<double>::quiet_NaN());
+                        lse[(b * H + h) * N + i] = std::numeric_limits<double>::quiet_NaN();
+                    }
+                    continue;
+                }
                 double sum = 0.0;
                 for (int64_t j = lo; j < hi; ++j)
                     if (seen(j)) sum += std::exp(s[j] - mx);

@@ -90,12 +90,13 @@ void query_tile(const FlashProblem &p, int64_t b, int64_t hq, int64_t i0, Scratc
 
     void *obase = advance(p.out, p.out_dtype, b * p.so[0] + hq * p.so[1] + i0 * p.so[2]);
     for (int64_t r = 0; r < rows; ++r) {
-        const bool empty = w.l[r] == 0.0f;
-        const float inv = empty ? 0.0f : 1.0f / w.l[r];
+        const float l = p.hidden_infinity(i0 + r, w.l[r]) ? std::numeric_limits<float>::quiet_NaN() : w.l[r];
+        const bool empty = l == 0.0f;
+        const float inv = empty ? 0.0f : 1.0f / l;
         for (int64_t e = 0; e < dv; ++e)
             store_element(obase, p.out_dtype, r * p.so[2] + e * p.so[3], w.acc[r * dv + e] * inv);
         if (p.lse != nullptr)
-            p.lse[b * p.sl[0] + hq * p.sl[1] + (i0 + r) * p.sl[2]] = empty ? neg_inf : w.m[r] + std::log(w.l[r]);
+            p.lse[b * p.sl[0] + hq * p.sl[1] + (i0 + r) * p.sl[2]] = empty ? neg_inf : w.m[r] + std::log(l);
     }
 }
 

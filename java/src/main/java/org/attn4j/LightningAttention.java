@@ -151,18 +151,31 @@ public final class LightningAttention {
      * the last token (in place); with null, starts from zero and keeps nothing.
      */
     public void forward(Tensor q, Tensor k, Tensor v, Tensor out, LightningState state) {
-        call(q, k, v, out, state);
+        call(q, k, v, out, state, null);
+    }
+
+    /**
+     * Packed sequences of different lengths in one call (CPU): q {@code [1, Hq, total, d]} and the others
+     * alike hold every sequence back to back ({@link SequenceLengths#packedLengths}); sequence b starts from
+     * state b of {@code state} ({@code [count, Hq, d, dv]}; null: zero, nothing kept) and leaves its own.
+     */
+    public void forward(Tensor q, Tensor k, Tensor v, Tensor out, LightningState state, SequenceLengths lengths) {
+        Checks.notNull(lengths, "lengths");
+        call(q, k, v, out, state, lengths);
     }
 
     /** A few new tokens after what {@code state} holds (required), updating it in place. */
     public void decode(Tensor q, Tensor k, Tensor v, Tensor out, LightningState state) {
         Checks.notNull(state, "state");
-        call(q, k, v, out, state);
+        call(q, k, v, out, state, null);
     }
 
-    private void call(Tensor q, Tensor k, Tensor v, Tensor out, LightningState state) {
+    private void call(Tensor q, Tensor k, Tensor v, Tensor out, LightningState state, SequenceLengths lengths) {
         Checks.qkv(q, k, v);
         Checks.tensor(out, "out");
+        if (lengths != null) {
+            lengths.checkSelfPacked();
+        }
         Tensor st = null;
         if (state != null) {
             if (state.isClosed()) {
@@ -179,6 +192,8 @@ public final class LightningAttention {
         attn4j_lightning_params.block_size(params, options.blockSize());
         attn4j_lightning_params.num_threads(params, options.threads());
         attn4j_lightning_params.cuda_stream(params, MemorySegment.NULL);
+        attn4j_lightning_params.cu_seqlens(params, lengths == null ? MemorySegment.NULL : lengths.prefixSums());
+        attn4j_lightning_params.num_seqs(params, lengths == null ? 0 : lengths.count());
         MemorySegment[] d = call.tensors;
         try {
             if (Native.anyHeap(q, k, v, out, null)) {  // decode is forward with the state in and out
@@ -192,6 +207,7 @@ public final class LightningAttention {
         } finally {
             // The slopes' memory belongs to this object, reachable from the call only through an address.
             Reference.reachabilityFence(this);
+            Reference.reachabilityFence(lengths);
         }
     }
 }

@@ -176,6 +176,19 @@ public final class SequenceLengths {
         }
     }
 
+    /** Lightning takes the packed form of self-attention: one prefix sum for queries and keys. */
+    void checkSelfPacked() {
+        if (!packed || cuQ.mismatch(cuK) != -1) {
+            throw new IllegalArgumentException("lengths: Lightning takes packed sequences whose queries and keys are the"
+                    + " same tokens (SequenceLengths.packedLengths), got " + this);
+        }
+    }
+
+    /** The packed form's prefix sums (queries). */
+    MemorySegment prefixSums() {
+        return cuQ;
+    }
+
     /** Writes this object's arrays into FlashAttention params. */
     void writeTo(MemorySegment params) {
         attn4j_flash_params.q_lens(params, qLens);

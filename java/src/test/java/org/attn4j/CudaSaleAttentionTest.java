@@ -1,13 +1,12 @@
 package org.attn4j;
 
-import org.attn4j.reference.StructuredInputs;
-
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.lang.foreign.Arena;
 import org.attn4j.reference.SaleReference;
+import org.attn4j.reference.StructuredInputs;
 import org.junit.jupiter.api.Test;
 
 /**

@@ -1,7 +1,5 @@
 package org.attn4j;
 
-import org.attn4j.reference.StructuredInputs;
-
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -14,6 +12,7 @@ import org.attn4j.bindings.Attn4jNative;
 import org.attn4j.bindings.attn4j_tensor;
 import org.attn4j.reference.FlashReference;
 import org.attn4j.reference.SaleReference;
+import org.attn4j.reference.StructuredInputs;
 import org.junit.jupiter.api.Test;
 
 /** SALE and block-sparse attention from Java: against fp64 references, dense at tau 0, calibration, bad arguments. */
@@ -86,6 +85,19 @@ class SaleAttentionTest {
         }
     }
 
+    /** Calibration reads Java arrays (pinned for the call) as it reads off-heap tensors. */
+    @Test
+    void calibrationTakesHeapTensors() {
+        try (Arena arena = Arena.ofConfined()) {
+            Tensor[] t = structured(arena, StructuredInputs.Pattern.MIXED, TestInputs.SEED, DType.F32, 1, 2, 2, 512, 512, 32, 32);
+            Tensor[] heap = new Tensor[3];
+            for (int i = 0; i < 3; i++) heap[i] = Tensor.wrap(t[i].toFloatArray(), t[i].shape());
+            SaleAttention.Options o = SaleAttention.builder().causal(true).build().options();
+            assertArrayEquals(SaleAttention.calibrate(t[0], t[1], t[2], 0.02f, o),
+                    SaleAttention.calibrate(heap[0], heap[1], heap[2], 0.02f, o), TestInputs.seedNote());
+        }
+    }
+
     @Test
     void calibratedThresholdsMeetTheTarget() {
         SaleAttention.Options base = SaleAttention.builder().causal(true).blocks(32, 32).build().options();
@@ -138,6 +150,13 @@ class SaleAttentionTest {
             Native.check(Attn4jNative.attn4j_sale_mask_bytes(descQ, descK, MemorySegment.NULL, bytes));
             assertEquals(bytes.get(java.lang.foreign.ValueLayout.JAVA_LONG, 0), mask.byteSize());
             assertMessage("target_error = 0", () -> SaleAttention.calibrate(t[0], t[1], t[2], 0f, sale.options()));
+            // A mask's own memory as an output: 512 bytes of mask, 512 bytes of out.
+            Tensor sq = Tensor.allocate(arena, DType.F32, 1, 1, 16, 8), sk = Tensor.allocate(arena, DType.F32, 1, 1, 65536, 8);
+            SaleAttention small = SaleAttention.builder().blocks(16, 16).build();
+            SaleMask onto = SaleMask.allocate(arena, sq, sk, small.options());
+            Tensor overMask = Tensor.wrap(onto.segment(), DType.F32, new long[] {1, 1, 16, 8});
+            assertMessage("mask overlaps out", () -> small.forward(sq, sk, sk, overMask, null, onto));
+            assertMessage("mask overlaps out", () -> small.blockSparse(sq, sk, sk, overMask, null, onto));
             Tensor lse16 = Tensor.allocate(arena, DType.BF16, 1, 2, 64, 1);
             assertMessage("lse.dtype", () -> sale.forward(t[0], t[1], t[2], out, lse16, null));
         }

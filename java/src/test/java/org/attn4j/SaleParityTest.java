@@ -1,7 +1,5 @@
 package org.attn4j;
 
-import org.attn4j.reference.StructuredInputs;
-
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -11,6 +9,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.Properties;
+import org.attn4j.reference.StructuredInputs;
 import org.junit.jupiter.api.Test;
 
 /**

@@ -89,6 +89,38 @@ class SequenceLengthsTest {
     }
 
     @Test
+    void lightningPackedEqualsEachSequenceAlone() {
+        int[] lens = {50, 0, 1, 77};
+        int total = 128;
+        try (Arena arena = Arena.ofConfined(); LightningState states = LightningState.allocate(lens.length, H, D, D)) {
+            Random rng = new Random(TestInputs.SEED);
+            Tensor q = TestInputs.random(arena, rng, DType.F32, false, 0.3f, 1, H, total, D);
+            Tensor k = TestInputs.random(arena, rng, DType.F32, false, 0.3f, 1, HKV, total, D);
+            Tensor v = random(arena, rng, 1, HKV, total, D), out = Tensor.allocate(arena, DType.F32, 1, H, total, D);
+            LightningAttention la = LightningAttention.builder().slopes(LightningAttention.transNormerSlopes((int) H, 0, 1)).build();
+            la.forward(q, k, v, out, states, SequenceLengths.packedLengths(lens));
+            for (int b = 0, at = 0; b < lens.length; at += lens[b], b++) {
+                if (lens[b] == 0) continue;
+                try (LightningState alone = LightningState.allocate(1, H, D, D)) {
+                    Tensor o = Tensor.allocate(arena, DType.F32, 1, H, lens[b], D);
+                    la.forward(rows(q, 0, at, lens[b]), rows(k, 0, at, lens[b]), rows(v, 0, at, lens[b]), o, alone);
+                    float[] a = o.toFloatArray(), p = new float[a.length];
+                    Tensor packedRows = rows(out, 0, at, lens[b]);
+                    for (int h = 0, x = 0; h < H; h++)
+                        for (int i = 0; i < lens[b]; i++)
+                            for (int e = 0; e < D; e++) p[x++] = packedRows.get(0, h, i, e);
+                    org.junit.jupiter.api.Assertions.assertArrayEquals(a, p, "sequence " + b);
+                    for (int h = 0; h < H; h++)
+                        for (int i = 0; i < D; i++)
+                            for (int e = 0; e < D; e++)
+                                assertEquals(alone.tensor().get(0, h, i, e), states.tensor().get(b, h, i, e), "state " + b);
+                }
+            }
+            assertMessage(() -> la.forward(q, k, v, out, states, SequenceLengths.ofKeys(3)), "Lightning takes packed sequences");
+        }
+    }
+
+    @Test
     void badLengthsNameTheArgument() {
         try (Arena arena = Arena.ofConfined()) {
             Tensor q = Tensor.allocate(arena, DType.F32, 2, 2, 16, 8), out = Tensor.allocate(arena, DType.F32, 2, 2, 16, 8);

@@ -21,6 +21,8 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
  *     int32_t block_size;
  *     int32_t num_threads;
  *     void *cuda_stream;
+ *     const int32_t *cu_seqlens;
+ *     int32_t num_seqs;
  * }
  * }
  */
@@ -38,7 +40,10 @@ public class attn4j_lightning_params {
         Attn4jNative.C_INT.withName("block_size"),
         Attn4jNative.C_INT.withName("num_threads"),
         MemoryLayout.paddingLayout(4),
-        Attn4jNative.C_POINTER.withName("cuda_stream")
+        Attn4jNative.C_POINTER.withName("cuda_stream"),
+        Attn4jNative.C_POINTER.withName("cu_seqlens"),
+        Attn4jNative.C_INT.withName("num_seqs"),
+        MemoryLayout.paddingLayout(4)
     ).withName("attn4j_lightning_params");
 
     /**
@@ -310,6 +315,94 @@ public class attn4j_lightning_params {
      */
     public static void cuda_stream(MemorySegment struct, MemorySegment fieldValue) {
         struct.set(cuda_stream$LAYOUT, cuda_stream$OFFSET, fieldValue);
+    }
+
+    private static final AddressLayout cu_seqlens$LAYOUT = (AddressLayout)$LAYOUT.select(groupElement("cu_seqlens"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * const int32_t *cu_seqlens
+     * }
+     */
+    public static final AddressLayout cu_seqlens$layout() {
+        return cu_seqlens$LAYOUT;
+    }
+
+    private static final long cu_seqlens$OFFSET = $LAYOUT.byteOffset(groupElement("cu_seqlens"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * const int32_t *cu_seqlens
+     * }
+     */
+    public static final long cu_seqlens$offset() {
+        return cu_seqlens$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * const int32_t *cu_seqlens
+     * }
+     */
+    public static MemorySegment cu_seqlens(MemorySegment struct) {
+        return struct.get(cu_seqlens$LAYOUT, cu_seqlens$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * const int32_t *cu_seqlens
+     * }
+     */
+    public static void cu_seqlens(MemorySegment struct, MemorySegment fieldValue) {
+        struct.set(cu_seqlens$LAYOUT, cu_seqlens$OFFSET, fieldValue);
+    }
+
+    private static final OfInt num_seqs$LAYOUT = (OfInt)$LAYOUT.select(groupElement("num_seqs"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * int32_t num_seqs
+     * }
+     */
+    public static final OfInt num_seqs$layout() {
+        return num_seqs$LAYOUT;
+    }
+
+    private static final long num_seqs$OFFSET = $LAYOUT.byteOffset(groupElement("num_seqs"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * int32_t num_seqs
+     * }
+     */
+    public static final long num_seqs$offset() {
+        return num_seqs$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * int32_t num_seqs
+     * }
+     */
+    public static int num_seqs(MemorySegment struct) {
+        return struct.get(num_seqs$LAYOUT, num_seqs$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * int32_t num_seqs
+     * }
+     */
+    public static void num_seqs(MemorySegment struct, int fieldValue) {
+        struct.set(num_seqs$LAYOUT, num_seqs$OFFSET, fieldValue);
     }
 
     /**
