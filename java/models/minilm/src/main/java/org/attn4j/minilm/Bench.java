@@ -11,8 +11,8 @@ import java.util.List;
 /**
  * This module's encoder against ONNX Runtime in one process on the same texts and ids: batches of 1,
  * 8 and 64 (each configuration encodes all the texts), rounds alternating between the two after two
- * warm-up rounds; medians with the range. Also the share of the encoder's time spent in attn4j's
- * attention.
+ * warm-up rounds, a pause before each turn; medians with the range. Also the share of the encoder's
+ * time spent in attn4j's attention.
  */
 final class Bench {
     private Bench() {}
@@ -32,18 +32,21 @@ final class Bench {
                 }
                 double[] mine = new double[rounds], theirs = new double[rounds], share = new double[rounds];
                 for (int r = -2; r < rounds; r++) {
+                    settle();
                     long t0 = System.nanoTime(), attention = 0;
                     for (Batch b : batches) {
                         attention += model.embed(b).attentionNanos();
                     }
                     long t1 = System.nanoTime();
+                    settle();
+                    long t2 = System.nanoTime();
                     for (Batch b : batches) {
                         ort.embed(b);
                     }
-                    long t2 = System.nanoTime();
+                    long t3 = System.nanoTime();
                     if (r >= 0) {
                         mine[r] = texts.size() / ((t1 - t0) / 1e9);
-                        theirs[r] = texts.size() / ((t2 - t1) / 1e9);
+                        theirs[r] = texts.size() / ((t3 - t2) / 1e9);
                         share[r] = (double) attention / (t1 - t0);
                     }
                 }
@@ -53,6 +56,11 @@ final class Bench {
             }
         }
         out.println("load average after: " + loadAverage());
+    }
+
+    /** A pause between the two runtimes' turns, so neither's threads still spin into the other's time. */
+    private static void settle() throws InterruptedException {
+        Thread.sleep(100);
     }
 
     static String loadAverage() {

@@ -97,6 +97,10 @@ final class Encoder {
 
     /** Splits the rows among the threads (whole register blocks each) and runs {@link #rowStage} on each part. */
     private void rowParallel(Rows rows, Workspace ws, int layer) {
+        if (rows.count() <= GROUP && workers.threads() > 1) {
+            columnParallel(rows, ws, layer);
+            return;
+        }
         int blocks = (rows.count() + Gemm.MR - 1) / Gemm.MR;
         int parts = Math.min(workers.threads(), blocks);
         workers.run(parts, p -> {
@@ -137,6 +141,68 @@ final class Encoder {
         if (layer + 1 < Weights.LAYERS) {
             Gemm.multiply(x, rows.hidden(), g, ws.qkv, rows.qkv(), g, n, w.layers[layer + 1].qkv());
         }
+    }
+
+    /**
+     * {@link #rowStage} for one group of rows (a short batch) on all threads: each product split by
+     * columns, so each thread reads only its share of the weights (with a few rows, streaming all
+     * 42 MB of them through every core is what costs), row-wise steps split by rows, spin barriers
+     * between. Every element's arithmetic is the one {@link #rowStage} does.
+     */
+    private void columnParallel(Rows rows, Workspace ws, int layer) {
+        int parts = workers.threads();
+        int n = rows.count();
+        SpinBarrier barrier = new SpinBarrier(parts);
+        workers.run(parts, p -> {
+            try {
+                columnPart(rows, ws, layer, p, parts, n, barrier);
+            } catch (RuntimeException | Error e) {
+                barrier.fail();
+                throw e;
+            }
+        });
+    }
+
+    private void columnPart(Rows rows, Workspace ws, int layer, int p, int parts, int n, SpinBarrier barrier) {
+        MemorySegment x = ws.hidden;
+        MemorySegment proj = ws.projected[0];   // shared by the threads: each writes its own columns
+        MemorySegment ffn = ws.ffn[0];
+        long[] hRow = rows.hidden();
+        int r0 = n * p / parts, r1 = n * (p + 1) / parts;
+        if (layer < 0) {
+            for (int j = r0; j < r1; j++) {
+                embed(rows.batch().id(rows.seq()[j], rows.pos()[j]), rows.pos()[j], x, hRow[j] * 4);
+            }
+        } else {
+            Weights.Layer lw = w.layers[layer];
+            Gemm.multiply(ws.context, hRow, 0, proj, LOCAL_HIDDEN, 0, n, lw.out(), from(lw.out(), p, parts), from(lw.out(), p + 1, parts));
+            barrier.await();
+            for (int j = r0; j < r1; j++) {
+                LayerNorm.row(x, hRow[j] * 4, proj, LOCAL_HIDDEN[j] * 4, lw.ln1Gamma(), lw.ln1Beta());
+            }
+            barrier.await();
+            int f0 = from(lw.ffn1(), p, parts), f1 = from(lw.ffn1(), p + 1, parts);
+            Gemm.multiply(x, hRow, 0, ffn, LOCAL_FFN, 0, n, lw.ffn1(), f0, f1);
+            for (int j = 0; j < n; j++) {
+                Gelu.apply(ffn, (LOCAL_FFN[j] + (long) f0 * Gemm.NR) * 4, (f1 - f0) * Gemm.NR);
+            }
+            barrier.await();
+            Gemm.multiply(ffn, LOCAL_FFN, 0, proj, LOCAL_HIDDEN, 0, n, lw.ffn2(), from(lw.ffn2(), p, parts), from(lw.ffn2(), p + 1, parts));
+            barrier.await();
+            for (int j = r0; j < r1; j++) {
+                LayerNorm.row(x, hRow[j] * 4, proj, LOCAL_HIDDEN[j] * 4, lw.ln2Gamma(), lw.ln2Beta());
+            }
+        }
+        if (layer + 1 < Weights.LAYERS) {
+            barrier.await();
+            PackedMatrix qkv = w.layers[layer + 1].qkv();
+            Gemm.multiply(x, hRow, 0, ws.qkv, rows.qkv(), 0, n, qkv, from(qkv, p, parts), from(qkv, p + 1, parts));
+        }
+    }
+
+    /** The first panel of thread {@code p}'s share of {@code m}'s columns. */
+    private static int from(PackedMatrix m, int p, int parts) {
+        return m.n / Gemm.NR * p / parts;
     }
 
     private static final long[] LOCAL_HIDDEN = localRows(H);
