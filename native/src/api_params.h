@@ -10,42 +10,39 @@
 
 namespace attn4j {
 
+// Each params struct's name (for messages) and first layout's size.
 template <typename P>
 struct ParamsInfo;
-
 template <>
 struct ParamsInfo<attn4j_flash_params> {
     static constexpr const char *name = "attn4j_flash_params";
     static constexpr int32_t v1_size = ATTN4J_FLASH_PARAMS_SIZE_V1;
-    static attn4j_flash_params defaults() {
-        attn4j_flash_params p{};
-        p.size = sizeof p;
-        p.window_left = p.window_right = -1;
-        return p;
-    }
 };
-
 template <>
 struct ParamsInfo<attn4j_lightning_params> {
     static constexpr const char *name = "attn4j_lightning_params";
     static constexpr int32_t v1_size = ATTN4J_LIGHTNING_PARAMS_SIZE_V1;
-    static attn4j_lightning_params defaults() {
-        attn4j_lightning_params p{};
-        p.size = sizeof p;
-        return p;
-    }
 };
-
 template <>
 struct ParamsInfo<attn4j_sale_params> {
     static constexpr const char *name = "attn4j_sale_params";
     static constexpr int32_t v1_size = ATTN4J_SALE_PARAMS_SIZE_V1;
-    static attn4j_sale_params defaults() {
-        attn4j_sale_params p{};
-        p.size = sizeof p;
-        return p;
-    }
 };
+
+// The defaults (what the *_params_init functions write): zero or NULL, but where a struct says otherwise.
+template <typename P>
+P default_params() {
+    P p{};
+    p.size = sizeof p;
+    return p;
+}
+template <>
+inline attn4j_flash_params default_params() {
+    attn4j_flash_params p{};
+    p.size = sizeof p;
+    p.window_left = p.window_right = -1;
+    return p;
+}
 
 // The first layouts end with cuda_stream; appended fields must not move it.
 static_assert(offsetof(attn4j_flash_params, cuda_stream) + sizeof(void *) == ATTN4J_FLASH_PARAMS_SIZE_V1);
@@ -56,7 +53,7 @@ static_assert(offsetof(attn4j_sale_params, cuda_stream) + sizeof(void *) == ATTN
 template <typename P>
 int32_t read_params(const P *given, P &out) {
     using Info = ParamsInfo<P>;
-    out = Info::defaults();
+    out = default_params<P>();
     if (given == nullptr) return ATTN4J_STATUS_OK;
     const int32_t size = given->size;  // the first field: inside every layout the caller may have
     const int32_t ours = static_cast<int32_t>(sizeof(P));
@@ -80,7 +77,7 @@ template <typename P>
 int32_t init_params(P *p) {
     clear_error();
     if (p == nullptr) return fail(ATTN4J_STATUS_NULL_ARGUMENT, "p is NULL");
-    *p = ParamsInfo<P>::defaults();
+    *p = default_params<P>();
     return ATTN4J_STATUS_OK;
 }
 

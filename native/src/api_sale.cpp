@@ -86,7 +86,7 @@ int32_t prepare(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_ten
     CHECK(read_params(params, pr));
     CHECK(check_sale_params(q, pr));
 
-    attn4j_flash_params fp = ParamsInfo<attn4j_flash_params>::defaults();
+    attn4j_flash_params fp = default_params<attn4j_flash_params>();
     fp.scale = pr.scale;
     fp.causal = pr.causal;
     fp.num_threads = pr.num_threads;

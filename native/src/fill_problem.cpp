@@ -16,38 +16,45 @@ void copy_strides(const attn4j_tensor *t, int64_t *dst) {
     for (int i = 0; i < 4; ++i) dst[i] = empty ? 0 : t->strides[i];
 }
 
-}  // namespace
-
-core::FlashProblem make_flash_problem(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v,
-                                      const attn4j_tensor *out, const attn4j_tensor *lse,
-                                      const attn4j_flash_params &pr) {
-    core::FlashProblem p{};
+// What every family's problem shares: operands, their types, shapes and strides, threads, device, stream.
+template <class Problem>
+void fill_operands(Problem &p, const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v,
+                   const attn4j_tensor *out, int32_t num_threads, void *stream) {
     p.q = q->data;
     p.k = k->data;
     p.v = v->data;
     p.out = out->data;
-    p.lse = lse != nullptr ? static_cast<float *>(lse->data) : nullptr;
     p.in_dtype = static_cast<core::DType>(q->dtype);
     p.out_dtype = static_cast<core::DType>(out->dtype);
     p.batch = q->shape[0];
     p.heads_q = q->shape[1];
     p.heads_kv = k->shape[1];
-    p.len_q = q->shape[2];
-    p.len_k = k->shape[2];
     p.dim = q->shape[3];
     p.dim_v = v->shape[3];
     copy_strides(q, p.sq);
     copy_strides(k, p.sk);
     copy_strides(v, p.sv);
     copy_strides(out, p.so);
+    p.threads = resolve_threads(num_threads);
+    p.device = q->device;
+    p.stream = stream;
+}
+
+}  // namespace
+
+core::FlashProblem make_flash_problem(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v,
+                                      const attn4j_tensor *out, const attn4j_tensor *lse,
+                                      const attn4j_flash_params &pr) {
+    core::FlashProblem p{};
+    fill_operands(p, q, k, v, out, pr.num_threads, pr.cuda_stream);
+    p.lse = lse != nullptr ? static_cast<float *>(lse->data) : nullptr;
+    p.len_q = q->shape[2];
+    p.len_k = k->shape[2];
     if (lse != nullptr) copy_strides(lse, p.sl);
     p.scale = pr.scale != 0.0f ? pr.scale : 1.0f / std::sqrt(static_cast<float>(p.dim));
     p.softcap = pr.softcap;
     p.window_left = pr.window_left;
     p.window_right = pr.causal != 0 ? 0 : pr.window_right;  // causal: nothing right of the diagonal
-    p.threads = resolve_threads(pr.num_threads);
-    p.device = q->device;
-    p.stream = pr.cuda_stream;
     return p;
 }
 
@@ -55,22 +62,8 @@ core::LightningProblem make_lightning_problem(const attn4j_tensor *q, const attn
                                               const attn4j_tensor *out, const attn4j_tensor *state_in,
                                               const attn4j_tensor *state_out, const attn4j_lightning_params &pr) {
     core::LightningProblem p{};
-    p.q = q->data;
-    p.k = k->data;
-    p.v = v->data;
-    p.out = out->data;
-    p.in_dtype = static_cast<core::DType>(q->dtype);
-    p.out_dtype = static_cast<core::DType>(out->dtype);
-    p.batch = q->shape[0];
-    p.heads_q = q->shape[1];
-    p.heads_kv = k->shape[1];
+    fill_operands(p, q, k, v, out, pr.num_threads, pr.cuda_stream);
     p.len = q->shape[2];
-    p.dim = q->shape[3];
-    p.dim_v = v->shape[3];
-    copy_strides(q, p.sq);
-    copy_strides(k, p.sk);
-    copy_strides(v, p.sv);
-    copy_strides(out, p.so);
     if (state_in != nullptr) copy_strides(state_in, p.ssi);
     if (state_out != nullptr) copy_strides(state_out, p.sso);
     p.slopes = pr.slopes;
@@ -79,9 +72,6 @@ core::LightningProblem make_lightning_problem(const attn4j_tensor *q, const attn
     p.block = pr.block_size > 0 ? pr.block_size : cpu::kLightningDefaultBlock;
     p.cu_seqlens = pr.num_seqs > 0 ? pr.cu_seqlens : nullptr;
     p.num_seqs = pr.num_seqs > 0 ? pr.num_seqs : 0;
-    p.threads = resolve_threads(pr.num_threads);
-    p.device = q->device;
-    p.stream = pr.cuda_stream;
     return p;
 }
 

@@ -45,20 +45,9 @@ int32_t check_flash(const core::FlashProblem &p) {
 
 flash::Params launch_params(const core::FlashProblem &p) {
     flash::Params k{};
-    k.q = p.q;
-    k.k = p.k;
-    k.v = p.v;
-    k.out = p.out;
+    copy_operands(k, p);
     k.lse = p.lse;
-    for (int i = 0; i < 4; ++i) {
-        k.sq[i] = p.sq[i];
-        k.sk[i] = p.sk[i];
-        k.sv[i] = p.sv[i];
-        k.so[i] = p.so[i];
-        k.sl[i] = p.sl[i];
-    }
-    k.heads_q = static_cast<int>(p.heads_q);
-    k.group = static_cast<int>(p.heads_q / p.heads_kv);
+    for (int i = 0; i < 4; ++i) k.sl[i] = p.sl[i];
     k.len_q = static_cast<int>(p.len_q);
     k.len_k = static_cast<int>(p.len_k);
     k.scale = p.scale;

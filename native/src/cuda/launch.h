@@ -41,6 +41,24 @@ inline int32_t check_head_dims(int64_t d, int64_t dv, bool with_256 = false) {
                 with_256 ? "64, 128 and 256" : "64 and 128");
 }
 
+// The operands of a problem (core/) into a kernel's launch parameters: pointers, strides, query heads
+// and the GQA group, as every family's Params names them.
+template <class Params, class Problem>
+void copy_operands(Params &k, const Problem &p) {
+    k.q = p.q;
+    k.k = p.k;
+    k.v = p.v;
+    k.out = p.out;
+    for (int i = 0; i < 4; ++i) {
+        k.sq[i] = p.sq[i];
+        k.sk[i] = p.sk[i];
+        k.sv[i] = p.sv[i];
+        k.so[i] = p.so[i];
+    }
+    k.heads_q = static_cast<int>(p.heads_q);
+    k.group = static_cast<int>(p.heads_q / p.heads_kv);
+}
+
 // Every row of each (base, element strides [4]) tensor starts 16-byte aligned (2-byte elements).
 inline bool rows_aligned16(std::initializer_list<std::pair<const void *, const int64_t *>> tensors) {
     bool ok = true;

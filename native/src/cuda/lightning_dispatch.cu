@@ -40,18 +40,7 @@ int32_t check_lightning(const core::LightningProblem &p) {
 
 lightning::Params launch_params(const core::LightningProblem &lp) {
     lightning::Params p{};
-    p.q = lp.q;
-    p.k = lp.k;
-    p.v = lp.v;
-    p.out = lp.out;
-    for (int i = 0; i < 4; ++i) {
-        p.sq[i] = lp.sq[i];
-        p.sk[i] = lp.sk[i];
-        p.sv[i] = lp.sv[i];
-        p.so[i] = lp.so[i];
-    }
-    p.heads_q = static_cast<int>(lp.heads_q);
-    p.group = static_cast<int>(lp.heads_q / lp.heads_kv);
+    copy_operands(p, lp);
     p.out_f32 = lp.out_dtype == core::DType::F32;
     {
         const int64_t pair_bytes = p.out_f32 ? 8 : 4;
