@@ -18,6 +18,9 @@ int32_t check_ranges(const char *lens_name, const int32_t *lens, const char *sta
         if (start < 0)
             return fail(ATTN4J_STATUS_INVALID_PARAM, "params.%s[%lld] = %lld is negative", starts_name,
                         static_cast<long long>(b), static_cast<long long>(start));
+        if (start > n)
+            return fail(ATTN4J_STATUS_INVALID_PARAM, "params.%s[%lld] = %lld exceeds %lld (%s)", starts_name,
+                        static_cast<long long>(b), static_cast<long long>(start), static_cast<long long>(n), what);
         if (start + len > n) {
             if (starts == nullptr)
                 return fail(ATTN4J_STATUS_INVALID_PARAM, "params.%s[%lld] = %lld exceeds %lld (%s)", lens_name,

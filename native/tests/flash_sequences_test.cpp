@@ -259,6 +259,10 @@ TEST(FlashSequenceErrors, PaddedLengthsOutOfRange) {
     c.p.q_lens = lens;
     c.p.q_starts = starts;
     c.expect(ATTN4J_STATUS_INVALID_PARAM, "params.q_starts[1] + q_lens[1] = 17 exceeds 16");
+    const int32_t past_end[2] = {0, 20};  // no lengths given: a start past the end would leave a negative length
+    BadLengths e;
+    e.p.q_starts = past_end;
+    e.expect(ATTN4J_STATUS_INVALID_PARAM, "params.q_starts[1] = 20 exceeds 16");
     BadLengths d;
     d.p.kv_lens = lens;
     d.p.max_seqlen_k = 5;
