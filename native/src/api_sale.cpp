@@ -107,33 +107,27 @@ int32_t prepare(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_ten
     return ATTN4J_STATUS_OK;
 }
 
-// The mask is written by SALE (so it may overlap no tensor) and read by the block-sparse pass (so no
-// output may overlap it); only the bytes the layout uses count.
-int32_t check_mask_aliasing(const SaleCall &call, const void *mask, bool written, const attn4j_tensor *q,
-                            const attn4j_tensor *k, const attn4j_tensor *v, const attn4j_tensor *out,
-                            const attn4j_tensor *lse) {
-    const core::SaleConfig &c = call.sale.config;
-    const int64_t bytes =
-        core::sale_mask_bytes(call.problem(), core::sale_mask_layout(call.problem(), c.block_q, c.block_k, nullptr));
-    CHECK(check_disjoint_bytes("mask", mask, bytes, "out", out));
-    CHECK(check_disjoint_bytes("mask", mask, bytes, "lse", lse));
-    if (!written) return ATTN4J_STATUS_OK;
-    CHECK(check_disjoint_bytes("mask", mask, bytes, "q", q));
-    CHECK(check_disjoint_bytes("mask", mask, bytes, "k", k));
-    return check_disjoint_bytes("mask", mask, bytes, "v", v);
-}
-
-int32_t check_mask(const SaleCall &call, const void *mask, int64_t mask_bytes, bool required) {
+// The mask: present if required, as large as its layout, and apart from the tensors it must not share
+// memory with: SALE writes it (so it may overlap no tensor), the block-sparse pass reads it (so no
+// output may overlap it). Only the bytes the layout uses count.
+int32_t check_mask(const SaleCall &call, const void *mask, int64_t mask_bytes, bool sparse_pass,
+                   const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v, const attn4j_tensor *out,
+                   const attn4j_tensor *lse) {
     const core::SaleConfig &c = call.sale.config;
     const int64_t need = core::sale_mask_bytes(call.problem(), core::sale_mask_layout(call.problem(), c.block_q, c.block_k, nullptr));
     if (mask == nullptr) {
-        if (required) return fail(ATTN4J_STATUS_NULL_ARGUMENT, "mask is NULL");
+        if (sparse_pass) return fail(ATTN4J_STATUS_NULL_ARGUMENT, "mask is NULL");
         return ATTN4J_STATUS_OK;
     }
     if (mask_bytes < need)
         return fail(ATTN4J_STATUS_INVALID_SHAPE, "mask_bytes = %lld, the mask needs %lld bytes",
                     static_cast<long long>(mask_bytes), static_cast<long long>(need));
-    return ATTN4J_STATUS_OK;
+    CHECK(check_disjoint_bytes("mask", mask, need, "out", out));
+    CHECK(check_disjoint_bytes("mask", mask, need, "lse", lse));
+    if (sparse_pass) return ATTN4J_STATUS_OK;
+    CHECK(check_disjoint_bytes("mask", mask, need, "q", q));
+    CHECK(check_disjoint_bytes("mask", mask, need, "k", k));
+    return check_disjoint_bytes("mask", mask, need, "v", v);
 }
 
 inputs::Target target(const attn4j_tensor *t) {
@@ -177,8 +171,7 @@ int32_t attn4j_sale_forward(const attn4j_tensor *q, const attn4j_tensor *k, cons
     return guarded([&] {
         SaleCall call;
         CHECK(prepare(q, k, v, out, lse, params, call, true, true));
-        CHECK(check_mask(call, mask, mask_bytes, false));
-        CHECK(check_mask_aliasing(call, mask, true, q, k, v, out, lse));
+        CHECK(check_mask(call, mask, mask_bytes, false, q, k, v, out, lse));
         if (density != nullptr) *density = 1.0;
         if (empty_problem(call.problem())) return ATTN4J_STATUS_OK;
         return call.on_host() ? cpu_status(cpu::sale_forward(call.sale, mask, density))
@@ -193,8 +186,7 @@ int32_t attn4j_block_sparse_forward(const attn4j_tensor *q, const attn4j_tensor 
     return guarded([&] {
         SaleCall call;
         CHECK(prepare(q, k, v, out, lse, params, call, true, true));
-        CHECK(check_mask(call, mask, mask_bytes, true));
-        CHECK(check_mask_aliasing(call, mask, false, q, k, v, out, lse));
+        CHECK(check_mask(call, mask, mask_bytes, true, q, k, v, out, lse));
         if (density != nullptr) *density = 1.0;
         if (empty_problem(call.problem())) return ATTN4J_STATUS_OK;
         const core::SaleConfig &c = call.sale.config;

@@ -31,11 +31,11 @@ struct LightningProblem {
     // Packed sequence b as a problem of its own (a batch of one: rows and state moved to it).
     LightningProblem sequence(int64_t b) const {
         LightningProblem s = *this;
-        const int64_t r0 = cu_seqlens[b], es = in_dtype == DType::F32 ? 4 : 2, os = out_dtype == DType::F32 ? 4 : 2;
-        s.q = static_cast<const char *>(q) + r0 * sq[2] * es;
-        s.k = static_cast<const char *>(k) + r0 * sk[2] * es;
-        s.v = static_cast<const char *>(v) + r0 * sv[2] * es;
-        s.out = static_cast<char *>(out) + r0 * so[2] * os;
+        const int64_t r0 = cu_seqlens[b];
+        s.q = advance(q, in_dtype, r0 * sq[2]);
+        s.k = advance(k, in_dtype, r0 * sk[2]);
+        s.v = advance(v, in_dtype, r0 * sv[2]);
+        s.out = advance(out, out_dtype, r0 * so[2]);
         if (state_in != nullptr) s.state_in = state_in + b * ssi[0];
         if (state_out != nullptr) s.state_out = state_out + b * sso[0];
         s.batch = 1;

@@ -30,14 +30,6 @@ inline void load_tile(const void *base, DType t, int64_t rows, int64_t cols, int
         for (int64_t c = 0; c < cols; ++c) dst[r * cols + c] = load_element(base, t, r * rs + c * cs);
 }
 
-inline const void *advance(const void *base, DType t, int64_t elements) {
-    const int64_t size = t == DType::F32 ? 4 : 2;
-    return static_cast<const char *>(base) + elements * size;
-}
-
-inline void *advance(void *base, DType t, int64_t elements) {
-    const int64_t size = t == DType::F32 ? 4 : 2;
-    return static_cast<char *>(base) + elements * size;
-}
+using core::advance;
 
 }  // namespace attn4j::cpu

@@ -10,20 +10,14 @@ namespace attn4j::cpu {
 
 namespace {
 
-int64_t element_bytes(DType t) { return t == DType::F32 ? 4 : 2; }
-
-const void *at(const void *base, DType t, int64_t elements) {
-    return static_cast<const char *>(base) + elements * element_bytes(t);
-}
-
 // Rows [r0, r0 + rows) of batch entry b against its keys [k0, k0 + keys).
 FlashProblem part(const FlashProblem &p, int64_t b, int64_t r0, int64_t rows, int64_t k0, int64_t keys, bool masked) {
     FlashProblem s = p;
-    s.q = at(p.q, p.in_dtype, b * p.sq[0] + r0 * p.sq[2]);
-    s.out = const_cast<void *>(at(p.out, p.out_dtype, b * p.so[0] + r0 * p.so[2]));
+    s.q = core::advance(p.q, p.in_dtype, b * p.sq[0] + r0 * p.sq[2]);
+    s.out = core::advance(p.out, p.out_dtype, b * p.so[0] + r0 * p.so[2]);
     if (p.lse != nullptr) s.lse = p.lse + b * p.sl[0] + r0 * p.sl[2];
-    s.k = at(p.k, p.in_dtype, b * p.sk[0] + k0 * p.sk[2]);
-    s.v = at(p.v, p.in_dtype, b * p.sv[0] + k0 * p.sv[2]);
+    s.k = core::advance(p.k, p.in_dtype, b * p.sk[0] + k0 * p.sk[2]);
+    s.v = core::advance(p.v, p.in_dtype, b * p.sv[0] + k0 * p.sv[2]);
     s.batch = 1;
     s.len_q = rows;
     s.len_k = keys;

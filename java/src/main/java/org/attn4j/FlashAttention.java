@@ -183,11 +183,7 @@ public final class FlashAttention {
         attn4j_flash_params.window_right(params, options.windowRight());
         attn4j_flash_params.num_threads(params, options.threads());
         attn4j_flash_params.cuda_stream(params, options.cudaStream() == null ? MemorySegment.NULL : options.cudaStream());
-        if (lengths == null) {
-            SequenceLengths.clear(params);
-        } else {
-            lengths.writeTo(params);
-        }
+        SequenceLengths.writeTo(params, lengths);
         MemorySegment[] d = call.tensors;
         try {
             if (Native.anyHeap(q, k, v, out, lse)) {

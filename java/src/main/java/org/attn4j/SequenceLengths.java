@@ -189,26 +189,16 @@ public final class SequenceLengths {
         return cuQ;
     }
 
-    /** Writes this object's arrays into FlashAttention params. */
-    void writeTo(MemorySegment params) {
-        attn4j_flash_params.q_lens(params, qLens);
-        attn4j_flash_params.kv_lens(params, kvLens);
-        attn4j_flash_params.q_starts(params, qStarts);
-        attn4j_flash_params.kv_starts(params, kvStarts);
-        attn4j_flash_params.cu_seqlens_q(params, cuQ);
-        attn4j_flash_params.cu_seqlens_k(params, cuK);
-        attn4j_flash_params.num_seqs(params, packed ? count : 0);
-    }
-
-    /** Clears the fields {@link #writeTo} sets: no lengths. */
-    static void clear(MemorySegment params) {
-        attn4j_flash_params.q_lens(params, MemorySegment.NULL);
-        attn4j_flash_params.kv_lens(params, MemorySegment.NULL);
-        attn4j_flash_params.q_starts(params, MemorySegment.NULL);
-        attn4j_flash_params.kv_starts(params, MemorySegment.NULL);
-        attn4j_flash_params.cu_seqlens_q(params, MemorySegment.NULL);
-        attn4j_flash_params.cu_seqlens_k(params, MemorySegment.NULL);
-        attn4j_flash_params.num_seqs(params, 0);
+    /** Writes the arrays of {@code lengths} into FlashAttention params, or clears them (null: no lengths). */
+    static void writeTo(MemorySegment params, SequenceLengths lengths) {
+        boolean on = lengths != null;
+        attn4j_flash_params.q_lens(params, on ? lengths.qLens : MemorySegment.NULL);
+        attn4j_flash_params.kv_lens(params, on ? lengths.kvLens : MemorySegment.NULL);
+        attn4j_flash_params.q_starts(params, on ? lengths.qStarts : MemorySegment.NULL);
+        attn4j_flash_params.kv_starts(params, on ? lengths.kvStarts : MemorySegment.NULL);
+        attn4j_flash_params.cu_seqlens_q(params, on ? lengths.cuQ : MemorySegment.NULL);
+        attn4j_flash_params.cu_seqlens_k(params, on ? lengths.cuK : MemorySegment.NULL);
+        attn4j_flash_params.num_seqs(params, on && lengths.packed ? lengths.count : 0);
     }
 
     @Override
