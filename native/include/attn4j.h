@@ -86,7 +86,10 @@ typedef struct attn4j_flash_params {
      * Packed form (num_seqs > 0), q [1, Hq, total_q, d] and k, v [1, Hkv, total_k, d]: sequence b owns
      * query rows cu_seqlens_q[b] .. cu_seqlens_q[b + 1] - 1 and keys cu_seqlens_k[b] .. cu_seqlens_k[b + 1]
      * - 1; both prefix sums start at 0, never decrease and end at total_q / total_k. out and lse follow q's
-     * layout. The two forms exclude each other. */
+     * layout. The two forms exclude each other.
+     * CUDA: host arrays are checked as on the CPU and copied with the call; device arrays (what a
+     * captured CUDA graph needs: the call then reads no host memory) cannot be read by the checks, so the
+     * kernels clamp every range to the tensors, and the packed form needs max_seqlen_q. */
     const int32_t *q_lens;        /* padded: [B] valid query rows per sequence, or NULL */
     const int32_t *kv_lens;       /* padded: [B] valid keys per sequence, or NULL */
     const int32_t *q_starts;      /* padded: [B] first valid query row (left padding), or NULL */

@@ -1,6 +1,7 @@
 #include "sequence_checks.h"
 
 #include "api_checks.h"
+#include "cuda/cuda_backend.h"
 
 namespace attn4j {
 
@@ -42,6 +43,71 @@ int32_t check_longest(const char *name, int32_t given, int64_t longest) {
     return ATTN4J_STATUS_OK;
 }
 
+// The packed form's single batch entry.
+int32_t check_one_entry(const attn4j_tensor *q, const attn4j_tensor *k) {
+    if (q->shape[0] == 1 && k->shape[0] == 1) return ATTN4J_STATUS_OK;
+    return fail(ATTN4J_STATUS_INVALID_SHAPE,
+                "%s.shape[0] = %lld: the packed form (params.num_seqs > 0) takes one batch entry holding every sequence",
+                q->shape[0] != 1 ? "q" : "k", static_cast<long long>(q->shape[0] != 1 ? q->shape[0] : k->shape[0]));
+}
+
+// CUDA tensors take their length arrays all in host memory or all in the tensors' device memory.
+int32_t check_array_devices(const attn4j_flash_params &pr, int32_t device, bool &on_device) {
+    const struct {
+        const char *name;
+        const int32_t *a;
+    } arrays[] = {{"q_lens", pr.q_lens},         {"kv_lens", pr.kv_lens},         {"q_starts", pr.q_starts},
+                  {"kv_starts", pr.kv_starts}, {"cu_seqlens_q", pr.cu_seqlens_q}, {"cu_seqlens_k", pr.cu_seqlens_k}};
+    const char *first = nullptr;
+    int32_t where = ATTN4J_DEVICE_HOST;
+    for (const auto &x : arrays) {
+        if (x.a == nullptr) continue;
+        const int32_t at = cuda::memory_device(x.a);
+        if (at != ATTN4J_DEVICE_HOST && at != device)
+            return fail(ATTN4J_STATUS_INVALID_DEVICE, "params.%s is memory of CUDA device %d, the tensors are on device %d",
+                        x.name, at, device);
+        if (first == nullptr) {
+            first = x.name;
+            where = at;
+        } else if (at != where) {
+            return fail(ATTN4J_STATUS_INVALID_DEVICE, "params.%s is %s memory but params.%s is %s memory: use one place",
+                        x.name, at == ATTN4J_DEVICE_HOST ? "host" : "device", first,
+                        where == ATTN4J_DEVICE_HOST ? "host" : "device");
+        }
+    }
+    on_device = where != ATTN4J_DEVICE_HOST;
+    return ATTN4J_STATUS_OK;
+}
+
+// Device arrays cannot be read here without a synchronization: what the host can check is checked,
+// and the kernels clamp every range to the tensors (attn4j.h). The grid needs the longest sequence.
+int32_t check_device_arrays(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_flash_params &pr, bool padded,
+                            core::Sequences &seqs) {
+    if (pr.max_seqlen_q < 0 || pr.max_seqlen_k < 0)
+        return fail(ATTN4J_STATUS_INVALID_PARAM, "params.max_seqlen_%s = %d is negative", pr.max_seqlen_q < 0 ? "q" : "k",
+                    pr.max_seqlen_q < 0 ? pr.max_seqlen_q : pr.max_seqlen_k);
+    if (pr.max_seqlen_q > q->shape[2] || pr.max_seqlen_k > k->shape[2])
+        return fail(ATTN4J_STATUS_INVALID_PARAM, "params.max_seqlen_%s = %d exceeds %s (%lld)",
+                    pr.max_seqlen_q > q->shape[2] ? "q" : "k", pr.max_seqlen_q > q->shape[2] ? pr.max_seqlen_q : pr.max_seqlen_k,
+                    pr.max_seqlen_q > q->shape[2] ? "q.shape[2]" : "k.shape[2]",
+                    static_cast<long long>(pr.max_seqlen_q > q->shape[2] ? q->shape[2] : k->shape[2]));
+    seqs.max_k = pr.max_seqlen_k > 0 ? pr.max_seqlen_k : k->shape[2];
+    if (padded) {  // (the longest valid rows only pick the kernel here: the grid covers every row)
+        seqs.max_q = pr.max_seqlen_q > 0 ? pr.max_seqlen_q : q->shape[2];
+        return ATTN4J_STATUS_OK;
+    }
+    CHECK(check_one_entry(q, k));
+    if (pr.cu_seqlens_q == nullptr || pr.cu_seqlens_k == nullptr)
+        return fail(ATTN4J_STATUS_NULL_ARGUMENT, "params.%s is NULL but params.num_seqs > 0",
+                    pr.cu_seqlens_q == nullptr ? "cu_seqlens_q" : "cu_seqlens_k");
+    if (pr.max_seqlen_q == 0 && q->shape[2] > 0)
+        return fail(ATTN4J_STATUS_INVALID_PARAM,
+                    "params.max_seqlen_q = 0 with device arrays: give the longest sequence's query rows (the grid is "
+                    "sized from it)");
+    seqs.max_q = pr.max_seqlen_q;
+    return ATTN4J_STATUS_OK;
+}
+
 }  // namespace
 
 int32_t check_prefix_sums(const char *name, const int32_t *cu, int64_t seqs, int64_t total, const char *what,
@@ -78,9 +144,7 @@ int32_t check_sequences(const attn4j_tensor *q, const attn4j_tensor *k, const at
     if (padded && pr.num_seqs > 0)
         return fail(ATTN4J_STATUS_INVALID_PARAM,
                     "params.num_seqs = %d (packed form) with padded-form lengths or starts: use one form", pr.num_seqs);
-    if (q->device != ATTN4J_DEVICE_HOST)
-        return fail(ATTN4J_STATUS_UNSUPPORTED, "sequence lengths with tensors on CUDA device %d: not supported",
-                    q->device);
+    if (q->device != ATTN4J_DEVICE_HOST) CHECK(check_array_devices(pr, q->device, seqs.on_device));
     seqs.q_lens = pr.q_lens;
     seqs.kv_lens = pr.kv_lens;
     seqs.q_starts = pr.q_starts;
@@ -88,6 +152,7 @@ int32_t check_sequences(const attn4j_tensor *q, const attn4j_tensor *k, const at
     seqs.cu_q = pr.cu_seqlens_q;
     seqs.cu_k = pr.cu_seqlens_k;
     seqs.num_seqs = pr.num_seqs;
+    if (seqs.on_device) return check_device_arrays(q, k, pr, padded, seqs);
     if (padded) {
         const int64_t batch = q->shape[0];
         CHECK(check_ranges("q_lens", pr.q_lens, "q_starts", pr.q_starts, batch, q->shape[2],
@@ -95,11 +160,7 @@ int32_t check_sequences(const attn4j_tensor *q, const attn4j_tensor *k, const at
         CHECK(check_ranges("kv_lens", pr.kv_lens, "kv_starts", pr.kv_starts, batch, k->shape[2],
                                   "the sequence length of k", seqs.max_k));
     } else {
-        if (q->shape[0] != 1 || k->shape[0] != 1)
-            return fail(ATTN4J_STATUS_INVALID_SHAPE,
-                        "%s.shape[0] = %lld: the packed form (params.num_seqs > 0) takes one batch entry holding every "
-                        "sequence",
-                        q->shape[0] != 1 ? "q" : "k", static_cast<long long>(q->shape[0] != 1 ? q->shape[0] : k->shape[0]));
+        CHECK(check_one_entry(q, k));
         CHECK(check_prefix_sums("cu_seqlens_q", pr.cu_seqlens_q, pr.num_seqs, q->shape[2],
                                        "the total query rows, q.shape[2]", seqs.max_q));
         CHECK(check_prefix_sums("cu_seqlens_k", pr.cu_seqlens_k, pr.num_seqs, k->shape[2],

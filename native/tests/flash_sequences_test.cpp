@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "attn4j.h"
+#include "backends.h"
 #include "cpu/isa.h"
 #include "cpu/reference/flash_reference.h"
 #include "fill_problem.h"
@@ -61,6 +62,16 @@ std::vector<SeqCase> seq_cases() {
                  ATTN4J_DTYPE_BF16, true});
     c.push_back({"many_short_one_long", 2, 2, 32, 32, {1, 2, 3, 400, 4, 5, 6, 7}, {1, 2, 3, 400, 4, 5, 6, 7}, 0, 0, true});
     c.push_back({"decode_rows", 8, 2, 64, 64, {1, 1, 4, 16}, {300, 2, 129, 64}, 0, 7, true});
+    // Shapes the CUDA kernels take (bf16, d = dv in {64, 128}): parts of several query and key tiles,
+    // lengths off every tile size, decode rows (the portable kernel), windows and soft-capping.
+    c.push_back({"bf16_tiles_gqa_causal", 4, 2, 128, 128, {300, 1, 129, 0, 257}, {300, 1, 129, 0, 257}, 5, 3, true,
+                 false, -1, -1, 0.0f, ATTN4J_DTYPE_BF16});
+    c.push_back({"bf16_chunked_left_d64", 2, 1, 64, 64, {65, 3, 200}, {400, 3, 200}, 2, 9, true, true, -1, -1, 0.0f,
+                 ATTN4J_DTYPE_BF16});
+    c.push_back({"bf16_window_softcap", 2, 2, 128, 128, {260, 70}, {260, 70}, 0, 130, true, false, 100, -1, 20.0f,
+                 ATTN4J_DTYPE_BF16});
+    c.push_back({"bf16_decode_rows", 8, 2, 128, 128, {1, 1, 4, 16}, {300, 2, 129, 64}, 0, 7, true, false, -1, -1, 0.0f,
+                 ATTN4J_DTYPE_BF16});
     return c;
 }
 
@@ -135,6 +146,149 @@ void expected(const SeqCase &c, const Padded &r, std::vector<double> &out, std::
                 }
         }
     }
+}
+
+// A host tensor's bytes on the first CUDA device, same dtype and strides (null data: the copy failed).
+struct OnDevice {
+    attn4j_tensor t{};
+    void *ptr = nullptr;
+    int64_t bytes = 0;
+    explicit OnDevice(const HostTensor &h) : t(h.t), bytes(static_cast<int64_t>(std::max<size_t>(h.bytes.size(), 1))) {
+        EXPECT_EQ(attn4j_cuda_malloc(0, bytes, &ptr), ATTN4J_STATUS_OK) << attn4j_last_error();
+        EXPECT_EQ(attn4j_cuda_memcpy(ptr, h.bytes.data(), static_cast<int64_t>(h.bytes.size()), ATTN4J_COPY_HOST_TO_DEVICE),
+                  ATTN4J_STATUS_OK);
+        t.data = ptr;
+        t.device = 0;
+    }
+    explicit OnDevice(const std::vector<int32_t> &a) : bytes(static_cast<int64_t>(std::max<size_t>(a.size(), 1) * 4)) {
+        EXPECT_EQ(attn4j_cuda_malloc(0, bytes, &ptr), ATTN4J_STATUS_OK) << attn4j_last_error();
+        EXPECT_EQ(attn4j_cuda_memcpy(ptr, a.data(), static_cast<int64_t>(a.size() * 4), ATTN4J_COPY_HOST_TO_DEVICE),
+                  ATTN4J_STATUS_OK);
+    }
+    OnDevice(const OnDevice &) = delete;
+    OnDevice &operator=(const OnDevice &) = delete;
+    ~OnDevice() { attn4j_cuda_free(0, ptr); }
+    const int32_t *ints() const { return static_cast<const int32_t *>(ptr); }
+    // Device contents into h (same layout), after the device is idle.
+    void download(HostTensor &h) const {
+        ASSERT_EQ(attn4j_cuda_synchronize(0), ATTN4J_STATUS_OK) << attn4j_last_error();
+        ASSERT_EQ(attn4j_cuda_memcpy(h.bytes.data(), ptr, static_cast<int64_t>(h.bytes.size()), ATTN4J_COPY_DEVICE_TO_HOST),
+                  ATTN4J_STATUS_OK);
+    }
+};
+
+std::string cuda_unsupported(const SeqCase &c) {
+    if (c.dtype == ATTN4J_DTYPE_F32) return "CUDA: f32 storage unsupported";
+    if (c.dim != c.dim_v || (c.dim != 64 && c.dim != 128 && c.dim != 256)) return "CUDA: head dims (64, 128 or 256, equal)";
+    return "";
+}
+
+bool same_bytes(const HostTensor &a, const HostTensor &b) { return a.bytes == b.bytes; }
+
+// The same batch on the GPU: padded and packed forms, host and device length arrays. Padding V rows
+// hold NaN there (a row that read one would be NaN), outputs f32, poisoned; the forms agree bit for bit.
+void run_on_cuda(const SeqCase &c, const Padded &r, const std::vector<double> &want_out, const std::vector<double> &want_lse,
+                 const std::vector<int32_t> &cu_q, const std::vector<int32_t> &cu_k, const HostTensor &pq,
+                 const HostTensor &pk, const HostTensor &pv) {
+    const int64_t B = c.batch(), H = c.heads_q, tq = cu_q.back();
+    HostTensor vnan(c.dtype, B, c.heads_kv, c.nk(), c.dim_v, c.bnhd);
+    for (int64_t b = 0; b < B; ++b)
+        for (int64_t h = 0; h < c.heads_kv; ++h)
+            for (int64_t j = 0; j < c.nk(); ++j) {
+                const bool valid = j >= k_start(c, b) && j < k_start(c, b) + c.kv_lens[b];
+                for (int64_t e = 0; e < c.dim_v; ++e) vnan.set(b, h, j, e, valid ? r.v.get(b, h, j, e) : NAN);
+            }
+    OnDevice q(r.q), k(r.k), v(vnan);
+    HostTensor out(ATTN4J_DTYPE_F32, B, H, c.nq(), c.dim_v), lse(ATTN4J_DTYPE_F32, B, H, c.nq(), 1);
+    out.poison();
+    lse.poison();
+    OnDevice dout(out), dlse(lse);
+    const OnDevice d_qlens(c.q_lens), d_kvlens(c.kv_lens), d_qstarts(r.q_starts), d_kvstarts(r.kv_starts);
+    HostTensor padded_out(ATTN4J_DTYPE_F32, B, H, c.nq(), c.dim_v), padded_lse(ATTN4J_DTYPE_F32, B, H, c.nq(), 1);
+    for (bool device_arrays : {false, true}) {
+        SCOPED_TRACE(device_arrays ? "padded, device arrays" : "padded, host arrays");
+        attn4j_flash_params p = c.params();
+        p.q_lens = device_arrays ? d_qlens.ints() : c.q_lens.data();
+        p.kv_lens = device_arrays ? d_kvlens.ints() : c.kv_lens.data();
+        if (c.left) {
+            p.q_starts = device_arrays ? d_qstarts.ints() : r.q_starts.data();
+            p.kv_starts = device_arrays ? d_kvstarts.ints() : r.kv_starts.data();
+        }
+        if (device_arrays) p.max_seqlen_q = static_cast<int32_t>(c.max_of(c.q_lens));  // the kernel choice of the host form
+        ASSERT_EQ(attn4j_cuda_memcpy(dout.ptr, out.bytes.data(), dout.bytes, ATTN4J_COPY_HOST_TO_DEVICE), ATTN4J_STATUS_OK);
+        ASSERT_EQ(attn4j_cuda_memcpy(dlse.ptr, lse.bytes.data(), dlse.bytes, ATTN4J_COPY_HOST_TO_DEVICE), ATTN4J_STATUS_OK);
+        ASSERT_EQ(attn4j_flash_forward(&q.t, &k.t, &v.t, &dout.t, &dlse.t, &p), ATTN4J_STATUS_OK) << attn4j_last_error();
+        HostTensor got(ATTN4J_DTYPE_F32, B, H, c.nq(), c.dim_v), got_lse(ATTN4J_DTYPE_F32, B, H, c.nq(), 1);
+        dout.download(got);
+        dlse.download(got_lse);
+        EXPECT_LE(rel_l2(got, want_out), 1e-2) << "padded form on CUDA";
+        ASSERT_TRUE(lse_matches(got_lse, want_lse, 1e-2)) << "padded form on CUDA";
+        if (!device_arrays) {
+            padded_out = std::move(got);
+            padded_lse = std::move(got_lse);
+        } else {
+            EXPECT_TRUE(same_bytes(got, padded_out)) << "device arrays != host arrays (padded)";
+            EXPECT_TRUE(same_bytes(got_lse, padded_lse)) << "device arrays != host arrays (padded lse)";
+        }
+    }
+
+    OnDevice dq(pq), dk(pk), dv(pv);
+    const int64_t gap = 3;
+    HostTensor po(ATTN4J_DTYPE_F32, 1, H, tq + gap, c.dim_v), pl(ATTN4J_DTYPE_F32, 1, H, tq + gap, 1);
+    po.poison();
+    pl.poison();
+    const OnDevice d_cuq(cu_q), d_cuk(cu_k);
+    HostTensor host_arrays_out(ATTN4J_DTYPE_F32, 1, H, tq + gap, c.dim_v);
+    for (bool device_arrays : {false, true}) {
+        SCOPED_TRACE(device_arrays ? "packed, device arrays" : "packed, host arrays");
+        OnDevice o(po), l(pl);
+        o.t.shape[2] = l.t.shape[2] = tq;  // the gap rows lie outside the tensors
+        attn4j_flash_params p = c.params();
+        p.cu_seqlens_q = device_arrays ? d_cuq.ints() : cu_q.data();
+        p.cu_seqlens_k = device_arrays ? d_cuk.ints() : cu_k.data();
+        p.num_seqs = static_cast<int32_t>(B);
+        if (device_arrays) p.max_seqlen_q = static_cast<int32_t>(std::max<int64_t>(c.max_of(c.q_lens), 1));
+        ASSERT_EQ(attn4j_flash_forward(&dq.t, &dk.t, &dv.t, &o.t, &l.t, &p), ATTN4J_STATUS_OK) << attn4j_last_error();
+        HostTensor got(ATTN4J_DTYPE_F32, 1, H, tq + gap, c.dim_v), got_lse(ATTN4J_DTYPE_F32, 1, H, tq + gap, 1);
+        o.download(got);
+        l.download(got_lse);
+        for (int64_t b = 0; b < B; ++b)
+            for (int64_t h = 0; h < H; ++h)
+                for (int64_t i = 0; i < c.q_lens[b]; ++i) {
+                    const int64_t row = q_start(c, b) + i;
+                    ASSERT_EQ(got_lse.get(0, h, cu_q[b] + i, 0), padded_lse.get(b, h, row, 0)) << "lse, sequence " << b << " row " << i;
+                    for (int64_t e = 0; e < c.dim_v; ++e)
+                        ASSERT_EQ(got.get(0, h, cu_q[b] + i, e), padded_out.get(b, h, row, e))
+                            << "packed != padded, sequence " << b << " row " << i;
+                }
+        for (int64_t h = 0; h < H; ++h)
+            for (int64_t i = tq; i < tq + gap; ++i) {
+                ASSERT_TRUE(std::isnan(got_lse.get(0, h, i, 0))) << "lse written outside the packed rows";
+                for (int64_t e = 0; e < c.dim_v; ++e) ASSERT_TRUE(std::isnan(got.get(0, h, i, e))) << "written outside";
+            }
+        if (!device_arrays) host_arrays_out = std::move(got);
+        else EXPECT_TRUE(same_bytes(got, host_arrays_out)) << "device arrays != host arrays (packed)";
+    }
+
+    // What the host can check of device arrays is refused naming the field, before anything is written.
+    OnDevice o(po);
+    o.t.shape[2] = tq;
+    auto refused = [&](attn4j_flash_params p, int32_t status, const std::string &needle) {
+        p.num_seqs = static_cast<int32_t>(B);
+        EXPECT_EQ(attn4j_flash_forward(&dq.t, &dk.t, &dv.t, &o.t, nullptr, &p), status);
+        EXPECT_NE(std::string(attn4j_last_error()).find(needle), std::string::npos) << attn4j_last_error();
+    };
+    attn4j_flash_params no_max = c.params();
+    no_max.cu_seqlens_q = d_cuq.ints();
+    no_max.cu_seqlens_k = d_cuk.ints();
+    refused(no_max, ATTN4J_STATUS_INVALID_PARAM, "params.max_seqlen_q = 0 with device arrays");
+    attn4j_flash_params mixed = no_max;
+    mixed.cu_seqlens_k = cu_k.data();
+    mixed.max_seqlen_q = 1;
+    refused(mixed, ATTN4J_STATUS_INVALID_DEVICE, "params.cu_seqlens_k is host memory but params.cu_seqlens_q is device memory");
+    HostTensor untouched(ATTN4J_DTYPE_F32, 1, H, tq + gap, c.dim_v);
+    o.download(untouched);
+    EXPECT_TRUE(same_bytes(untouched, po)) << "a refused call wrote its output";
 }
 
 class FlashSequences : public ::testing::TestWithParam<SeqCase> {};
@@ -226,6 +380,13 @@ TEST_P(FlashSequences, PaddedEqualsPackedEqualsAloneEqualsReference) {
         }
     }
     attn4j_set_cpu_isa(saved);
+
+    const Backend &gpu = backends().back();
+    const std::string why = skip_reason("sequences", gpu, cuda_unsupported(c));
+    if (why.empty()) {
+        SCOPED_TRACE("cuda:0");
+        run_on_cuda(c, r, want_out, want_lse, cu_q, cu_k, pq, pk, pv);
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, FlashSequences, ::testing::ValuesIn(seq_cases()),

@@ -20,6 +20,8 @@ int32_t malloc_device(int32_t device, int64_t bytes, void **ptr, std::string &er
 int32_t free_device(int32_t device, void *ptr, std::string &error);
 int32_t memcpy_any(void *dst, const void *src, int64_t bytes, int32_t kind, std::string &error);
 int32_t synchronize(int32_t device, std::string &error);
+// The CUDA device whose memory ptr points into, or ATTN4J_DEVICE_HOST for host memory (pinned or not).
+int32_t memory_device(const void *ptr);
 
 // The kernel families on p.device, asynchronously on p.stream, after the checks only CUDA needs
 // (head dims, unit strides, sizes). Each returns an ATTN4J_STATUS_* and on failure leaves the

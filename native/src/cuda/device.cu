@@ -69,6 +69,15 @@ int32_t memcpy_any(void *dst, const void *src, int64_t bytes, int32_t kind, std:
     return e == cudaSuccess ? ATTN4J_STATUS_OK : fail_cuda(e, "cudaMemcpy", error);
 }
 
+int32_t memory_device(const void *ptr) {
+    cudaPointerAttributes a{};
+    if (cudaPointerGetAttributes(&a, ptr) != cudaSuccess) {
+        cudaGetLastError();
+        return ATTN4J_DEVICE_HOST;
+    }
+    return a.type == cudaMemoryTypeDevice || a.type == cudaMemoryTypeManaged ? a.device : ATTN4J_DEVICE_HOST;
+}
+
 bool hopper_kernels(int device) {
     const char *env = std::getenv("ATTN4J_CUDA_WGMMA");
     if (env != nullptr && std::strcmp(env, "0") == 0) return false;

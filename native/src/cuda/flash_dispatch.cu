@@ -6,12 +6,14 @@
 #include <algorithm>
 #include <climits>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "attn4j.h"
 #include "common/error.h"
 #include "cuda/cuda_backend.h"
 #include "cuda/flash_params.cuh"
+#include "cuda/flash_sequences.cuh"
 #include "cuda/launch.h"
 
 namespace attn4j::cuda {
@@ -36,6 +38,8 @@ int32_t check_flash(const core::FlashProblem &p) {
     if (p.batch * p.heads_q > 65535)
         return fail(ATTN4J_STATUS_UNSUPPORTED, "q: batch x heads = %lld exceeds 65535 on CUDA devices",
                     static_cast<long long>(p.batch * p.heads_q));
+    if (p.mask != nullptr && p.seqs.any())
+        return fail(ATTN4J_STATUS_UNSUPPORTED, "block-sparse attention with sequence lengths: not supported on CUDA devices");
     if (p.mask != nullptr && (p.mask->block_q != 64 || p.mask->block_k != kTileKeys))
         return fail(ATTN4J_STATUS_UNSUPPORTED,
                     "params.block_q = %lld, params.block_k = %lld: block-sparse attention on CUDA uses 64 x 64 blocks",
@@ -62,6 +66,9 @@ flash::Params launch_params(const core::FlashProblem &p) {
     }
     k.kv_splits = 1;
     k.split_keys = p.len_k;
+    k.parts = nullptr;
+    k.tiles = nullptr;
+    k.num_tiles = nullptr;
     return k;
 }
 
@@ -72,7 +79,7 @@ flash::Params launch_params(const core::FlashProblem &p) {
 void plan_key_splits(const core::FlashProblem &p, flash::Params &k) {
     const int64_t bh = p.batch * p.heads_q;
     int sms = 0;
-    if (p.mask == nullptr && p.window_left < 0 && p.len_q <= 64 && p.len_k >= 1024 &&
+    if (p.mask == nullptr && !p.seqs.any() && p.window_left < 0 && p.len_q <= 64 && p.len_k >= 1024 &&
         cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, p.device) == cudaSuccess && bh < sms) {
         int64_t splits = (8 * sms + bh - 1) / bh;
         splits = std::min<int64_t>({splits, p.len_k / 512, 64});
@@ -96,15 +103,22 @@ int32_t flash_forward(const core::FlashProblem &p) {
     const bool bf16 = p.in_dtype == core::DType::BF16;
     // 16-byte loads need every row of q, k and v to start 16-byte aligned.
     const bool vec = rows_aligned16({{p.q, p.sq}, {p.k, p.sk}, {p.v, p.sv}});
+    // Sequences: the kernel choice by the longest part (a packed batch of decode rows is decode-shaped);
+    // the plan is made for the chosen kernel's tiles and freed after the launch on the stream.
+    std::optional<flash::SequencePlan> plan;
+    if (p.seqs.any()) plan.emplace(p, s);
+    flash::Params shape = k;
+    if (plan) shape.len_q = static_cast<int>(std::min<int64_t>(p.len_q, std::max<int64_t>(p.seqs.max_q, 1)));
+    flash::SequencePlan *const sp = plan ? &*plan : nullptr;
     int32_t status = ATTN4J_STATUS_OK;
-    if (vec && flash::sm90_applies(k, static_cast<int>(p.dim), device) &&
-        flash::launch_sm90(k, bf16, p.batch, p.heads_kv, s, status, error))
+    if (vec && flash::sm90_applies(shape, static_cast<int>(p.dim), device) &&
+        flash::launch_sm90(k, bf16, p.batch, p.heads_kv, sp, s, status, error))
         return reported(status, error);
-    if (vec && flash::sparse_sm90_applies(k, static_cast<int>(p.dim), device) &&
+    if (!plan && vec && flash::sparse_sm90_applies(k, static_cast<int>(p.dim), device) &&
         flash::launch_sparse_sm90(k, bf16, p.batch, p.heads_kv, s, status, error))
         return reported(status, error);
     plan_key_splits(p, k);
-    return reported(flash::launch_mma(k, bf16, static_cast<int>(p.dim), p.batch * p.heads_q, p.len_q, vec, s, error),
+    return reported(flash::launch_mma(k, bf16, static_cast<int>(p.dim), p.batch * p.heads_q, shape.len_q, vec, sp, s, error),
                     error);
 }
 

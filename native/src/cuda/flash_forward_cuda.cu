@@ -20,6 +20,7 @@
 
 #include "attn4j.h"
 #include "cuda/flash_params.cuh"
+#include "cuda/flash_sequences.cuh"
 #include "cuda/launch.h"
 #include "cuda/mma.cuh"
 
@@ -29,7 +30,9 @@ namespace {
 
 using flash::key_hi;
 using flash::key_lo;
+using flash::enter_part;
 using flash::Params;
+using flash::SeqPart;
 
 constexpr int kThreads = 128;  // 4 warps
 constexpr int kKeys = flash::kTileKeys;
@@ -44,8 +47,10 @@ __device__ __forceinline__ int64_t next_tile(const uint8_t *row, int64_t j, int6
     return hi;
 }
 
+// One block's work: query tile `tile` of (batch x head) blockIdx.y, or with sequences the tile of the
+// part p was moved to (blockIdx.y the head).
 template <typename T, int D, bool Vec, int Mt>
-__global__ void __launch_bounds__(kThreads) flash_forward_kernel(const Params p) {
+__device__ __forceinline__ void forward_rows(const Params &p, const int tile) {
     constexpr int kRows = 64 * Mt;
     // One m-tile keeps its Q fragments in registers for the whole key loop, unless d = 256 needs them
     // for the accumulators.
@@ -58,7 +63,6 @@ __global__ void __launch_bounds__(kThreads) flash_forward_kernel(const Params p)
     auto k_tile = [&](int b) { return kv0 + (Vec ? b : 0) * 2 * kKeys * ldq; };
     auto v_tile = [&](int b) { return kv0 + (Vec ? b : 0) * 2 * kKeys * ldq + kKeys * ldq; };
 
-    const int tile = gridDim.x - 1 - blockIdx.x;  // heaviest (causal) tiles first
     const int bh = blockIdx.y, b = bh / p.heads_q, h = bh % p.heads_q, hk = h / p.group;
     const int64_t i0 = static_cast<int64_t>(tile) * kRows;
     const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32, g = lane / 4, t4 = lane % 4;
@@ -105,6 +109,7 @@ __global__ void __launch_bounds__(kThreads) flash_forward_kernel(const Params p)
     }
 
     // Block-sparse calls (64-row blocks, Mt = 1) walk only the kept key tiles (lo is 0 there: no left window).
+    // (No masks with sequences: the dispatch refuses them.)
     const uint8_t *mrow = p.mask != nullptr ? p.mask + (static_cast<int64_t>(bh) * gridDim.x + tile) * p.mask_row_bytes : nullptr;
     const int64_t first = next_tile(mrow, lo, hi);
     if constexpr (Vec) {
@@ -280,6 +285,20 @@ __global__ void __launch_bounds__(kThreads) flash_forward_kernel(const Params p)
         }
 }
 
+// One problem: heaviest (causal) tiles first. Sequences (Parts): the entry's part as a problem of its
+// own. Two kernels, so that the one-problem path keeps reading its parameters in place.
+template <typename T, int D, bool Vec, int Mt, bool Parts>
+__global__ void __launch_bounds__(kThreads) flash_forward_kernel(const Params params) {
+    if constexpr (Parts) {
+        Params p = params;
+        SeqPart part;
+        int tile;
+        if (enter_part(p, blockIdx.x, part, tile)) forward_rows<T, D, Vec, Mt>(p, tile);
+    } else {
+        forward_rows<T, D, Vec, Mt>(params, static_cast<int>(gridDim.x - 1 - blockIdx.x));
+    }
+}
+
 // Combines the key splits of each row: O = sum_s w_s O_s / sum_s w_s with w_s = 2^(lse_s - max lse),
 // LSE = (max + log2 sum_s w_s) ln 2. One block per (row, batch x head), one thread per column.
 template <typename T, int D>
@@ -309,15 +328,22 @@ __global__ void __launch_bounds__(D) merge_splits(const Params p) {
 }
 
 template <typename T, int D, bool Vec, int Mt>
-int32_t launch(const Params &params, int64_t batch_heads, int64_t len_q, cudaStream_t stream, std::string &error) {
+int32_t launch(const Params &given, int64_t batch_heads, int64_t len_q, flash::SequencePlan *plan, cudaStream_t stream,
+               std::string &error) {
     constexpr int kRows = 64 * Mt;
     const size_t smem = sizeof(T) * (kRows + (Vec ? 4 : 2) * kKeys) * (D + kPad);
-    auto kernel = flash_forward_kernel<T, D, Vec, Mt>;
+    auto kernel = plan != nullptr ? flash_forward_kernel<T, D, Vec, Mt, true> : flash_forward_kernel<T, D, Vec, Mt, false>;
     if (const int32_t st = status_of(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                                          static_cast<int>(smem)), "cudaFuncSetAttribute", error))
         return st;
-    const dim3 grid(static_cast<unsigned>((len_q + kRows - 1) / kRows), static_cast<unsigned>(batch_heads),
-                    static_cast<unsigned>(params.kv_splits));
+    Params params = given;
+    dim3 grid(static_cast<unsigned>((len_q + kRows - 1) / kRows), static_cast<unsigned>(batch_heads),
+              static_cast<unsigned>(params.kv_splits));
+    if (plan != nullptr) {  // one block per (tile entry, query head)
+        if (const int32_t st = plan->make(kRows, params, error)) return st;
+        if (params.tile_entries == 0) return ATTN4J_STATUS_OK;
+        grid = dim3(static_cast<unsigned>(params.tile_entries), static_cast<unsigned>(params.heads_q), 1);
+    }
     if (params.kv_splits == 1) {
         kernel<<<grid, kThreads, smem, stream>>>(params);
         return status_of(cudaGetLastError(), "FlashAttention kernel launch", error);
@@ -344,26 +370,29 @@ int32_t launch(const Params &params, int64_t batch_heads, int64_t len_q, cudaStr
 // for block-sparse masks (a 128-row block would walk the union of two mask rows), short queries
 // (decode) and unaligned rows.
 template <typename T, int D>
-int32_t launch_for(const Params &params, int64_t batch_heads, int64_t len_q, bool vec, cudaStream_t stream,
-                   std::string &error) {
-    if (!vec) return launch<T, D, false, 1>(params, batch_heads, len_q, stream, error);
+int32_t launch_for(const Params &params, int64_t batch_heads, int64_t len_q, bool vec, flash::SequencePlan *plan,
+                   cudaStream_t stream, std::string &error) {
+    if (!vec) return launch<T, D, false, 1>(params, batch_heads, len_q, plan, stream, error);
     // (d = 256: one m-tile, whose 128 accumulator registers per thread leave no room for a second)
     if constexpr (D <= 128)
-        if (params.mask == nullptr && len_q > 64) return launch<T, D, true, 2>(params, batch_heads, len_q, stream, error);
-    return launch<T, D, true, 1>(params, batch_heads, len_q, stream, error);
+        if (params.mask == nullptr && len_q > 64) return launch<T, D, true, 2>(params, batch_heads, len_q, plan, stream, error);
+    return launch<T, D, true, 1>(params, batch_heads, len_q, plan, stream, error);
 }
 
 }  // namespace
 
 int32_t flash::launch_mma(const Params &params, bool bf16, int dim, int64_t batch_heads, int64_t len_q, bool vec,
-                          cudaStream_t stream, std::string &error) {
+                          SequencePlan *plan, cudaStream_t stream, std::string &error) {
     const int64_t bh = batch_heads;
     const cudaStream_t s = stream;
     if (dim == 64)
-        return bf16 ? launch_for<__nv_bfloat16, 64>(params, bh, len_q, vec, s, error) : launch_for<__half, 64>(params, bh, len_q, vec, s, error);
+        return bf16 ? launch_for<__nv_bfloat16, 64>(params, bh, len_q, vec, plan, s, error)
+                    : launch_for<__half, 64>(params, bh, len_q, vec, plan, s, error);
     if (dim == 256)
-        return bf16 ? launch_for<__nv_bfloat16, 256>(params, bh, len_q, vec, s, error) : launch_for<__half, 256>(params, bh, len_q, vec, s, error);
-    return bf16 ? launch_for<__nv_bfloat16, 128>(params, bh, len_q, vec, s, error) : launch_for<__half, 128>(params, bh, len_q, vec, s, error);
+        return bf16 ? launch_for<__nv_bfloat16, 256>(params, bh, len_q, vec, plan, s, error)
+                    : launch_for<__half, 256>(params, bh, len_q, vec, plan, s, error);
+    return bf16 ? launch_for<__nv_bfloat16, 128>(params, bh, len_q, vec, plan, s, error)
+                : launch_for<__half, 128>(params, bh, len_q, vec, plan, s, error);
 }
 
 }  // namespace attn4j::cuda

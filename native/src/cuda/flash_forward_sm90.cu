@@ -21,6 +21,7 @@
 
 #include "attn4j.h"
 #include "cuda/flash_params.cuh"
+#include "cuda/flash_sequences.cuh"
 #include "cuda/launch.h"
 #include "cuda/mma.cuh"
 #include "cuda/online_softmax.cuh"
@@ -45,8 +46,11 @@ using Maps = tma::QkvMaps;
 // Softcap: a separate kernel, since a branch around code that feeds wgmma registers serializes them.
 // Blocks run in the order of blockIdx.x; group (0, or a number of heads) picks which (tile, head) each
 // one takes: see launch.
-template <typename T, bool Softcap>
-__global__ void __launch_bounds__(kThreads, 1) flash_forward_sm90_kernel(const Params p, const __grid_constant__ Maps maps, int group) {
+// One block's work: query tile `tile` of (batch x head) bh, its rows and keys read by TMA at part's
+// coordinates (Parts: the block's part of a batch of sequences, p already moved to it).
+template <typename T, bool Softcap, bool Parts>
+__device__ __forceinline__ void forward_block(const Params &p, const Maps &maps, const SeqPart part, const int tile,
+                                              const int bh) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
     extern __shared__ unsigned char smem_raw[];
     unsigned char *const smem =
@@ -61,9 +65,6 @@ __global__ void __launch_bounds__(kThreads, 1) flash_forward_sm90_kernel(const P
     const uint64_t kmajor = wgmma::descriptor(smem, 16, 1024), vmajor = wgmma::descriptor(smem, kBlockBytes, 1024);
     auto at = [](uint64_t desc, const unsigned char *base, const unsigned char *p) { return desc + ((p - base) >> 4); };
 
-    const int n_tiles = (p.len_q + kRows - 1) / kRows;
-    const TileOf at_tile = block_order(blockIdx.x, n_tiles, gridDim.x / n_tiles, group);
-    const int tile = at_tile.tile, bh = at_tile.bh;
     const int b = bh / p.heads_q, h = bh % p.heads_q, hk = h / p.group;
     const int64_t i0 = static_cast<int64_t>(tile) * kRows;
     const int tid = threadIdx.x, wg = tid / 128 - 1, warp = (tid % 128) / 32, lane = tid % 32, g = lane / 4, t4 = lane % 4;
@@ -92,17 +93,17 @@ __global__ void __launch_bounds__(kThreads, 1) flash_forward_sm90_kernel(const P
         asm volatile("setmaxnreg.dec.sync.aligned.u32 24;\n" ::: "memory");
         if (tid != 0) return;
         tma::bar_expect(full_q, kTileBytes);
-        tma::load_tile(sq, &maps.q, kBlockBytes, i0, h, b, full_q);
+        tma::load_tile(sq, &maps.q, kBlockBytes, part.q_row + i0, h, part.batch, full_q);
         // Stage s of a pipeline is refilled once both consumer warpgroups released its previous tile
         // (the first pass finds every stage free: parity 1 of a fresh barrier counts as complete).
         for (int64_t t = 0; t < tiles; ++t) {
             const int64_t j0 = lo + t * kKeys;
             tma::bar_wait(&empty_k[t % kKStages], ((t / kKStages) & 1) ^ 1);
             tma::bar_expect(&full_k[t % kKStages], kTileBytes);
-            tma::load_tile(sk(t), &maps.k, kBlockBytes, j0, hk, b, &full_k[t % kKStages]);
+            tma::load_tile(sk(t), &maps.k, kBlockBytes, part.k_row + j0, hk, part.batch, &full_k[t % kKStages]);
             tma::bar_wait(&empty_v[t % kVStages], ((t / kVStages) & 1) ^ 1);
             tma::bar_expect(&full_v[t % kVStages], kTileBytes);
-            tma::load_tile(sv(t), &maps.v, kBlockBytes, j0, hk, b, &full_v[t % kVStages]);
+            tma::load_tile(sv(t), &maps.v, kBlockBytes, part.k_row + j0, hk, part.batch, &full_v[t % kVStages]);
         }
         return;
     }
@@ -115,6 +116,21 @@ __global__ void __launch_bounds__(kThreads, 1) flash_forward_sm90_kernel(const P
 #pragma unroll
     for (int i = 0; i < 64; ++i) o[i] = 0.0f;
     uint32_t pa[kKeys / 16][4];  // P of the tile whose P V is still to be issued (second warpgroup)
+
+    // A part's last tile may hold rows past its keys (the next sequence's, or padding): their P is 0,
+    // but 0 times a non-finite V would leak, so both warpgroups zero those V rows, half each, and wait
+    // for each other before either multiplies. Only calls with parts have such a tile inside the tensor.
+    const int64_t tail = Parts && tiles > 0 && lo + tiles * kKeys > p.len_k ? lo + (tiles - 1) * kKeys : -1;
+    auto clear_tail = [&](int64_t t) {
+        unsigned char *const base = sv(t);
+        const int from = static_cast<int>(p.len_k - tail), chunks = (kKeys - from) * 16;  // 16-byte chunks
+        for (int c = tid - 128; c < chunks; c += 256) {  // the 256 consumer threads
+            const int row = from + c / 16, cc = c % 16;
+            *reinterpret_cast<uint4 *>(base + (cc / 8) * kBlockBytes + row * 128 + (cc % 8) * 16) = make_uint4(0, 0, 0, 0);
+        }
+        asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+        asm volatile("bar.sync 1, 256;\n" ::: "memory");
+    };
 
     // O += P V of tile t, from the registers in pa.
     auto issue_pv = [&](int64_t t) {
@@ -168,6 +184,7 @@ __global__ void __launch_bounds__(kThreads, 1) flash_forward_sm90_kernel(const P
             online_softmax<T, Softcap>(s, o, m, l, pa, p, rows, j0, j0 < lo_all || j0 + kKeys > hi_all, t4);
             if constexpr (!behind) {  // O += P V now
                 tma::bar_wait(&full_v[t % kVStages], (t / kVStages) & 1);
+                if (Parts && j0 == tail) clear_tail(t);
                 wgmma::fence();
                 issue_pv(t);
                 wgmma::commit();
@@ -179,6 +196,7 @@ __global__ void __launch_bounds__(kThreads, 1) flash_forward_sm90_kernel(const P
         if constexpr (behind) {  // the last tile's P V
             if (t > 0) {
                 tma::bar_wait(&full_v[(t - 1) % kVStages], ((t - 1) / kVStages) & 1);
+                if (Parts && tail >= 0) clear_tail(t - 1);
                 wgmma::fence();
                 issue_pv(t - 1);
                 wgmma::commit();
@@ -198,13 +216,44 @@ __global__ void __launch_bounds__(kThreads, 1) flash_forward_sm90_kernel(const P
 #endif
 }
 
+// One problem: block_order picks the (tile, batch x head). Sequences (Parts): entry blockIdx.x / heads,
+// head blockIdx.x % heads (the heads of a GQA group side by side: their keys stay in L2), p moved to
+// the entry's part. Two kernels, so that the one-problem path keeps reading its parameters in place.
+template <typename T, bool Softcap, bool Parts>
+__global__ void __launch_bounds__(kThreads, 1) flash_forward_sm90_kernel(const Params params, const __grid_constant__ Maps maps, int group) {
+    if constexpr (Parts) {
+        Params p = params;
+        SeqPart part;
+        int tile;
+        if (!enter_part(p, blockIdx.x / p.heads_q, part, tile)) return;
+        forward_block<T, Softcap, true>(p, maps, part, tile, static_cast<int>(blockIdx.x % p.heads_q));
+    } else {
+        const int n_tiles = (params.len_q + kRows - 1) / kRows;
+        const TileOf at = block_order(blockIdx.x, n_tiles, gridDim.x / n_tiles, group);
+        SeqPart part{};
+        part.batch = at.bh / params.heads_q;
+        forward_block<T, Softcap, false>(params, maps, part, at.tile, at.bh);
+    }
+}
+
 template <typename T>
-int32_t launch(const Params &p, const Maps &maps, int64_t batch_heads, cudaStream_t stream, std::string &error) {
-    auto kernel = p.softcap > 0.0f ? flash_forward_sm90_kernel<T, true> : flash_forward_sm90_kernel<T, false>;
+int32_t launch(const Params &given, const Maps &maps, int64_t batch_heads, SequencePlan *plan, cudaStream_t stream,
+               std::string &error) {
+    auto kernel = plan != nullptr ? (given.softcap > 0.0f ? flash_forward_sm90_kernel<T, true, true> : flash_forward_sm90_kernel<T, false, true>)
+                                  : (given.softcap > 0.0f ? flash_forward_sm90_kernel<T, true, false> : flash_forward_sm90_kernel<T, false, false>);
     if (const int32_t st = status_of(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                                          static_cast<int>(kSmemBytes)), "cudaFuncSetAttribute", error))
         return st;
-    const dim3 grid(static_cast<unsigned>((p.len_q + kRows - 1) / kRows * batch_heads));
+    Params p = given;
+    int64_t blocks = (p.len_q + kRows - 1) / kRows * batch_heads;
+    if (plan != nullptr) {
+        if (const int32_t st = plan->make(kRows, p, error)) return st;
+        blocks = p.tile_entries * p.heads_q;
+        if (blocks == 0) return ATTN4J_STATUS_OK;
+        if (blocks > INT32_MAX)
+            return status_of(cudaErrorInvalidConfiguration, "FlashAttention (sm_90a): query tiles x heads exceed 2^31 - 1", error);
+    }
+    const dim3 grid(static_cast<unsigned>(blocks));
     // With a mask the blocks' work differs: the heaviest blocks of 8 heads at a time go first (a wave
     // then spans few heads, whose keys stay in L2). Without one, all blocks of a head run together.
     const int group = p.window_left >= 0 || p.window_right >= 0 ? 8 : 0;
@@ -218,13 +267,13 @@ bool sm90_applies(const Params &p, int dim, int device) {
     return dim == kDim && p.mask == nullptr && p.len_q > 64 && hopper_kernels(device);
 }
 
-bool launch_sm90(const Params &p, bool bf16, int64_t batch, int64_t heads_kv, cudaStream_t stream, int32_t &status,
-                 std::string &error) {
+bool launch_sm90(const Params &p, bool bf16, int64_t batch, int64_t heads_kv, SequencePlan *plan, cudaStream_t stream,
+                 int32_t &status, std::string &error) {
     Maps maps{};
     if (!tma::encode_qkv(maps, p.q, p.sq, p.k, p.sk, p.v, p.sv, batch, p.heads_q, heads_kv, p.len_q, p.len_k, bf16, kRows, kKeys))
         return false;  // strides TMA cannot describe (e.g. broadcast heads): the caller's other kernel
     const int64_t bh = batch * p.heads_q;
-    status = bf16 ? launch<__nv_bfloat16>(p, maps, bh, stream, error) : launch<__half>(p, maps, bh, stream, error);
+    status = bf16 ? launch<__nv_bfloat16>(p, maps, bh, plan, stream, error) : launch<__half>(p, maps, bh, plan, stream, error);
     return true;
 }
 

@@ -13,6 +13,17 @@ namespace attn4j::cuda::flash {
 // Keys per tile of the mma.sync kernel, and the key block of the masks it reads.
 constexpr int kTileKeys = 64;
 
+// One part of a batch of sequences of different lengths (flash_sequences.cu): a sequence's query rows
+// [q_row, q_row + rows) of batch entry `batch` against its keys [k_row, k_row + keys), with the call's
+// masks (masked) or, for the padded rows of the padded form, every key unmasked.
+struct SeqPart {
+    int32_t batch, q_row, rows, k_row, keys, masked;
+};
+// A block's work in a call with parts: query tile `tile` of part `part`.
+struct SeqTile {
+    int32_t part, tile;
+};
+
 struct Params {
     const void *q, *k, *v;
     void *out;
@@ -33,7 +44,33 @@ struct Params {
     int kv_splits;
     int64_t split_keys;
     float *part_o, *part_lse;
+    // Sequences (device memory; null: one problem of batch x heads): block e's work is tiles[e], whose
+    // count is num_tiles[0] where given (device-built lists, the grid an upper bound), else the grid's.
+    const SeqPart *parts;
+    const SeqTile *tiles;
+    const int32_t *num_tiles;
+    int64_t tile_entries;  // host: the grid's entries (per query head)
 };
+
+// Moves p to the part of tile entry e, as a problem of one batch entry: pointers at the part's first
+// query row and key, its lengths, and no masks for padded rows; false where e is past the list.
+__device__ __forceinline__ bool enter_part(Params &p, int64_t e, SeqPart &part, int &tile) {
+    if (p.num_tiles != nullptr && e >= *p.num_tiles) return false;
+    const SeqTile t = p.tiles[e];
+    part = p.parts[t.part];
+    tile = t.tile;
+    const int64_t oq = part.batch * p.sq[0] + part.q_row * p.sq[2], ok = part.batch * p.sk[0] + part.k_row * p.sk[2];
+    const int64_t ov = part.batch * p.sv[0] + part.k_row * p.sv[2], oo = part.batch * p.so[0] + part.q_row * p.so[2];
+    p.q = static_cast<const uint16_t *>(p.q) + oq;
+    p.k = static_cast<const uint16_t *>(p.k) + ok;
+    p.v = static_cast<const uint16_t *>(p.v) + ov;
+    p.out = p.out_f32 ? static_cast<void *>(static_cast<float *>(p.out) + oo) : static_cast<void *>(static_cast<uint16_t *>(p.out) + oo);
+    if (p.lse != nullptr) p.lse += part.batch * p.sl[0] + part.q_row * p.sl[2];
+    p.len_q = part.rows;
+    p.len_k = part.keys;
+    if (part.masked == 0) p.window_left = p.window_right = -1;
+    return true;
+}
 
 __device__ __forceinline__ int64_t key_lo(const Params &p, int64_t i) {
     if (p.window_left < 0) return 0;
@@ -98,8 +135,9 @@ __device__ __forceinline__ void write_row(const Params &p, int64_t b, int64_t h,
 // The portable kernel (flash_forward_cuda.cu, sm_80 and newer, mma.sync) for head dims 64, 128 and 256:
 // 16-byte loads where `vec` (every row of q, k and v 16-byte aligned), params.kv_splits key splits
 // merged afterwards. Launches on `stream` and returns the status.
+class SequencePlan;
 int32_t launch_mma(const Params &params, bool bf16, int dim, int64_t batch_heads, int64_t len_q, bool vec,
-                   cudaStream_t stream, std::string &error);
+                   SequencePlan *plan, cudaStream_t stream, std::string &error);
 
 // The Hopper kernel (flash_forward_sm90.cu): wgmma with 128 x 128 tiles loaded by TMA, for head dim
 // 128, dense attention, 16-byte aligned rows, on sm_90 devices. sm90_applies is false where it does not
@@ -107,8 +145,8 @@ int32_t launch_mma(const Params &params, bool bf16, int dim, int64_t batch_heads
 // returns false (and launches nothing) when TMA cannot describe the tensors, else launches and sets
 // status.
 bool sm90_applies(const Params &p, int dim, int device);
-bool launch_sm90(const Params &p, bool bf16, int64_t batch, int64_t heads_kv, cudaStream_t stream, int32_t &status,
-                 std::string &error);
+bool launch_sm90(const Params &p, bool bf16, int64_t batch, int64_t heads_kv, SequencePlan *plan, cudaStream_t stream,
+                 int32_t &status, std::string &error);
 
 // The Hopper block-sparse kernel (flash_sparse_sm90.cu) for 64 x 64 block masks: head dim 128, no soft-cap
 // or left window, the same contract otherwise.
