@@ -11,6 +11,8 @@ usage: python3 benchmarks/gpu/varlen_compare.py [path/to/libattn4j.so] [--quick]
    SDPA over jagged nested tensors (its flash varlen kernel) and SDPA with the equivalent mask on
    each backend that takes one. TFLOP/s = 2 H d sum(L^2) / t (causal: half of 4 H d L^2), median of
    10 timed runs after warm-up, CUDA events, one process.
+3. Lightning over the same packed batch (H 32, d=128, bf16, TransNormerLLM slopes): M tokens/s of the
+   packed call against an equal-length batch of the same tokens and against one call per sequence.
 """
 import ctypes
 import os
@@ -34,6 +36,12 @@ class Params(ctypes.Structure):
                 ("num_seqs", ctypes.c_int32), ("max_seqlen_q", ctypes.c_int32), ("max_seqlen_k", ctypes.c_int32)]
 
 
+class LightningParams(ctypes.Structure):
+    _fields_ = [("size", ctypes.c_int32), ("slopes", ctypes.c_void_p), ("num_slopes", ctypes.c_int32),
+                ("block_size", ctypes.c_int32), ("num_threads", ctypes.c_int32), ("cuda_stream", ctypes.c_void_p),
+                ("cu_seqlens", ctypes.c_void_p), ("num_seqs", ctypes.c_int32)]
+
+
 class Attn4j:
     def __init__(self, path):
         self.lib = ctypes.CDLL(path)
@@ -54,6 +62,21 @@ class Attn4j:
         tq, tk, tv, to = describe(q), describe(k), describe(v), describe(out)
         rc = self.lib.attn4j_flash_forward(ctypes.byref(tq), ctypes.byref(tk), ctypes.byref(tv), ctypes.byref(to),
                                            None, ctypes.byref(p))
+        if rc != 0:
+            raise RuntimeError(self.lib.attn4j_last_error().decode())
+        return out
+
+    def lightning(self, q, k, v, out, slopes, cu=None):
+        """cu: int32 CPU prefix sums (packed), or None."""
+        p = LightningParams()
+        self.lib.attn4j_lightning_params_init(ctypes.byref(p))
+        p.slopes, p.num_slopes = ctypes.cast(slopes, ctypes.c_void_p), len(slopes)
+        p.cuda_stream = torch.cuda.current_stream().cuda_stream
+        if cu is not None:
+            p.cu_seqlens, p.num_seqs = cu.data_ptr(), cu.numel() - 1
+        tq, tk, tv, to = describe(q), describe(k), describe(v), describe(out)
+        rc = self.lib.attn4j_lightning_forward(ctypes.byref(tq), ctypes.byref(tk), ctypes.byref(tv), ctypes.byref(to),
+                                               None, None, ctypes.byref(p))
         if rc != 0:
             raise RuntimeError(self.lib.attn4j_last_error().decode())
         return out
@@ -187,6 +210,38 @@ def speed(lib, total, quick):
         print(f"| {name} | {t * 1e3:.3f} | {tf(t, w):.1f} | {tf(t_packed) / tf(t, w):.2f}x |")
 
 
+def lightning_speed(lib, total):
+    h, d = 32, 128
+    lens = draw_lengths(total, 128, 4096, seed=1)
+    tq = sum(lens)
+    slopes = (ctypes.c_float * h)()
+    lib.lib.attn4j_lightning_slopes(h, 0, 1, slopes)
+    q = torch.randn(1, h, tq, d, device="cuda", dtype=torch.bfloat16) * 0.3
+    k = torch.randn_like(q) * 0.3
+    v = torch.randn_like(q)
+    out = torch.empty_like(q)
+    cu = prefix(lens, "cpu")
+    print(f"\n## Lightning, packed: {len(lens)} sequences, lengths 128..4096 (seed 1), {tq} tokens, H {h}, d={d}, bf16\n")
+    print("| method | ms | M tokens/s | packed / method |\n|---|---|---|---|")
+    t_packed = timed(lambda: lib.lightning(q, k, v, out, slopes, cu))
+    n_eq = 2048
+    b_eq = tq // n_eq
+    qe = torch.randn(b_eq, h, n_eq, d, device="cuda", dtype=torch.bfloat16) * 0.3
+    ke, ve, oe = torch.randn_like(qe) * 0.3, torch.randn_like(qe), torch.empty_like(qe)
+    t_eq = timed(lambda: lib.lightning(qe, ke, ve, oe, slopes))
+    starts = cu.tolist()
+    views = [(q[:, :, a:a + L], k[:, :, a:a + L], v[:, :, a:a + L], out[:, :, a:a + L]) for a, L in zip(starts, lens)]
+
+    def one_by_one():
+        for x in views:
+            lib.lightning(*x, slopes)
+    t_each = timed(one_by_one)
+    rows = [("attn4j packed", t_packed, tq), (f"attn4j equal lengths ({b_eq} x {n_eq})", t_eq, b_eq * n_eq),
+            ("attn4j, one call per sequence", t_each, tq)]
+    for name, t, n in rows:
+        print(f"| {name} | {t * 1e3:.3f} | {n / t / 1e6:.1f} | {(tq / t_packed) / (n / t):.2f}x |")
+
+
 def main():
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     quick = "--quick" in sys.argv
@@ -194,6 +249,7 @@ def main():
     print(f"torch {torch.__version__}, {torch.cuda.get_device_name()}")
     failures = parity(lib)
     speed(lib, 65536, quick)
+    lightning_speed(lib, 65536)
     sys.exit(1 if failures else 0)
 
 

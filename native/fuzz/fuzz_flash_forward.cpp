@@ -46,31 +46,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     // Read last, so the regression inputs written before the size field kept their meaning.
     p.size = params_size<attn4j_flash_params>(in, ATTN4J_FLASH_PARAMS_SIZE_V1);
-    // Sequence lengths, after everything else for the same reason: exactly-sized heap arrays, so a read
-    // past B (padded) or num_seqs + 1 (packed) entries is an ASan report.
-    std::unique_ptr<int32_t[]> arrays[6];
-    auto array = [&](int i, int64_t n, int64_t total, bool prefix) {
-        arrays[i].reset(new int32_t[n]);
-        for (int64_t x = 0, at = 0; x < n; ++x) {
-            if (prefix) at = x == 0 ? 0 : (x == n - 1 && !in.flag(8) ? total : at + in.byte() % (total + 2));
-            arrays[i][x] = prefix ? static_cast<int32_t>(at) : (in.flag(8) ? in.int_value() : in.byte() % (total + 2));
-        }
-        return arrays[i].get();
-    };
-    if (in.flag(3)) {
-        if (in.flag(2)) p.q_lens = array(0, B, Nq, false);
-        if (in.flag(2)) p.kv_lens = array(1, B, Nk, false);
-        if (in.flag(3)) p.q_starts = array(2, B, Nq, false);
-        if (in.flag(3)) p.kv_starts = array(3, B, Nk, false);
-    } else if (in.flag(3)) {
-        const int64_t n = 1 + in.byte() % 4;
-        p.num_seqs = in.flag(8) ? in.int_value() % 8 : static_cast<int32_t>(n);
-        if (!in.flag(8)) p.cu_seqlens_q = array(4, n + 1, Nq, true);
-        if (!in.flag(8)) p.cu_seqlens_k = array(5, n + 1, Nk, true);
-        if (p.num_seqs > n) p.num_seqs = static_cast<int32_t>(n);  // the caller's arrays hold n + 1 entries
-    }
-    if (in.flag(8)) p.max_seqlen_q = in.int_value();
-    if (in.flag(8)) p.max_seqlen_k = in.int_value();
+    // Sequence lengths, after everything else for the same reason.
+    LengthArrays lengths;
+    lengths.fill(in, p, B, Nq, Nk);
     const bool via_data = in.flag(2);
     Canary co(out), cl(lse);
     const attn4j_tensor *l = with_lse ? lse.arg() : nullptr;

@@ -199,4 +199,37 @@ void init_params(int32_t (*init)(P *), P &p) {
 // Keeps a single call cheap: the fuzzer hunts crashes, not throughput.
 inline bool too_much_work(double flops) { return flops > 2e7; }
 
+// Fuzzed sequence lengths (the padded or packed form, or none) for params with attn4j_flash_params'
+// fields, in exactly-sized heap arrays, so a read past B (padded) or num_seqs + 1 (packed) entries is
+// an ASan report.
+struct LengthArrays {
+    std::unique_ptr<int32_t[]> arrays[6];
+
+    template <typename P>
+    void fill(Input &in, P &p, int64_t B, int64_t Nq, int64_t Nk) {
+        auto array = [&](int i, int64_t n, int64_t total, bool prefix) {
+            arrays[i].reset(new int32_t[n]);
+            for (int64_t x = 0, at = 0; x < n; ++x) {
+                if (prefix) at = x == 0 ? 0 : (x == n - 1 && !in.flag(8) ? total : at + in.byte() % (total + 2));
+                arrays[i][x] = prefix ? static_cast<int32_t>(at) : (in.flag(8) ? in.int_value() : in.byte() % (total + 2));
+            }
+            return arrays[i].get();
+        };
+        if (in.flag(3)) {
+            if (in.flag(2)) p.q_lens = array(0, B, Nq, false);
+            if (in.flag(2)) p.kv_lens = array(1, B, Nk, false);
+            if (in.flag(3)) p.q_starts = array(2, B, Nq, false);
+            if (in.flag(3)) p.kv_starts = array(3, B, Nk, false);
+        } else if (in.flag(3)) {
+            const int64_t n = 1 + in.byte() % 4;
+            p.num_seqs = in.flag(8) ? in.int_value() % 8 : static_cast<int32_t>(n);
+            if (!in.flag(8)) p.cu_seqlens_q = array(4, n + 1, Nq, true);
+            if (!in.flag(8)) p.cu_seqlens_k = array(5, n + 1, Nk, true);
+            if (p.num_seqs > n) p.num_seqs = static_cast<int32_t>(n);  // the caller's arrays hold n + 1 entries
+        }
+        if (in.flag(8)) p.max_seqlen_q = in.int_value();
+        if (in.flag(8)) p.max_seqlen_k = in.int_value();
+    }
+};
+
 }  // namespace attn4j::fuzz

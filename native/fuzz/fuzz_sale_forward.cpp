@@ -1,6 +1,6 @@
 // libFuzzer harness for attn4j_sale_forward / attn4j_block_sparse_forward / attn4j_sale_calibrate (each also
 // in its _data form) / attn4j_sale_mask_bytes / attn4j_sale_params_init / attn4j_structured_qkv: fuzzed tensors (as in fuzz_flash_forward.cpp),
-// params (size, thresholds, block sizes, sinks, locals, threads) and mask buffers sized exactly as claimed,
+// params (size, thresholds, block sizes, sinks, locals, threads, sequence lengths) and mask buffers sized exactly as claimed,
 // so any read or write past mask_bytes is caught.
 #include <cstdio>
 #include <cstdlib>
@@ -77,6 +77,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const uint64_t seed = mode == 3 ? in.byte() : 0;
     p.size = params_size<attn4j_sale_params>(in, ATTN4J_SALE_PARAMS_SIZE_V1);
     const bool via_data = in.flag(2);
+    // Sequence lengths, after everything else for the same reason; then sometimes a mask sized for them.
+    LengthArrays lengths;
+    lengths.fill(in, p, B, Nq, Nk);
+    if (in.flag(2) && mask_ptr != nullptr && attn4j_sale_mask_bytes(q.arg(), k.arg(), pp, &need) == ATTN4J_STATUS_OK &&
+        need <= (1 << 20)) {
+        mask_bytes = need;
+        mask.assign(static_cast<size_t>(need), 0x5A);
+        mask_ptr = mask.data();
+    }
     if (p.size != static_cast<int32_t>(sizeof p)) {
         const int32_t st = attn4j_sale_mask_bytes(q.arg(), k.arg(), pp, &need);
         require_message(st);

@@ -166,10 +166,11 @@ typedef struct attn4j_lightning_params {
     int32_t block_size;   /* tokens per block, 1..256; 0: default (32); CPU only (CUDA chunks are 64) */
     int32_t num_threads;  /* 0: library default */
     void *cuda_stream;    /* CUDA tensors: the cudaStream_t to run on; NULL: the default stream */
-    /* Packed sequences of different lengths (num_seqs > 0; host tensors): q [1, Hq, total, d], k and v
-     * [1, Hkv, total, .], out [1, Hq, total, dv]; sequence b owns rows cu_seqlens[b] .. cu_seqlens[b + 1] - 1
-     * (prefix sums from 0 to total, never decreasing) and state b: state_in and state_out are
-     * [num_seqs, Hq, d, dv]. Each sequence starts from its own state and leaves its own. */
+    /* Packed sequences of different lengths (num_seqs > 0; cu_seqlens in host memory): q [1, Hq, total, d],
+     * k and v [1, Hkv, total, .], out [1, Hq, total, dv]; sequence b owns rows cu_seqlens[b] ..
+     * cu_seqlens[b + 1] - 1 (prefix sums from 0 to total, never decreasing) and state b: state_in and
+     * state_out are [num_seqs, Hq, d, dv]. Each sequence starts from its own state and leaves its own.
+     * On CUDA the sequences' passes run one after another on the stream. */
     const int32_t *cu_seqlens;  /* [num_seqs + 1] */
     int32_t num_seqs;           /* 0: not packed */
 } attn4j_lightning_params;
@@ -224,7 +225,20 @@ typedef struct attn4j_sale_params {
     int32_t sink_blocks;      /* leading key blocks always computed; 0: 1 */
     int32_t local_blocks;     /* key blocks ending at the diagonal always computed, >= 1; 0: 2 */
     int32_t num_threads;      /* 0: library default */
-    void *cuda_stream;        /* CUDA tensors (block-sparse only): the cudaStream_t to run on; NULL: default */
+    void *cuda_stream;        /* CUDA tensors: the cudaStream_t to run on; NULL: the default stream */
+    /* Batches of sequences of different lengths: the fields and forms of attn4j_flash_params (padded or
+     * packed, every pointer NULL: none), host arrays only. Each sequence is estimated and computed as
+     * if alone; the mask then holds one entry per sequence (see attn4j_sale_mask_bytes). Padded query
+     * rows lie outside the mask: they attend to all of their sequence's valid keys, densely. */
+    const int32_t *q_lens;
+    const int32_t *kv_lens;
+    const int32_t *q_starts;
+    const int32_t *kv_starts;
+    const int32_t *cu_seqlens_q;
+    const int32_t *cu_seqlens_k;
+    int32_t num_seqs;
+    int32_t max_seqlen_q;     /* 0, or at least the longest sequence's (valid) query rows */
+    int32_t max_seqlen_k;
 } attn4j_sale_params;
 /* sizeof(attn4j_sale_params) in attn4j 0.2.0, the first layout with a size field. */
 #define ATTN4J_SALE_PARAMS_SIZE_V1 56
@@ -235,6 +249,10 @@ int32_t attn4j_sale_params_init(attn4j_sale_params *p);
 /*
  * The block mask of a SALE or block-sparse call: a bitmap [B, Hq, ceil(Nq / block_q), row_bytes] with
  * row_bytes = ceil(ceil(Nk / block_k) / 8); bit (kb % 8) of byte (kb / 8) of a row is key block kb.
+ * With sequence lengths in params, entry b is sequence b, whose query and key blocks count from its
+ * first valid row and key: the padded form keeps the layout above, the packed form's is
+ * [num_seqs, Hq, ceil(max_q / block_q), ceil(ceil(max_k / block_k) / 8)] (max_q, max_k: the longest
+ * sequence's queries and keys). SALE writes every byte: bits past a sequence's blocks are 0.
  * Writes the byte count for these shapes and params (block sizes resolved) to *bytes.
  */
 int32_t attn4j_sale_mask_bytes(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_sale_params *params,
@@ -243,7 +261,7 @@ int32_t attn4j_sale_mask_bytes(const attn4j_tensor *q, const attn4j_tensor *k, c
 /*
  * SALE: 4-bit estimation of q k^T picks the (query block, key block) pairs whose Relative Attention
  * Score exceeds the head's threshold; FlashAttention then computes only those, plus the sink and
- * local blocks. q, k, v, out, lse as in attn4j_flash_forward (host tensors, f32 or bf16).
+ * local blocks. q, k, v, out, lse as in attn4j_flash_forward (host tensors: f32 or bf16).
  * mask (optional, NULL): receives the block mask (mask_bytes from attn4j_sale_mask_bytes);
  * density (optional, NULL): receives the fraction of visible blocks computed.
  * On a CUDA device (bf16/f16, d = dv in {64, 128}, 64 x 64 blocks): the estimation runs on integer

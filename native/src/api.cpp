@@ -84,9 +84,9 @@ int32_t lightning_forward(const attn4j_tensor *q, const attn4j_tensor *k, const 
     if (pr.num_seqs == 0 && pr.cu_seqlens != nullptr)
         return fail(ATTN4J_STATUS_INVALID_PARAM, "params.cu_seqlens is set but params.num_seqs = 0");
     if (pr.num_seqs > 0) {
-        if (gpu)
-            return fail(ATTN4J_STATUS_UNSUPPORTED, "params.num_seqs = %d: packed sequences run on the CPU only in this version",
-                        pr.num_seqs);
+        if (gpu && pr.cu_seqlens != nullptr && cuda::memory_device(pr.cu_seqlens) != ATTN4J_DEVICE_HOST)
+            return fail(ATTN4J_STATUS_UNSUPPORTED,
+                        "params.cu_seqlens is device memory: Lightning takes its prefix sums in host memory in this version");
         if (B != 1)
             return fail(ATTN4J_STATUS_INVALID_SHAPE,
                         "q.shape[0] = %lld: the packed form (params.num_seqs > 0) takes one batch entry holding every sequence",

@@ -1,16 +1,21 @@
 // The C ABI of SALE, block-sparse attention and the structured input generator: argument checks,
 // the backend-neutral SALE problem (core/sale_problem.h), then the CPU or CUDA backend by device.
 #include <cmath>
+#include <cstring>
+#include <limits>
+#include <string>
 #include <vector>
 
 #include "api_checks.h"
 #include "api_params.h"
 #include "common/thread_pool.h"
 #include "core/sale_problem.h"
+#include "core/sequence_parts.h"
 #include "cpu/sale/sale.h"
 #include "cuda/cuda_backend.h"
 #include "fill_problem.h"
 #include "inputs/structured_inputs.h"
+#include "sequence_checks.h"
 
 using namespace attn4j;
 
@@ -58,12 +63,45 @@ int32_t check_sale_params(const attn4j_tensor *q, const attn4j_sale_params &pr) 
 int32_t check_host(const attn4j_tensor *q) {
     if (q->device == ATTN4J_DEVICE_HOST) return ATTN4J_STATUS_OK;
     return fail(ATTN4J_STATUS_UNSUPPORTED,
-                "q.device = %d: SALE's estimation runs on the CPU only in this version (attn4j_block_sparse_forward "
-                "runs on CUDA devices)",
-                q->device);
+                "q.device = %d: calibration and the structured inputs run on the CPU only in this version", q->device);
 }
 
 bool empty_problem(const core::FlashProblem &p) { return p.batch == 0 || p.heads_q == 0 || p.len_q == 0; }
+
+// Small calls run on the caller's thread: estimation and the sparse pass would each wait for
+// sleeping workers longer than the work takes.
+void keep_small_on_caller(core::FlashProblem &p) {
+    if (2.0 * p.batch * p.heads_q * p.len_q * p.len_k * (p.dim + p.dim_v) < cpu::kMinParallelFlops) p.threads = 1;
+}
+
+// The sequence lengths of a SALE-family call: attn4j_flash_params' fields and rules, host arrays only.
+int32_t check_sale_sequences(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_sale_params &pr,
+                             core::Sequences &seqs) {
+    if (q->device != ATTN4J_DEVICE_HOST) {
+        const struct {
+            const char *name;
+            const int32_t *a;
+        } arrays[] = {{"q_lens", pr.q_lens},         {"kv_lens", pr.kv_lens},         {"q_starts", pr.q_starts},
+                      {"kv_starts", pr.kv_starts}, {"cu_seqlens_q", pr.cu_seqlens_q}, {"cu_seqlens_k", pr.cu_seqlens_k}};
+        for (const auto &x : arrays)
+            if (x.a != nullptr && cuda::memory_device(x.a) != ATTN4J_DEVICE_HOST)
+                return fail(ATTN4J_STATUS_UNSUPPORTED,
+                            "params.%s is device memory: SALE and block-sparse attention take sequence lengths in host "
+                            "memory in this version",
+                            x.name);
+    }
+    attn4j_flash_params fp = default_params<attn4j_flash_params>();
+    fp.q_lens = pr.q_lens;
+    fp.kv_lens = pr.kv_lens;
+    fp.q_starts = pr.q_starts;
+    fp.kv_starts = pr.kv_starts;
+    fp.cu_seqlens_q = pr.cu_seqlens_q;
+    fp.cu_seqlens_k = pr.cu_seqlens_k;
+    fp.num_seqs = pr.num_seqs;
+    fp.max_seqlen_q = pr.max_seqlen_q;
+    fp.max_seqlen_k = pr.max_seqlen_k;
+    return check_sequences(q, k, fp, seqs);
+}
 
 // The checks every SALE-family call shares; fills `call`. Calibration has no out (out_required false).
 int32_t prepare(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v, const attn4j_tensor *out,
@@ -85,6 +123,10 @@ int32_t prepare(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_ten
     attn4j_sale_params pr;
     CHECK(read_params(params, pr));
     CHECK(check_sale_params(q, pr));
+    core::Sequences seqs;
+    CHECK(check_sale_sequences(q, k, pr, seqs));
+    if (seqs.any() && !out_required)
+        return fail(ATTN4J_STATUS_UNSUPPORTED, "params: calibration takes one sequence per batch entry (no sequence lengths)");
 
     attn4j_flash_params fp = default_params<attn4j_flash_params>();
     fp.scale = pr.scale;
@@ -93,9 +135,8 @@ int32_t prepare(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_ten
     fp.cuda_stream = pr.cuda_stream;
     core::FlashProblem &p = call.problem();
     p = make_flash_problem(q, k, v, out != nullptr ? out : q, lse, fp);
-    // Small calls run on the caller's thread: estimation and the sparse pass would each wait for
-    // sleeping workers longer than the work takes.
-    if (2.0 * p.batch * p.heads_q * p.len_q * p.len_k * (p.dim + p.dim_v) < cpu::kMinParallelFlops) p.threads = 1;
+    p.seqs = seqs;
+    keep_small_on_caller(p);
     call.sale.config = core::SaleConfig{nullptr, pr.block_q != 0 ? pr.block_q : 64, pr.block_k != 0 ? pr.block_k : 64,
                                         pr.sink_blocks != 0 ? pr.sink_blocks : 1, pr.local_blocks != 0 ? pr.local_blocks : 2};
     // Empty problems return before any per-head work; their head count need not fit in memory.
@@ -122,12 +163,87 @@ int32_t check_mask(const SaleCall &call, const void *mask, int64_t mask_bytes, b
     if (mask_bytes < need)
         return fail(ATTN4J_STATUS_INVALID_SHAPE, "mask_bytes = %lld, the mask needs %lld bytes",
                     static_cast<long long>(mask_bytes), static_cast<long long>(need));
+    // (Host calls do not ask: the query would start a CUDA context in a CPU-only caller.)
+    if (q->device != ATTN4J_DEVICE_HOST && cuda::memory_device(mask) != q->device)
+        return fail(ATTN4J_STATUS_INVALID_DEVICE, "mask is not memory of CUDA device %d, where the tensors are", q->device);
     CHECK(check_disjoint_bytes("mask", mask, need, "out", out));
     CHECK(check_disjoint_bytes("mask", mask, need, "lse", lse));
     if (sparse_pass) return ATTN4J_STATUS_OK;
     CHECK(check_disjoint_bytes("mask", mask, need, "q", q));
     CHECK(check_disjoint_bytes("mask", mask, need, "k", k));
     return check_disjoint_bytes("mask", mask, need, "v", v);
+}
+
+// The kernel families on the call's device.
+int32_t flash_on(const core::FlashProblem &p) {
+    return p.device == ATTN4J_DEVICE_HOST ? cpu_status(cpu::flash_forward(p)) : cuda::flash_forward(p);
+}
+int32_t block_sparse_on(const core::FlashProblem &p, double *density) {
+    return p.device == ATTN4J_DEVICE_HOST ? cpu_status(cpu::block_sparse_forward(p, density))
+                                          : cuda::block_sparse_forward(p, density);
+}
+int32_t sale_on(const core::SaleProblem &sp, const core::BlockMask &m, double *density) {
+    return sp.attention.device == ATTN4J_DEVICE_HOST ? cpu_status(cpu::sale_forward(sp, m, density))
+                                                     : cuda::sale_forward(sp, m, density);
+}
+
+// Visible (query block, key block) pairs of a problem: what density is a fraction of.
+double visible_blocks(const core::FlashProblem &p, const core::BlockMask &m) {
+    double n = 0.0;
+    for (int64_t qb = 0; qb < m.q_blocks; ++qb) n += static_cast<double>(core::sale_visible_blocks(p, m, qb));
+    return n * static_cast<double>(p.batch * p.heads_q);
+}
+
+// SALE (estimate) or the block-sparse pass over sequences of different lengths: each sequence as a call
+// of its own (core/sequence_parts.h), reading and writing its entry of the mask; padded query rows
+// densely. SALE first clears the mask so that the bits past each sequence's blocks read 0.
+int32_t run_sequences(const SaleCall &call, uint8_t *mask, bool estimate, double *density) {
+    const core::FlashProblem &p = call.problem();
+    const core::SaleConfig &c = call.sale.config;
+    const core::BlockMask full = core::sale_mask_layout(p, c.block_q, c.block_k, mask);
+    const std::vector<core::SequencePart> parts = core::sequence_parts(p);
+    const bool host = p.device == ATTN4J_DEVICE_HOST;
+    if (!host)  // what CUDA cannot run is refused before anything is written (every part has the call's shape)
+        for (const core::SequencePart &s : parts) {
+            if (s.padding) continue;
+            const core::BlockMask m = core::sale_sequence_mask(full, s.problem, s.seq);
+            core::FlashProblem one = s.problem;
+            one.mask = &m;
+            CHECK(estimate ? cuda::sale_supported(core::SaleProblem{s.problem, c}) : cuda::flash_supported(one));
+            break;
+        }
+    if (estimate && mask != nullptr) {
+        const int64_t bytes = core::sale_mask_bytes(p, full);
+        if (host) {
+            std::memset(mask, 0, static_cast<size_t>(bytes));
+        } else {
+            std::string error;
+            if (const int32_t st = cuda::clear_async(p.device, mask, bytes, p.stream, error)) return fail(st, "%s", error.c_str());
+        }
+    }
+    double kept = 0.0, visible = 0.0;
+    for (const core::SequencePart &s : parts) {
+        core::FlashProblem one = s.problem;
+        keep_small_on_caller(one);
+        if (s.padding) {
+            CHECK(flash_on(one));
+            continue;
+        }
+        const core::BlockMask m = core::sale_sequence_mask(full, one, s.seq);
+        double d = 1.0;
+        if (estimate) {
+            CHECK(sale_on(core::SaleProblem{one, c}, m, &d));
+        } else {
+            one.mask = &m;
+            CHECK(block_sparse_on(one, &d));
+        }
+        const double n = visible_blocks(s.problem, m);
+        kept += d * n;
+        visible += n;
+    }
+    if (density != nullptr)  // (CUDA does not read the mask back)
+        *density = !host ? std::numeric_limits<double>::quiet_NaN() : visible > 0.0 ? kept / visible : 1.0;
+    return ATTN4J_STATUS_OK;
 }
 
 inputs::Target target(const attn4j_tensor *t) {
@@ -152,12 +268,16 @@ int32_t attn4j_sale_mask_bytes(const attn4j_tensor *q, const attn4j_tensor *k, c
         attn4j_sale_params pr;
         CHECK(read_params(params, pr));
         CHECK(check_sale_params(q, pr));
+        core::Sequences seqs;
+        CHECK(check_sale_sequences(q, k, pr, seqs));
         const int64_t bq = pr.block_q != 0 ? pr.block_q : 64, bk = pr.block_k != 0 ? pr.block_k : 64;
-        const int64_t q_blocks = q->shape[2] / bq + (q->shape[2] % bq != 0);
-        const int64_t k_blocks = k->shape[2] / bk + (k->shape[2] % bk != 0);
+        const int64_t entries = seqs.packed() ? seqs.num_seqs : q->shape[0];
+        const int64_t len_q = seqs.packed() ? seqs.max_q : q->shape[2], len_k = seqs.packed() ? seqs.max_k : k->shape[2];
+        const int64_t q_blocks = len_q / bq + (len_q % bq != 0);
+        const int64_t k_blocks = len_k / bk + (len_k % bk != 0);
         int64_t rows = 0, total = 0;
         // Empty tensors' shapes are not bounded by their memory, so the product may overflow.
-        if (__builtin_mul_overflow(q->shape[0], q->shape[1], &rows) || __builtin_mul_overflow(rows, q_blocks, &rows) ||
+        if (__builtin_mul_overflow(entries, q->shape[1], &rows) || __builtin_mul_overflow(rows, q_blocks, &rows) ||
             __builtin_mul_overflow(rows, k_blocks / 8 + (k_blocks % 8 != 0), &total))
             return fail(ATTN4J_STATUS_INVALID_SHAPE, "q.shape and k.shape: the mask size overflows 64 bits");
         *bytes = total;
@@ -174,8 +294,9 @@ int32_t attn4j_sale_forward(const attn4j_tensor *q, const attn4j_tensor *k, cons
         CHECK(check_mask(call, mask, mask_bytes, false, q, k, v, out, lse));
         if (density != nullptr) *density = 1.0;
         if (empty_problem(call.problem())) return ATTN4J_STATUS_OK;
-        return call.on_host() ? cpu_status(cpu::sale_forward(call.sale, mask, density))
-                              : cuda::sale_forward(call.sale, mask, density);
+        if (call.problem().seqs.any()) return run_sequences(call, mask, true, density);
+        const core::SaleConfig &c = call.sale.config;
+        return sale_on(call.sale, core::sale_mask_layout(call.problem(), c.block_q, c.block_k, mask), density);
     });
 }
 
@@ -189,11 +310,12 @@ int32_t attn4j_block_sparse_forward(const attn4j_tensor *q, const attn4j_tensor 
         CHECK(check_mask(call, mask, mask_bytes, true, q, k, v, out, lse));
         if (density != nullptr) *density = 1.0;
         if (empty_problem(call.problem())) return ATTN4J_STATUS_OK;
+        if (call.problem().seqs.any()) return run_sequences(call, const_cast<uint8_t *>(mask), false, density);
         const core::SaleConfig &c = call.sale.config;
         const core::BlockMask m = core::sale_mask_layout(call.problem(), c.block_q, c.block_k, mask);
         core::FlashProblem p = call.problem();
         p.mask = &m;
-        return call.on_host() ? cpu_status(cpu::block_sparse_forward(p, density)) : cuda::block_sparse_forward(p, density);
+        return block_sparse_on(p, density);
     });
 }
 

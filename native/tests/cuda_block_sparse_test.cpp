@@ -255,5 +255,40 @@ TEST(CudaBlockSparseErrors, EstimationAndOtherBlockSizesAreNamed) {
     attn4j_cuda_free(0, mask);
 }
 
+// With sequence lengths the call runs sequence by sequence: what CUDA cannot run is still refused before
+// anything is written (here a first sequence of padded rows only), and so are device length arrays
+// and a host mask.
+TEST(CudaBlockSparseErrors, SequenceCallsAreRefusedBeforeAnyWrite) {
+    if (attn4j_cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device";
+    DeviceTensor q(ATTN4J_DTYPE_BF16, 2, 1, 64, 64, false), out(ATTN4J_DTYPE_F32, 2, 1, 64, 64, false);
+    std::mt19937_64 rng(run_seed());
+    q.fill_normal(rng, 1.0f);
+    out.poison();
+    const int32_t q_lens[2] = {0, 30};
+    attn4j_sale_params p;
+    attn4j_sale_params_init(&p);
+    p.q_lens = q_lens;
+    p.block_k = 32;
+    EXPECT_EQ(attn4j_sale_forward(&q.t, &q.t, &q.t, &out.t, nullptr, &p, nullptr, 0, nullptr), ATTN4J_STATUS_UNSUPPORTED);
+    EXPECT_NE(std::string(attn4j_last_error()).find("64 x 64 blocks"), std::string::npos) << attn4j_last_error();
+    ASSERT_EQ(attn4j_cuda_synchronize(0), ATTN4J_STATUS_OK);
+    out.download();
+    EXPECT_TRUE(std::isnan(out.host.get(0, 0, 0, 0))) << "a refused call wrote the padded rows";
+    void *d_lens = nullptr;
+    ASSERT_EQ(attn4j_cuda_malloc(0, 8, &d_lens), ATTN4J_STATUS_OK);
+    ASSERT_EQ(attn4j_cuda_memcpy(d_lens, q_lens, 8, ATTN4J_COPY_HOST_TO_DEVICE), ATTN4J_STATUS_OK);
+    attn4j_sale_params on_device;
+    attn4j_sale_params_init(&on_device);
+    on_device.q_lens = static_cast<const int32_t *>(d_lens);
+    EXPECT_EQ(attn4j_sale_forward(&q.t, &q.t, &q.t, &out.t, nullptr, &on_device, nullptr, 0, nullptr), ATTN4J_STATUS_UNSUPPORTED);
+    EXPECT_NE(std::string(attn4j_last_error()).find("params.q_lens is device memory"), std::string::npos) << attn4j_last_error();
+    std::vector<uint8_t> host_mask(64, 0xFF);
+    EXPECT_EQ(attn4j_block_sparse_forward(&q.t, &q.t, &q.t, &out.t, nullptr, nullptr, host_mask.data(), 64, nullptr),
+              ATTN4J_STATUS_INVALID_DEVICE);
+    EXPECT_NE(std::string(attn4j_last_error()).find("mask is not memory of CUDA device 0"), std::string::npos)
+        << attn4j_last_error();
+    attn4j_cuda_free(0, d_lens);
+}
+
 }  // namespace
 }  // namespace attn4j::test

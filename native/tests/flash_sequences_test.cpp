@@ -110,15 +110,6 @@ Padded make_padded(const SeqCase &c, uint64_t seed) {
     return r;
 }
 
-// Rows [r0, r0 + n) of sequence b's queries (all heads) against its valid keys, as a tensor of its own.
-HostTensor rows_of(const HostTensor &src, int64_t b, int64_t r0, int64_t n) {
-    HostTensor t(src.t.dtype, 1, src.t.shape[1], n, src.t.shape[3]);
-    for (int64_t h = 0; h < src.t.shape[1]; ++h)
-        for (int64_t i = 0; i < n; ++i)
-            for (int64_t e = 0; e < src.t.shape[3]; ++e) t.set(0, h, i, e, src.get(b, h, r0 + i, e));
-    return t;
-}
-
 // The fp64 expectation of the padded output: each sequence's valid rows with the call's mask, its
 // padded rows unmasked over the valid keys; [B, Hq, Nq, dv] and [B, Hq, Nq].
 void expected(const SeqCase &c, const Padded &r, std::vector<double> &out, std::vector<double> &lse) {

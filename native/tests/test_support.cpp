@@ -115,4 +115,12 @@ double rel_l2(const HostTensor &got, const std::vector<double> &ref) {
     return ::testing::AssertionSuccess();
 }
 
+HostTensor rows_of(const HostTensor &src, int64_t b, int64_t r0, int64_t n) {
+    HostTensor t(src.t.dtype, 1, src.t.shape[1], n, src.t.shape[3]);
+    for (int64_t h = 0; h < src.t.shape[1]; ++h)
+        for (int64_t i = 0; i < n; ++i)
+            for (int64_t e = 0; e < src.t.shape[3]; ++e) t.set(0, h, i, e, src.get(b, h, r0 + i, e));
+    return t;
+}
+
 }  // namespace attn4j::test

@@ -40,6 +40,9 @@ struct HostTensor {
     void poison();  // NaN everywhere, so unwritten elements fail the comparison
 };
 
+// Rows [r0, r0 + n) of batch entry b, every head, as a tensor of its own (batch 1, same dtype, BHND).
+HostTensor rows_of(const HostTensor &src, int64_t b, int64_t r0, int64_t n);
+
 // The tensor's elements in dense BHND order, and its shape, for writing .npy files.
 std::vector<float> dense(const HostTensor &t);
 std::vector<int64_t> shape_of(const HostTensor &t);

@@ -10,16 +10,18 @@
 namespace attn4j::core {
 
 // Which (query block, key block) pairs a block-sparse call computes: a bitmap
-// [batch][heads_q][q_blocks][row_bytes], bit kb of a row for key block kb (SALE's mask).
+// [batch][heads_q][head_rows][row_bytes], bit kb of a row for key block kb (SALE's mask). q_blocks and
+// k_blocks are the problem's; head_rows >= q_blocks and row_bytes >= ceil(k_blocks / 8) are the
+// bitmap's, larger when the problem is one sequence of a batch whose mask is sized for the longest.
 struct BlockMask {
     const uint8_t *bits;
-    int64_t heads, block_q, block_k, q_blocks, k_blocks, row_bytes;
+    int64_t heads, block_q, block_k, q_blocks, k_blocks, row_bytes, head_rows;
     // Query tiles ((b * heads + h) * q_blocks + qb) in the order to run them: most blocks first, so
     // dense rows start early and sparse ones fill the gaps. Null: largest causal rows first.
     const int64_t *order = nullptr;
 
     const uint8_t *row(int64_t b, int64_t h, int64_t qb) const {
-        return bits + ((b * heads + h) * q_blocks + qb) * row_bytes;
+        return bits + ((b * heads + h) * head_rows + qb) * row_bytes;
     }
     static bool test(const uint8_t *row, int64_t kb) { return (row[kb >> 3] >> (kb & 7)) & 1; }
 };

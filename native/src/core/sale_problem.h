@@ -18,13 +18,19 @@ struct SaleProblem {
     SaleConfig config;
 };
 
-// Bitmap layout for a problem: blocks per axis and bytes per row.
+// Bitmap layout of a call's mask: blocks per axis and bytes per row. With sequence lengths the bitmap
+// has one entry per sequence: the padded form's [B][Hq] rows span the tensors' lengths, the packed
+// form's [num_seqs][Hq] rows the longest sequence's, and each sequence's blocks count from its first
+// valid query row and key (sale_sequence_mask).
 BlockMask sale_mask_layout(const FlashProblem &p, int64_t block_q, int64_t block_k, const uint8_t *bits);
 
-// Bytes of the whole mask [batch][heads_q][q_blocks][row_bytes].
+// Bytes of the whole mask [entries][heads_q][head_rows][row_bytes].
 inline int64_t sale_mask_bytes(const FlashProblem &p, const BlockMask &m) {
-    return p.batch * p.heads_q * m.q_blocks * m.row_bytes;
+    return (p.seqs.packed() ? p.seqs.num_seqs : p.batch) * p.heads_q * m.head_rows * m.row_bytes;
 }
+
+// The part of a call's mask `full` that sequence `seq` (a problem of its own, `part`) reads and writes.
+BlockMask sale_sequence_mask(const BlockMask &full, const FlashProblem &part, int64_t seq);
 
 // Key blocks [0, end) that some row of query block qb can see (causal or not).
 int64_t sale_visible_blocks(const FlashProblem &p, const BlockMask &m, int64_t qb);

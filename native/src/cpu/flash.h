@@ -45,14 +45,10 @@ struct FlashPlan {
     float *partial = nullptr;
     bool bf16_dot = false;  // the CPU has a bf16 dot product (AVX512_BF16)
     // Several problems in one parallel pass, their tiles spread over every thread (the sequences of a
-    // batch of different lengths: sequence_parts), instead of the one problem passed (splits = 1).
+    // batch of different lengths: core::sequence_parts), instead of the one problem passed (splits = 1).
     const FlashProblem *parts = nullptr;
     int64_t part_count = 0;
 };
-
-// A problem with sequence lengths (p.seqs) as one problem per sequence and per range of padded
-// query rows, longest first (flash_sequences.cpp).
-std::vector<FlashProblem> sequence_parts(const FlashProblem &p);
 
 // Dispatches to the current ISA's kernel (cpu/kernels.h). Returns false on out-of-memory in a worker.
 bool flash_forward(const FlashProblem &p);

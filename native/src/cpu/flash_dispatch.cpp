@@ -1,5 +1,6 @@
 // FlashAttention on the CPU: the current ISA's kernel (cpu/kernels.h); for tiled kernels the plan:
 // key splits for decode-shaped problems (few query rows, long keys), merged by their LSE afterwards.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -7,6 +8,7 @@
 
 #include "common/bf16.h"
 #include "common/thread_pool.h"
+#include "core/sequence_parts.h"
 #include "cpu/flash.h"
 #include "cpu/isa.h"
 #include "cpu/kernels.h"
@@ -67,7 +69,12 @@ void merge_splits(const FlashProblem &p, const FlashPlan &plan) {
 // Sequences of different lengths: every sequence's tiles in one parallel pass (a kernel that plans for
 // itself takes them one by one).
 bool run_sequences(const FlashProblem &problem, FlashTiledFn kernel, FlashFn plain) {
-    std::vector<FlashProblem> parts = sequence_parts(problem);
+    std::vector<FlashProblem> parts;
+    for (const core::SequencePart &s : core::sequence_parts(problem)) parts.push_back(s.problem);
+    // Longest first, so a long sequence's tiles start early and short ones fill in around them.
+    std::stable_sort(parts.begin(), parts.end(), [](const FlashProblem &a, const FlashProblem &b) {
+        return a.len_q * a.len_k > b.len_q * b.len_k;
+    });
     double flops = 0;
     for (const FlashProblem &s : parts) flops += 2.0 * s.heads_q * s.len_q * s.len_k * (s.dim + s.dim_v);
     FlashProblem p = problem;

@@ -7,16 +7,15 @@
 
 namespace attn4j::cpu {
 
-bool sale_forward(const SaleProblem &sp, uint8_t *mask, double *density) {
+bool sale_forward(const SaleProblem &sp, const BlockMask &mask, double *density) {
     const FlashProblem &p = sp.attention;
-    const SaleConfig &c = sp.config;
     std::vector<uint8_t> own;
-    if (mask == nullptr) {
-        own.resize(static_cast<size_t>(sale_mask_bytes(p, sale_mask_layout(p, c.block_q, c.block_k, nullptr))));
-        mask = own.data();
+    BlockMask m = mask;
+    if (m.bits == nullptr) {
+        own.resize(static_cast<size_t>(p.batch * p.heads_q * m.head_rows * m.row_bytes));
+        m.bits = own.data();
     }
-    const BlockMask m = sale_mask_layout(p, c.block_q, c.block_k, mask);
-    if (!sale_estimate(p, c, m)) return false;
+    if (!sale_estimate(p, sp.config, m)) return false;
     FlashProblem sparse = p;
     sparse.mask = &m;
     return block_sparse_forward(sparse, density);

@@ -59,6 +59,12 @@ int32_t free_device(int32_t device, void *ptr, std::string &error) {
     return e == cudaSuccess ? ATTN4J_STATUS_OK : fail_cuda(e, "cudaFree", error);
 }
 
+int32_t clear_async(int32_t device, void *ptr, int64_t bytes, void *stream, std::string &error) {
+    if (const int32_t st = use_device(device, error)) return st;
+    const cudaError_t e = cudaMemsetAsync(ptr, 0, static_cast<size_t>(bytes), static_cast<cudaStream_t>(stream));
+    return e == cudaSuccess ? ATTN4J_STATUS_OK : fail_cuda(e, "cudaMemsetAsync", error);
+}
+
 int32_t memcpy_any(void *dst, const void *src, int64_t bytes, int32_t kind, std::string &error) {
     if (device_count() == 0) {
         error = "no CUDA device on this machine";

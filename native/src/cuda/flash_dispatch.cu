@@ -63,7 +63,9 @@ flash::Params launch_params(const core::FlashProblem &p) {
     if (p.mask != nullptr) {
         k.mask = p.mask->bits;
         k.mask_row_bytes = p.mask->row_bytes;
+        k.mask_head_rows = p.mask->head_rows;
     }
+    k.pack = 1;
     k.kv_splits = 1;
     k.split_keys = p.len_k;
     k.parts = nullptr;
@@ -77,7 +79,7 @@ flash::Params launch_params(const core::FlashProblem &p) {
 // four, or more and smaller splits, no better), each split at least 512 keys, at most 64 splits. Key tiles start at 0
 // there (no left window), so no tile crosses a split boundary.
 void plan_key_splits(const core::FlashProblem &p, flash::Params &k) {
-    const int64_t bh = p.batch * p.heads_q;
+    const int64_t bh = p.batch * p.heads_q / k.pack;  // blocks per key range
     int sms = 0;
     if (p.mask == nullptr && !p.seqs.any() && p.window_left < 0 && p.len_q <= 64 && p.len_k >= 1024 &&
         cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, p.device) == cudaSuccess && bh < sms) {
@@ -92,6 +94,8 @@ void plan_key_splits(const core::FlashProblem &p, flash::Params &k) {
 }
 
 }  // namespace
+
+int32_t flash_supported(const core::FlashProblem &p) { return check_flash(p); }
 
 int32_t flash_forward(const core::FlashProblem &p) {
     std::string error;
@@ -117,9 +121,12 @@ int32_t flash_forward(const core::FlashProblem &p) {
     if (!plan && vec && flash::sparse_sm90_applies(k, static_cast<int>(p.dim), device) &&
         flash::launch_sparse_sm90(k, bf16, p.batch, p.heads_kv, s, status, error))
         return reported(status, error);
+    // Decode with grouped heads: one block per kv head reads each K/V tile once for all its query heads.
+    const int64_t group = p.heads_q / p.heads_kv;
+    if (!plan && vec && p.mask == nullptr && group > 1 && p.len_q * group <= 64) k.pack = static_cast<int>(group);
     plan_key_splits(p, k);
-    return reported(flash::launch_mma(k, bf16, static_cast<int>(p.dim), p.batch * p.heads_q, shape.len_q, vec, sp, s, error),
-                    error);
+    const int64_t blocks_bh = p.batch * p.heads_q / k.pack, rows = shape.len_q * k.pack;
+    return reported(flash::launch_mma(k, bf16, static_cast<int>(p.dim), blocks_bh, rows, vec, sp, s, error), error);
 }
 
 }  // namespace attn4j::cuda

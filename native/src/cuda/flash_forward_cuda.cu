@@ -1,7 +1,9 @@
 // FlashAttention forward on NVIDIA GPUs (sm_80 and newer): bf16/fp16 storage, fp32 accumulation,
 // mma.sync m16n8k16 tensor-core tiles, the online softmax kept in registers (FlashAttention-2).
 //
-// A block of 4 warps owns 64 Mt query rows of one (batch, head); each warp owns Mt m-tiles of 16 rows
+// A block of 4 warps owns 64 Mt query rows of one (batch, head), or for decode with grouped heads (Pack)
+// the rows of every query head of one kv head (row v: head v % group at position v / group, so that
+// each K/V tile is read once for the group); each warp owns Mt m-tiles of 16 rows
 // (Mt = 2 for dense attention: every K/V fragment read from shared memory feeds two mma; Mt = 1 for
 // block-sparse attention, whose mask has 64-row blocks, for short queries and unaligned rows). For every 64-key
 // tile that some row of the block can see (masked tiles are skipped; only tiles that cross a mask
@@ -38,6 +40,11 @@ constexpr int kThreads = 128;  // 4 warps
 constexpr int kKeys = flash::kTileKeys;
 constexpr int kPad = 8;       // shared-memory row padding (elements): conflict-free fragment loads
 
+// K/V tile pairs in shared memory: with asynchronous loads one tile is loaded while the other is used.
+// (Four stages for decode with grouped heads, one block per SM, measured slower than two with two blocks.)
+template <bool Vec>
+__host__ __device__ constexpr int kv_stages() { return Vec ? 2 : 1; }
+
 // The first key tile at or after j (tiles start at multiples of kKeys from lo) that the block mask
 // keeps for this query tile, or hi; every tile when there is no mask.
 __device__ __forceinline__ int64_t next_tile(const uint8_t *row, int64_t j, int64_t hi) {
@@ -48,8 +55,8 @@ __device__ __forceinline__ int64_t next_tile(const uint8_t *row, int64_t j, int6
 }
 
 // One block's work: query tile `tile` of (batch x head) blockIdx.y, or with sequences the tile of the
-// part p was moved to (blockIdx.y the head).
-template <typename T, int D, bool Vec, int Mt>
+// part p was moved to (blockIdx.y the head), or with Pack the rows of (batch x kv head) blockIdx.y.
+template <typename T, int D, bool Vec, int Mt, bool Pack = false>
 __device__ __forceinline__ void forward_rows(const Params &p, const int tile) {
     constexpr int kRows = 64 * Mt;
     // One m-tile keeps its Q fragments in registers for the whole key loop, unless d = 256 needs them
@@ -58,20 +65,38 @@ __device__ __forceinline__ void forward_rows(const Params &p, const int tile) {
     extern __shared__ __align__(16) unsigned char smem[];
     constexpr int ldq = D + kPad;
     T *sq = reinterpret_cast<T *>(smem);  // [kRows][ldq]
-    // K and V tiles, [kKeys][ldq] each, after Q; two pairs when loads are asynchronous (double buffering).
+    // K and V tiles, [kKeys][ldq] each, after Q: one pair per stage.
+    constexpr int kStages = kv_stages<Vec>();
     T *const kv0 = sq + kRows * ldq;
-    auto k_tile = [&](int b) { return kv0 + (Vec ? b : 0) * 2 * kKeys * ldq; };
-    auto v_tile = [&](int b) { return kv0 + (Vec ? b : 0) * 2 * kKeys * ldq + kKeys * ldq; };
+    auto k_tile = [&](int b) { return kv0 + b * 2 * kKeys * ldq; };
+    auto v_tile = [&](int b) { return kv0 + b * 2 * kKeys * ldq + kKeys * ldq; };
 
-    const int bh = blockIdx.y, b = bh / p.heads_q, h = bh % p.heads_q, hk = h / p.group;
+    const int bh = blockIdx.y, heads_kv = p.heads_q / p.group;
+    const int b = Pack ? bh / heads_kv : bh / p.heads_q, hk = Pack ? bh % heads_kv : bh % p.heads_q / p.group;
+    const int h = Pack ? hk * p.pack : bh % p.heads_q;  // with Pack the group's first head
     const int64_t i0 = static_cast<int64_t>(tile) * kRows;
     const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32, g = lane / 4, t4 = lane % 4;
+    // Rows of this block's problem, and each row's position in the sequence and head.
+    const int64_t rows_q = Pack ? static_cast<int64_t>(p.len_q) * p.pack : p.len_q;
+    auto pos = [&](int64_t r) { return Pack ? r / p.pack : r; };
+    auto head = [&](int64_t r) { return Pack ? h + static_cast<int>(r % p.pack) : h; };
 
     const T *q = static_cast<const T *>(p.q) + b * p.sq[0] + h * p.sq[1];
     const T *k = static_cast<const T *>(p.k) + b * p.sk[0] + hk * p.sk[1];
     const T *v = static_cast<const T *>(p.v) + b * p.sv[0] + hk * p.sv[1];
 
-    load_rows<T, D, kThreads, Vec>(sq, ldq, q, p.sq[2], i0, kRows, p.len_q, tid);
+    if constexpr (Pack) {  // rows of several heads: their own addresses (Vec: 16-byte aligned rows)
+        constexpr int kVec = 8;
+        for (int x = tid; x < kRows * (D / kVec); x += kThreads) {
+            const int r = x / (D / kVec), c = (x % (D / kVec)) * kVec;
+            uint4 val = make_uint4(0, 0, 0, 0);
+            if (i0 + r < rows_q)
+                val = *reinterpret_cast<const uint4 *>(q + ((i0 + r) % p.pack) * p.sq[1] + pos(i0 + r) * p.sq[2] + c);
+            *reinterpret_cast<uint4 *>(sq + r * ldq + c) = val;
+        }
+    } else {
+        load_rows<T, D, kThreads, Vec>(sq, ldq, q, p.sq[2], i0, kRows, p.len_q, tid);
+    }
     __syncthreads();
 
     // This warp's rows: m-tile mt covers r0 + 16 mt .. + 15. A fragments of Q by ldmatrix (rows lane % 16,
@@ -87,15 +112,15 @@ __device__ __forceinline__ void forward_rows(const Params &p, const int tile) {
         for (int kk = 0; kk < D / 16; ++kk) load_q(qa[kk], 0, kk);
     }
 
-    const int64_t last = (i0 + kRows < p.len_q ? i0 + kRows : p.len_q) - 1;
-    int64_t lo = key_lo(p, i0), hi = key_hi(p, last);
+    const int64_t last = (i0 + kRows < rows_q ? i0 + kRows : rows_q) - 1;
+    int64_t lo = key_lo(p, pos(i0)), hi = key_hi(p, pos(last));
     if (p.kv_splits > 1) {  // this block's share of the keys
         const int64_t s_lo = blockIdx.z * p.split_keys, s_hi = s_lo + p.split_keys;
         lo = lo > s_lo ? lo : s_lo;
         hi = hi < s_hi ? hi : s_hi;
     }
     // Tiles inside [lo_all, hi_all) are visible to every row of the block: no per-element mask there.
-    const int64_t lo_all = key_lo(p, last), hi_all = key_hi(p, i0);
+    const int64_t lo_all = key_lo(p, pos(last)), hi_all = key_hi(p, pos(i0));
     auto row_of = [&](int mt, int half) { return i0 + r0 + mt * 16 + g + 8 * half; };
 
     float m[Mt][2], l[Mt][2], acc[Mt][D / 8][4];
@@ -110,28 +135,27 @@ __device__ __forceinline__ void forward_rows(const Params &p, const int tile) {
 
     // Block-sparse calls (64-row blocks, Mt = 1) walk only the kept key tiles (lo is 0 there: no left window).
     // (No masks with sequences: the dispatch refuses them.)
-    const uint8_t *mrow = p.mask != nullptr ? p.mask + (static_cast<int64_t>(bh) * gridDim.x + tile) * p.mask_row_bytes : nullptr;
+    const uint8_t *mrow = p.mask != nullptr ? p.mask + (static_cast<int64_t>(bh) * p.mask_head_rows + tile) * p.mask_row_bytes : nullptr;
     const int64_t first = next_tile(mrow, lo, hi);
-    if constexpr (Vec) {
-        if (first < hi) {
-            load_rows_async<T, D, kThreads>(k_tile(0), ldq, k, p.sk[2], first, kKeys, p.len_k, tid);
-            load_rows_async<T, D, kThreads>(v_tile(0), ldq, v, p.sv[2], first, kKeys, p.len_k, tid);
+    int64_t ahead = first;  // the next tile to load
+    auto issue = [&](int stage) {  // one commit group per call (empty past the last tile)
+        if (ahead < hi) {
+            load_rows_async<T, D, kThreads>(k_tile(stage), ldq, k, p.sk[2], ahead, kKeys, p.len_k, tid);
+            load_rows_async<T, D, kThreads>(v_tile(stage), ldq, v, p.sv[2], ahead, kKeys, p.len_k, tid);
+            ahead = next_tile(mrow, ahead + kKeys, hi);
         }
         cp_async_commit();
-    }
-    int buf = 0;
-    for (int64_t j0 = first, jn; j0 < hi; j0 = jn, buf ^= 1) {
-        jn = next_tile(mrow, j0 + kKeys, hi);
-        T *sk = k_tile(buf), *sv = v_tile(buf);
+    };
+    if constexpr (Vec)
+        for (int s = 0; s + 1 < kStages; ++s) issue(s);
+    int stage = 0;
+    for (int64_t j0 = first; j0 < hi; j0 = next_tile(mrow, j0 + kKeys, hi), stage = (stage + 1) % kStages) {
+        T *sk = k_tile(stage), *sv = v_tile(stage);
         if constexpr (Vec) {
-            if (jn < hi) {  // start the next tile, then wait for this one
-                load_rows_async<T, D, kThreads>(k_tile(buf ^ 1), ldq, k, p.sk[2], jn, kKeys, p.len_k, tid);
-                load_rows_async<T, D, kThreads>(v_tile(buf ^ 1), ldq, v, p.sv[2], jn, kKeys, p.len_k, tid);
-                cp_async_commit();
-                cp_async_wait<1>();
-            } else {
-                cp_async_wait<0>();
-            }
+            // Refill the stage computed last (the barrier after it freed it), then wait for this tile: the
+            // groups still pending are the kStages - 1 issued after it.
+            issue((stage + kStages - 1) % kStages);
+            cp_async_wait<kStages - 1>();
             __syncthreads();
         } else {
             __syncthreads();  // the previous tile's K and V are no longer read
@@ -190,7 +214,7 @@ __device__ __forceinline__ void forward_rows(const Params &p, const int tile) {
                             x = s[mt][nt][c] * p.scale_log2;
                         }
                         if constexpr (decltype(masked)::value) {
-                            const int64_t j = j0 + nt * 8 + t4 * 2 + (c & 1), i = row_of(mt, half);
+                            const int64_t j = j0 + nt * 8 + t4 * 2 + (c & 1), i = pos(row_of(mt, half));
                             if (j < key_lo(p, i) || j >= key_hi(p, i)) x = -INFINITY;
                         }
                         s[mt][nt][c] = x;
@@ -257,7 +281,7 @@ __device__ __forceinline__ void forward_rows(const Params &p, const int tile) {
                 }
             }
         }
-        if constexpr (Vec) __syncthreads();  // this buffer is refilled two tiles from now
+        if constexpr (Vec) __syncthreads();  // the next iteration refills this stage
     }
 
     // Finish the row sums across the 4 threads of a row, normalize and write.
@@ -266,11 +290,13 @@ __device__ __forceinline__ void forward_rows(const Params &p, const int tile) {
 #pragma unroll
         for (int half = 0; half < 2; ++half) {
             const float sum = flash::quad_sum(l[mt][half]);
-            const int64_t i = row_of(mt, half);
-            if (i >= p.len_q) continue;
-            if (p.kv_splits > 1) {  // a partial result for merge_splits
+            const int64_t r = row_of(mt, half), i = pos(r);
+            if (r >= rows_q) continue;
+            const int hh = head(r);
+            if (p.kv_splits > 1) {  // a partial result for merge_splits, by (batch x query head, row)
                 const float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
-                const int64_t row = (static_cast<int64_t>(blockIdx.z) * gridDim.y + bh) * p.len_q + i;
+                const int64_t bhq = static_cast<int64_t>(b) * p.heads_q + hh;
+                const int64_t row = (static_cast<int64_t>(blockIdx.z) * gridDim.y * p.pack + bhq) * p.len_q + i;
 #pragma unroll
                 for (int dt = 0; dt < D / 8; ++dt) {
                     const int c = dt * 8 + t4 * 2;
@@ -280,16 +306,18 @@ __device__ __forceinline__ void forward_rows(const Params &p, const int tile) {
                 if (t4 == 0) p.part_lse[row] = sum > 0.0f ? m[mt][half] + log2f(sum) : -INFINITY;
                 continue;
             }
-            flash::write_row<T, D>(p, b, h, i, sum, m[mt][half], t4,
+            flash::write_row<T, D>(p, b, hh, i, sum, m[mt][half], t4,
                                    [&](int dt) { return make_float2(acc[mt][dt][2 * half], acc[mt][dt][2 * half + 1]); });
         }
 }
 
 // One problem: heaviest (causal) tiles first. Sequences (Parts): the entry's part as a problem of its
 // own. Two kernels, so that the one-problem path keeps reading its parameters in place.
-template <typename T, int D, bool Vec, int Mt, bool Parts>
+template <typename T, int D, bool Vec, int Mt, bool Parts, bool Pack = false>
 __global__ void __launch_bounds__(kThreads) flash_forward_kernel(const Params params) {
-    if constexpr (Parts) {
+    if constexpr (Pack) {
+        forward_rows<T, D, Vec, Mt, true>(params, static_cast<int>(blockIdx.x));
+    } else if constexpr (Parts) {
         Params p = params;
         SeqPart part;
         int tile;
@@ -327,12 +355,17 @@ __global__ void __launch_bounds__(D) merge_splits(const Params p) {
             hidden ? NAN : wsum > 0.0f ? (mx + log2f(wsum)) * 0.6931471805599453f : -INFINITY;
 }
 
+// batch_heads and len_q: the blocks' (batch x heads) and rows; with grouped heads (params.pack > 1),
+// batch x kv heads and the rows of a group.
 template <typename T, int D, bool Vec, int Mt>
 int32_t launch(const Params &given, int64_t batch_heads, int64_t len_q, flash::SequencePlan *plan, cudaStream_t stream,
                std::string &error) {
     constexpr int kRows = 64 * Mt;
-    const size_t smem = sizeof(T) * (kRows + (Vec ? 4 : 2) * kKeys) * (D + kPad);
+    const bool pack = Vec && Mt == 1 && given.pack > 1;
+    const size_t smem = sizeof(T) * (kRows + 2 * kv_stages<Vec>() * kKeys) * (D + kPad);
     auto kernel = plan != nullptr ? flash_forward_kernel<T, D, Vec, Mt, true> : flash_forward_kernel<T, D, Vec, Mt, false>;
+    if constexpr (Vec && Mt == 1)
+        if (pack) kernel = flash_forward_kernel<T, D, Vec, Mt, false, true>;
     if (const int32_t st = status_of(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                                          static_cast<int>(smem)), "cudaFuncSetAttribute", error))
         return st;
@@ -358,8 +391,9 @@ int32_t launch(const Params &given, int64_t batch_heads, int64_t len_q, flash::S
     split.part_lse = split.part_o + rows * D;
     kernel<<<grid, kThreads, smem, stream>>>(split);
     st = status_of(cudaGetLastError(), "FlashAttention kernel launch", error);
-    if (st == ATTN4J_STATUS_OK) {
-        merge_splits<T, D><<<dim3(static_cast<unsigned>(len_q), static_cast<unsigned>(batch_heads)), D, 0, stream>>>(split);
+    if (st == ATTN4J_STATUS_OK) {  // one block per (query row, batch x query head)
+        const dim3 rows_grid(static_cast<unsigned>(params.len_q), static_cast<unsigned>(batch_heads * params.pack));
+        merge_splits<T, D><<<rows_grid, D, 0, stream>>>(split);
         st = status_of(cudaGetLastError(), "FlashAttention split merge launch", error);
     }
     const int32_t freed = status_of(cudaFreeAsync(work, stream), "cudaFreeAsync", error);
@@ -375,7 +409,8 @@ int32_t launch_for(const Params &params, int64_t batch_heads, int64_t len_q, boo
     if (!vec) return launch<T, D, false, 1>(params, batch_heads, len_q, plan, stream, error);
     // (d = 256: one m-tile, whose 128 accumulator registers per thread leave no room for a second)
     if constexpr (D <= 128)
-        if (params.mask == nullptr && len_q > 64) return launch<T, D, true, 2>(params, batch_heads, len_q, plan, stream, error);
+        if (params.mask == nullptr && len_q > 64 && params.pack == 1)
+            return launch<T, D, true, 2>(params, batch_heads, len_q, plan, stream, error);
     return launch<T, D, true, 1>(params, batch_heads, len_q, plan, stream, error);
 }
 

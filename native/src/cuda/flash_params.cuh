@@ -30,6 +30,9 @@ struct Params {
     float *lse;
     int64_t sq[4], sk[4], sv[4], so[4], sl[4];
     int heads_q, group, len_q, len_k;
+    // Grouped query heads (decode): > 1 when the query heads of one kv head share a block, whose row v is
+    // head (kv head) * pack + v % pack at position v / pack, so each K/V tile is read once for all of them.
+    int pack;
     float scale_log2;  // scale * log2(e)
     float softcap;     // 0: off (applied to scale * q.k, before the log2 conversion)
     float scale;
@@ -37,7 +40,7 @@ struct Params {
     bool out_f32;
     // Block-sparse (64 x 64 blocks): bit kb of a query tile's row says key tile kb is computed; null: all.
     const uint8_t *mask;
-    int64_t mask_row_bytes;
+    int64_t mask_row_bytes, mask_head_rows;  // the bitmap's bytes per row and rows per (batch, head)
     // Split keys (decode): block z covers keys [z * split_keys, (z + 1) * split_keys) and writes its
     // normalized partial output and log2-sum-exp to part_o [splits][B * Hq][len_q][D] and part_lse
     // [splits][B * Hq][len_q] (fp32) for merge_splits; kv_splits = 1: no split.

@@ -106,7 +106,7 @@ __global__ void __launch_bounds__(Shape<QB>::kThreads, 1) flash_sparse_sm90_kern
         uint32_t q_bytes = 0;
         for (int w = 0; w < QB; ++w) {
             const int64_t i0 = first_row(w);
-            row[w] = p.mask + (static_cast<int64_t>(bh) * q_blocks + QB * at_group.tile + w) * p.mask_row_bytes;
+            row[w] = p.mask + (static_cast<int64_t>(bh) * p.mask_head_rows + QB * at_group.tile + w) * p.mask_row_bytes;
             a[w] = z[w] = 0;
             if (i0 >= p.len_q) continue;
             q_bytes += kTileBytes;

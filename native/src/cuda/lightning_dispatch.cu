@@ -55,15 +55,20 @@ lightning::Params launch_params(const core::LightningProblem &lp) {
 
 int32_t lightning_forward(const core::LightningProblem &lp) {
     if (const int32_t st = check_lightning(lp)) return st;
+    if (lp.num_seqs > 0) {  // packed sequences: the passes of each in turn, on the stream
+        for (int64_t b = 0; b < lp.num_seqs; ++b)
+            if (const int32_t st = lightning_forward(lp.sequence(b))) return st;
+        return ATTN4J_STATUS_OK;
+    }
     std::string error;
     const int32_t device = lp.device;
     if (const int32_t st = use_device(device, error); st != ATTN4J_STATUS_OK) return reported(st, error);
     lightning::Params p = launch_params(lp);
     const bool vec = rows_aligned16({{lp.q, lp.sq}, {lp.k, lp.sk}, {lp.v, lp.sv}});
     const bool bf16 = lp.in_dtype == core::DType::BF16;
-    // Hopper: both passes on warpgroup MMA with TMA loads (head dim 128, rows TMA can describe).
+    // Hopper: both passes on warpgroup MMA with TMA loads (head dim 128, rows TMA can describe: some).
     lightning::Maps maps{};
-    const bool sm90 = lp.dim == 128 && hopper_kernels(device) &&
+    const bool sm90 = lp.len > 0 && lp.dim == 128 && hopper_kernels(device) &&
                       tma::encode_qkv(maps.qkv, p.q, p.sq, p.k, p.sk, p.v, p.sv, lp.batch, lp.heads_q, lp.heads_kv, lp.len,
                                       lp.len, bf16, kChunk, kChunk);
     // Outputs of the input type leave the Hopper output pass by TMA stores where TMA can describe them.

@@ -32,7 +32,7 @@ int32_t check_sale(const core::SaleProblem &sp) {
     return ATTN4J_STATUS_OK;
 }
 
-sale::EstParams estimation_params(const core::SaleProblem &sp, uint8_t *mask, int64_t row_bytes) {
+sale::EstParams estimation_params(const core::SaleProblem &sp, const core::BlockMask &m) {
     const core::FlashProblem &p = sp.attention;
     sale::EstParams e{};
     e.q = p.q;
@@ -46,8 +46,9 @@ sale::EstParams estimation_params(const core::SaleProblem &sp, uint8_t *mask, in
     e.len_q = static_cast<int>(p.len_q);
     e.len_k = static_cast<int>(p.len_k);
     e.dim = static_cast<int>(p.dim);
-    e.mask = mask;
-    e.row_bytes = row_bytes;
+    e.mask = const_cast<uint8_t *>(m.bits);  // the estimation's output
+    e.row_bytes = m.row_bytes;
+    e.head_rows = m.head_rows;
     e.q_blocks = static_cast<int>((p.len_q + kBlock - 1) / kBlock);
     e.k_blocks = static_cast<int>((p.len_k + kBlock - 1) / kBlock);
     e.sinks = static_cast<int>(sp.config.sink_blocks);
@@ -59,13 +60,13 @@ sale::EstParams estimation_params(const core::SaleProblem &sp, uint8_t *mask, in
 }
 
 // The mask of a problem with 64 x 64 blocks (device memory).
-int32_t estimate(const core::SaleProblem &sp, uint8_t *mask, int64_t row_bytes) {
+int32_t estimate(const core::SaleProblem &sp, const core::BlockMask &m) {
     const core::FlashProblem &p = sp.attention;
     std::string error;
     if (const int32_t st = use_device(p.device, error); st != ATTN4J_STATUS_OK) return reported(st, error);
-    sale::EstParams e = estimation_params(sp, mask, row_bytes);
+    sale::EstParams e = estimation_params(sp, m);
     const bool bf16 = p.in_dtype == core::DType::BF16;
-    const bool hopper = p.dim != 64 && sale::sm90_applies(static_cast<int>(p.dim), row_bytes, p.device);
+    const bool hopper = p.dim != 64 && sale::sm90_applies(static_cast<int>(p.dim), m.row_bytes, p.device);
     return reported(sale::estimate_mask(e, p.batch * p.heads_q, p.batch * p.heads_kv, bf16, hopper,
                                         static_cast<cudaStream_t>(p.stream), error),
                     error);
@@ -73,26 +74,27 @@ int32_t estimate(const core::SaleProblem &sp, uint8_t *mask, int64_t row_bytes) 
 
 }  // namespace
 
+int32_t sale_supported(const core::SaleProblem &sp) { return check_sale(sp); }
+
 int32_t block_sparse_forward(const core::FlashProblem &p, double *density) {
     if (density != nullptr) *density = std::numeric_limits<double>::quiet_NaN();
     return flash_forward(p);
 }
 
-int32_t sale_forward(const core::SaleProblem &sp, uint8_t *mask, double *density) {
+int32_t sale_forward(const core::SaleProblem &sp, const core::BlockMask &mask, double *density) {
     if (const int32_t st = check_sale(sp)) return st;
     const core::FlashProblem &p = sp.attention;
-    const core::BlockMask layout = core::sale_mask_layout(p, kBlock, kBlock, nullptr);
-    const int64_t bytes = core::sale_mask_bytes(p, layout);
+    core::BlockMask m = mask;
     std::string error;
     void *own = nullptr;
-    if (mask == nullptr) {  // a mask of our own (its allocation and release synchronize the device)
+    if (m.bits == nullptr) {  // a mask of our own (its allocation and release synchronize the device)
+        const int64_t bytes = p.batch * p.heads_q * m.head_rows * m.row_bytes;
         const int32_t st = malloc_device(p.device, bytes > 0 ? bytes : 1, &own, error);
         if (st != ATTN4J_STATUS_OK) return reported(st, error);
-        mask = static_cast<uint8_t *>(own);
+        m.bits = static_cast<uint8_t *>(own);
     }
-    int32_t st = estimate(sp, mask, layout.row_bytes);
+    int32_t st = estimate(sp, m);
     if (st == ATTN4J_STATUS_OK) {
-        const core::BlockMask m = core::sale_mask_layout(p, kBlock, kBlock, mask);
         core::FlashProblem sparse = p;
         sparse.mask = &m;
         st = block_sparse_forward(sparse, density);

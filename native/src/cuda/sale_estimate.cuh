@@ -22,7 +22,7 @@ struct EstParams {
     float *qs, *ks;   // per query token, per key block
     float *mean;      // [BHkv][D]
     uint8_t *mask;
-    int64_t row_bytes;
+    int64_t row_bytes, head_rows;  // the bitmap's bytes per row and rows per (batch, head)
     int q_blocks, k_blocks, sinks, locals;
     bool causal;
     float scale;

@@ -137,7 +137,7 @@ __global__ void __launch_bounds__(kThreads) estimate_rows(const EstParams p) {
         }
     }
     __syncthreads();
-    uint8_t *out = p.mask + (static_cast<int64_t>(bh) * p.q_blocks + qb) * p.row_bytes;
+    uint8_t *out = p.mask + (static_cast<int64_t>(bh) * p.head_rows + qb) * p.row_bytes;
     for (int x = tid; x < p.row_bytes; x += kThreads) out[x] = row_bits[x];
 }
 

@@ -329,7 +329,7 @@ __global__ void __launch_bounds__(kThreads, 1) estimate_rows_sm90(const EstParam
     asm volatile("bar.sync 1, %0;\n" ::"n"(kConsumers) : "memory");  // the consumers' votes are in
     for (int w = 0; w < kQBlocks; ++w) {
         if (first + w >= p.q_blocks) break;
-        uint8_t *out = p.mask + (static_cast<int64_t>(bh) * p.q_blocks + first + w) * p.row_bytes;
+        uint8_t *out = p.mask + (static_cast<int64_t>(bh) * p.head_rows + first + w) * p.row_bytes;
         const uint8_t *row = reinterpret_cast<const uint8_t *>(bits + w * words);
         for (int x = tid; x < p.row_bytes; x += kConsumers) out[x] = row[x];
     }

@@ -230,7 +230,8 @@ void launch(const EstParams &e, float *partial, int64_t bh_q, int64_t bh_kv, boo
         key_partial_sums<T, D><<<mean_grid, 256, 0, s>>>(e, partial);
     key_mean<<<static_cast<unsigned>(bh_kv), D, 0, s>>>(e, partial, chunks);
     const dim3 key_grid(static_cast<unsigned>(e.k_blocks), static_cast<unsigned>(bh_kv));
-    if (vec && swizzled)
+    if (e.k_blocks == 0) {  // no keys (a sequence of none): nothing to quantize
+    } else if (vec && swizzled)
         quantize_keys8<T, D, D == 128><<<key_grid, kThreads, 0, s>>>(e);
     else if (vec)
         quantize_keys8<T, D, false><<<key_grid, kThreads, 0, s>>>(e);

@@ -26,9 +26,9 @@ using core::sale_visible_blocks;
 using core::SaleConfig;
 using core::SaleProblem;
 
-// SALE on the host: estimation into `mask` (null: a mask of its own), then the block-sparse pass.
-// Returns false when a worker ran out of memory.
-bool sale_forward(const SaleProblem &p, uint8_t *mask, double *density);
+// SALE on the host: estimation into `mask` (its layout; null bits: a mask of its own), then the
+// block-sparse pass. Returns false when a worker ran out of memory.
+bool sale_forward(const SaleProblem &p, const BlockMask &mask, double *density);
 
 // Writes the mask (every row of it). Returns false when a worker ran out of memory.
 bool sale_estimate(const FlashProblem &p, const SaleConfig &c, const BlockMask &m);

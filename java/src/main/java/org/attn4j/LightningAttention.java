@@ -155,7 +155,7 @@ public final class LightningAttention {
     }
 
     /**
-     * Packed sequences of different lengths in one call (CPU): q {@code [1, Hq, total, d]} and the others
+     * Packed sequences of different lengths in one call (CPU, or CUDA one sequence after another): q {@code [1, Hq, total, d]} and the others
      * alike hold every sequence back to back ({@link SequenceLengths#packedLengths}); sequence b starts from
      * state b of {@code state} ({@code [count, Hq, d, dv]}; null: zero, nothing kept) and leaves its own.
      */

@@ -202,7 +202,18 @@ public final class SaleAttention {
      * (may be null) and the blocks computed, with their density, into {@code mask} (may be null).
      */
     public void forward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, SaleMask mask) {
-        call(false, q, k, v, out, lse, mask);
+        call(false, q, k, v, out, lse, mask, null);
+    }
+
+    /**
+     * The same for a batch of sequences of different lengths (padded or packed, see {@link SequenceLengths};
+     * null: every sequence spans its tensors): each sequence is estimated and computed as if alone, and
+     * the mask ({@link SaleMask#allocate(Arena, Tensor, Tensor, Options, SequenceLengths)}) has one entry per
+     * sequence, its blocks counted from the sequence's first valid row and key. Padded query rows attend
+     * to all of their sequence's valid keys, densely.
+     */
+    public void forward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, SaleMask mask, SequenceLengths lengths) {
+        call(false, q, k, v, out, lse, mask, lengths);
     }
 
     /**
@@ -210,22 +221,31 @@ public final class SaleAttention {
      * causality, block sizes and threads; its thresholds are not used). Records the density in the mask.
      */
     public void blockSparse(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, SaleMask mask) {
-        Checks.notNull(mask, "mask");
-        call(true, q, k, v, out, lse, mask);
+        blockSparse(q, k, v, out, lse, mask, null);
     }
 
-    private void call(boolean blockSparse, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, SaleMask mask) {
+    /** The same for a batch of sequences of different lengths (the mask as for SALE with these lengths). */
+    public void blockSparse(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, SaleMask mask, SequenceLengths lengths) {
+        Checks.notNull(mask, "mask");
+        call(true, q, k, v, out, lse, mask, lengths);
+    }
+
+    private void call(boolean blockSparse, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, SaleMask mask,
+            SequenceLengths lengths) {
         Checks.qkv(q, k, v);
         Checks.tensor(out, "out");
         Checks.optional(lse, "lse");
+        if (lengths != null) {
+            lengths.checkFor(q);
+        }
         if (mask != null) {
-            mask.checkFor(q, k, options, out, lse);
+            mask.checkFor(q, k, options, lengths);
         }
         Native.CallScratch call = Native.CallScratch.get();
         MemorySegment[] d = call.tensors;
         MemorySegment bits = mask == null ? MemorySegment.NULL : mask.segment();
         long bytes = mask == null ? 0 : mask.byteSize();
-        MemorySegment params = params(call, q);
+        MemorySegment params = params(call, lengths);
         try {
             if (Native.anyHeap(q, k, v, out, lse)) {
                 Native.check(HeapCalls.sale(blockSparse, q, k, v, out, lse, d, params, bits, bytes, call.density));
@@ -240,8 +260,9 @@ public final class SaleAttention {
                         Native.descriptor(d[3], out), Native.descriptorOrNull(d[4], lse), params, bits, bytes, call.density));
             }
         } finally {
-            // The thresholds' memory belongs to this object, reachable from the call only through an address.
+            // The thresholds' and lengths' memory is reachable from the call only through addresses.
             Reference.reachabilityFence(this);
+            Reference.reachabilityFence(lengths);
         }
         if (mask != null) {
             mask.density(call.density.get(ValueLayout.JAVA_DOUBLE, 0));
@@ -264,7 +285,7 @@ public final class SaleAttention {
             SaleAttention sale = new SaleAttention(options.withThresholds((float[]) null));
             Native.CallScratch call = Native.CallScratch.get();
             MemorySegment[] d = call.tensors;
-            MemorySegment params = sale.params(call, q);
+            MemorySegment params = sale.params(call, null);
             if (Native.anyHeap(q, k, v, null, null)) {
                 Native.check(HeapCalls.calibrate(q, k, v, targetError, d, params, out, heads));
             } else {
@@ -276,7 +297,7 @@ public final class SaleAttention {
         }
     }
 
-    private MemorySegment params(Native.CallScratch call, Tensor q) {
+    private MemorySegment params(Native.CallScratch call, SequenceLengths lengths) {
         float[] t = options.thresholds;
         NativeLibrary.ensureLoaded();
         MemorySegment p = call.saleParams;
@@ -289,6 +310,7 @@ public final class SaleAttention {
         attn4j_sale_params.sink_blocks(p, options.sinkBlocks());
         attn4j_sale_params.local_blocks(p, options.localBlocks());
         attn4j_sale_params.num_threads(p, options.threads());
+        SequenceLengths.writeToSale(p, lengths);
         return p;
     }
 }

@@ -69,10 +69,28 @@ public final class SaleMask {
 
     /** An empty mask sized for these q and k under these options' block sizes, on q's device. */
     public static SaleMask allocate(Arena arena, Tensor q, Tensor k, SaleAttention.Options options) {
+        return allocate(arena, q, k, options, null);
+    }
+
+    /**
+     * The same for a batch of sequences of different lengths: one entry per sequence, its blocks counted from
+     * the sequence's first valid query row and key (padded form: the tensors' lengths; packed form: the
+     * longest sequence's, {@code [count, H, ceil(maxQ / blockQ), rowBytes(maxK)]}). Null lengths: as above.
+     */
+    public static SaleMask allocate(Arena arena, Tensor q, Tensor k, SaleAttention.Options options, SequenceLengths lengths) {
         Checks.notNull(q, "q");
         Checks.notNull(k, "k");
         Checks.notNull(options, "options");
-        return allocate(arena, q.device(), q.shape(0), q.shape(1), q.shape(2), k.shape(2), options.blockQ(), options.blockK());
+        long[] dims = layoutFor(q, k, lengths);
+        return allocate(arena, q.device(), dims[0], q.shape(1), dims[1], dims[2], options.blockQ(), options.blockK());
+    }
+
+    // Entries, query rows and keys of the mask of a call on q and k with these lengths.
+    private static long[] layoutFor(Tensor q, Tensor k, SequenceLengths lengths) {
+        if (lengths != null && lengths.isPacked()) {
+            return new long[] {lengths.count(), lengths.maxQueryLength(), lengths.maxKeyLength()};
+        }
+        return new long[] {q.shape(0), q.shape(2), k.shape(2)};
     }
 
     /** Where the bitmap lives. */
@@ -159,12 +177,13 @@ public final class SaleMask {
      * This mask was made for these q, k and block sizes and is alive, on q's device. Only Java knows a
      * mask's layout: the C library sees its address and byte count.
      */
-    void checkFor(Tensor q, Tensor k, SaleAttention.Options options, Tensor out, Tensor lse) {
+    void checkFor(Tensor q, Tensor k, SaleAttention.Options options, SequenceLengths lengths) {
         int bq = options.blockQ() == 0 ? 64 : options.blockQ(), bk = options.blockK() == 0 ? 64 : options.blockK();
-        if (batch != q.shape(0) || heads != q.shape(1) || lenQ != q.shape(2) || lenK != k.shape(2) || blockQ != bq
-                || blockK != bk) {
+        long[] dims = layoutFor(q, k, lengths);
+        if (batch != dims[0] || heads != q.shape(1) || lenQ != dims[1] || lenK != dims[2] || blockQ != bq || blockK != bk) {
             throw new IllegalArgumentException("mask is for " + this + " (lenQ " + lenQ + ", lenK " + lenK + "), not for q "
-                    + java.util.Arrays.toString(q.shape()) + ", k length " + k.shape(2) + " and blocks " + bq + " x " + bk);
+                    + java.util.Arrays.toString(q.shape()) + ", k length " + k.shape(2) + (lengths != null ? ", " + lengths : "")
+                    + " and blocks " + bq + " x " + bk);
         }
         if (!bits.scope().isAlive()) {
             throw new IllegalArgumentException("mask: its arena is closed");

@@ -5,10 +5,13 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import org.attn4j.bindings.attn4j_flash_params;
+import org.attn4j.bindings.attn4j_sale_params;
 
 /**
  * Where each sequence of a batch lies when the sequences differ in length, for
- * {@link FlashAttention#forward(Tensor, Tensor, Tensor, Tensor, Tensor, SequenceLengths)}. Immutable.
+ * {@link FlashAttention#forward(Tensor, Tensor, Tensor, Tensor, Tensor, SequenceLengths)}, SALE
+ * ({@link SaleAttention#forward(Tensor, Tensor, Tensor, Tensor, Tensor, SaleMask, SequenceLengths)}) and,
+ * in the packed form, Lightning. Immutable.
  *
  * <p><b>Padded</b>: q {@code [B, Hq, Nq, d]}, k and v {@code [B, Hkv, Nk, d]} as usual, and for each
  * sequence its valid query rows and keys (and where they start, for left padding). Keys outside are
@@ -199,6 +202,18 @@ public final class SequenceLengths {
         attn4j_flash_params.cu_seqlens_q(params, on ? lengths.cuQ : MemorySegment.NULL);
         attn4j_flash_params.cu_seqlens_k(params, on ? lengths.cuK : MemorySegment.NULL);
         attn4j_flash_params.num_seqs(params, on && lengths.packed ? lengths.count : 0);
+    }
+
+    /** The same into SALE params. */
+    static void writeToSale(MemorySegment saleParams, SequenceLengths lengths) {
+        boolean on = lengths != null;
+        attn4j_sale_params.q_lens(saleParams, on ? lengths.qLens : MemorySegment.NULL);
+        attn4j_sale_params.kv_lens(saleParams, on ? lengths.kvLens : MemorySegment.NULL);
+        attn4j_sale_params.q_starts(saleParams, on ? lengths.qStarts : MemorySegment.NULL);
+        attn4j_sale_params.kv_starts(saleParams, on ? lengths.kvStarts : MemorySegment.NULL);
+        attn4j_sale_params.cu_seqlens_q(saleParams, on ? lengths.cuQ : MemorySegment.NULL);
+        attn4j_sale_params.cu_seqlens_k(saleParams, on ? lengths.cuK : MemorySegment.NULL);
+        attn4j_sale_params.num_seqs(saleParams, on && lengths.packed ? lengths.count : 0);
     }
 
     @Override

@@ -26,6 +26,15 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
  *     int32_t local_blocks;
  *     int32_t num_threads;
  *     void *cuda_stream;
+ *     const int32_t *q_lens;
+ *     const int32_t *kv_lens;
+ *     const int32_t *q_starts;
+ *     const int32_t *kv_starts;
+ *     const int32_t *cu_seqlens_q;
+ *     const int32_t *cu_seqlens_k;
+ *     int32_t num_seqs;
+ *     int32_t max_seqlen_q;
+ *     int32_t max_seqlen_k;
  * }
  * }
  */
@@ -47,7 +56,17 @@ public class attn4j_sale_params {
         Attn4jNative.C_INT.withName("sink_blocks"),
         Attn4jNative.C_INT.withName("local_blocks"),
         Attn4jNative.C_INT.withName("num_threads"),
-        Attn4jNative.C_POINTER.withName("cuda_stream")
+        Attn4jNative.C_POINTER.withName("cuda_stream"),
+        Attn4jNative.C_POINTER.withName("q_lens"),
+        Attn4jNative.C_POINTER.withName("kv_lens"),
+        Attn4jNative.C_POINTER.withName("q_starts"),
+        Attn4jNative.C_POINTER.withName("kv_starts"),
+        Attn4jNative.C_POINTER.withName("cu_seqlens_q"),
+        Attn4jNative.C_POINTER.withName("cu_seqlens_k"),
+        Attn4jNative.C_INT.withName("num_seqs"),
+        Attn4jNative.C_INT.withName("max_seqlen_q"),
+        Attn4jNative.C_INT.withName("max_seqlen_k"),
+        MemoryLayout.paddingLayout(4)
     ).withName("attn4j_sale_params");
 
     /**
@@ -539,6 +558,402 @@ public class attn4j_sale_params {
      */
     public static void cuda_stream(MemorySegment struct, MemorySegment fieldValue) {
         struct.set(cuda_stream$LAYOUT, cuda_stream$OFFSET, fieldValue);
+    }
+
+    private static final AddressLayout q_lens$LAYOUT = (AddressLayout)$LAYOUT.select(groupElement("q_lens"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * const int32_t *q_lens
+     * }
+     */
+    public static final AddressLayout q_lens$layout() {
+        return q_lens$LAYOUT;
+    }
+
+    private static final long q_lens$OFFSET = $LAYOUT.byteOffset(groupElement("q_lens"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * const int32_t *q_lens
+     * }
+     */
+    public static final long q_lens$offset() {
+        return q_lens$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * const int32_t *q_lens
+     * }
+     */
+    public static MemorySegment q_lens(MemorySegment struct) {
+        return struct.get(q_lens$LAYOUT, q_lens$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * const int32_t *q_lens
+     * }
+     */
+    public static void q_lens(MemorySegment struct, MemorySegment fieldValue) {
+        struct.set(q_lens$LAYOUT, q_lens$OFFSET, fieldValue);
+    }
+
+    private static final AddressLayout kv_lens$LAYOUT = (AddressLayout)$LAYOUT.select(groupElement("kv_lens"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * const int32_t *kv_lens
+     * }
+     */
+    public static final AddressLayout kv_lens$layout() {
+        return kv_lens$LAYOUT;
+    }
+
+    private static final long kv_lens$OFFSET = $LAYOUT.byteOffset(groupElement("kv_lens"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * const int32_t *kv_lens
+     * }
+     */
+    public static final long kv_lens$offset() {
+        return kv_lens$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * const int32_t *kv_lens
+     * }
+     */
+    public static MemorySegment kv_lens(MemorySegment struct) {
+        return struct.get(kv_lens$LAYOUT, kv_lens$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * const int32_t *kv_lens
+     * }
+     */
+    public static void kv_lens(MemorySegment struct, MemorySegment fieldValue) {
+        struct.set(kv_lens$LAYOUT, kv_lens$OFFSET, fieldValue);
+    }
+
+    private static final AddressLayout q_starts$LAYOUT = (AddressLayout)$LAYOUT.select(groupElement("q_starts"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * const int32_t *q_starts
+     * }
+     */
+    public static final AddressLayout q_starts$layout() {
+        return q_starts$LAYOUT;
+    }
+
+    private static final long q_starts$OFFSET = $LAYOUT.byteOffset(groupElement("q_starts"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * const int32_t *q_starts
+     * }
+     */
+    public static final long q_starts$offset() {
+        return q_starts$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * const int32_t *q_starts
+     * }
+     */
+    public static MemorySegment q_starts(MemorySegment struct) {
+        return struct.get(q_starts$LAYOUT, q_starts$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * const int32_t *q_starts
+     * }
+     */
+    public static void q_starts(MemorySegment struct, MemorySegment fieldValue) {
+        struct.set(q_starts$LAYOUT, q_starts$OFFSET, fieldValue);
+    }
+
+    private static final AddressLayout kv_starts$LAYOUT = (AddressLayout)$LAYOUT.select(groupElement("kv_starts"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * const int32_t *kv_starts
+     * }
+     */
+    public static final AddressLayout kv_starts$layout() {
+        return kv_starts$LAYOUT;
+    }
+
+    private static final long kv_starts$OFFSET = $LAYOUT.byteOffset(groupElement("kv_starts"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * const int32_t *kv_starts
+     * }
+     */
+    public static final long kv_starts$offset() {
+        return kv_starts$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * const int32_t *kv_starts
+     * }
+     */
+    public static MemorySegment kv_starts(MemorySegment struct) {
+        return struct.get(kv_starts$LAYOUT, kv_starts$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * const int32_t *kv_starts
+     * }
+     */
+    public static void kv_starts(MemorySegment struct, MemorySegment fieldValue) {
+        struct.set(kv_starts$LAYOUT, kv_starts$OFFSET, fieldValue);
+    }
+
+    private static final AddressLayout cu_seqlens_q$LAYOUT = (AddressLayout)$LAYOUT.select(groupElement("cu_seqlens_q"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * const int32_t *cu_seqlens_q
+     * }
+     */
+    public static final AddressLayout cu_seqlens_q$layout() {
+        return cu_seqlens_q$LAYOUT;
+    }
+
+    private static final long cu_seqlens_q$OFFSET = $LAYOUT.byteOffset(groupElement("cu_seqlens_q"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * const int32_t *cu_seqlens_q
+     * }
+     */
+    public static final long cu_seqlens_q$offset() {
+        return cu_seqlens_q$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * const int32_t *cu_seqlens_q
+     * }
+     */
+    public static MemorySegment cu_seqlens_q(MemorySegment struct) {
+        return struct.get(cu_seqlens_q$LAYOUT, cu_seqlens_q$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * const int32_t *cu_seqlens_q
+     * }
+     */
+    public static void cu_seqlens_q(MemorySegment struct, MemorySegment fieldValue) {
+        struct.set(cu_seqlens_q$LAYOUT, cu_seqlens_q$OFFSET, fieldValue);
+    }
+
+    private static final AddressLayout cu_seqlens_k$LAYOUT = (AddressLayout)$LAYOUT.select(groupElement("cu_seqlens_k"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * const int32_t *cu_seqlens_k
+     * }
+     */
+    public static final AddressLayout cu_seqlens_k$layout() {
+        return cu_seqlens_k$LAYOUT;
+    }
+
+    private static final long cu_seqlens_k$OFFSET = $LAYOUT.byteOffset(groupElement("cu_seqlens_k"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * const int32_t *cu_seqlens_k
+     * }
+     */
+    public static final long cu_seqlens_k$offset() {
+        return cu_seqlens_k$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * const int32_t *cu_seqlens_k
+     * }
+     */
+    public static MemorySegment cu_seqlens_k(MemorySegment struct) {
+        return struct.get(cu_seqlens_k$LAYOUT, cu_seqlens_k$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * const int32_t *cu_seqlens_k
+     * }
+     */
+    public static void cu_seqlens_k(MemorySegment struct, MemorySegment fieldValue) {
+        struct.set(cu_seqlens_k$LAYOUT, cu_seqlens_k$OFFSET, fieldValue);
+    }
+
+    private static final OfInt num_seqs$LAYOUT = (OfInt)$LAYOUT.select(groupElement("num_seqs"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * int32_t num_seqs
+     * }
+     */
+    public static final OfInt num_seqs$layout() {
+        return num_seqs$LAYOUT;
+    }
+
+    private static final long num_seqs$OFFSET = $LAYOUT.byteOffset(groupElement("num_seqs"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * int32_t num_seqs
+     * }
+     */
+    public static final long num_seqs$offset() {
+        return num_seqs$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * int32_t num_seqs
+     * }
+     */
+    public static int num_seqs(MemorySegment struct) {
+        return struct.get(num_seqs$LAYOUT, num_seqs$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * int32_t num_seqs
+     * }
+     */
+    public static void num_seqs(MemorySegment struct, int fieldValue) {
+        struct.set(num_seqs$LAYOUT, num_seqs$OFFSET, fieldValue);
+    }
+
+    private static final OfInt max_seqlen_q$LAYOUT = (OfInt)$LAYOUT.select(groupElement("max_seqlen_q"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * int32_t max_seqlen_q
+     * }
+     */
+    public static final OfInt max_seqlen_q$layout() {
+        return max_seqlen_q$LAYOUT;
+    }
+
+    private static final long max_seqlen_q$OFFSET = $LAYOUT.byteOffset(groupElement("max_seqlen_q"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * int32_t max_seqlen_q
+     * }
+     */
+    public static final long max_seqlen_q$offset() {
+        return max_seqlen_q$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * int32_t max_seqlen_q
+     * }
+     */
+    public static int max_seqlen_q(MemorySegment struct) {
+        return struct.get(max_seqlen_q$LAYOUT, max_seqlen_q$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * int32_t max_seqlen_q
+     * }
+     */
+    public static void max_seqlen_q(MemorySegment struct, int fieldValue) {
+        struct.set(max_seqlen_q$LAYOUT, max_seqlen_q$OFFSET, fieldValue);
+    }
+
+    private static final OfInt max_seqlen_k$LAYOUT = (OfInt)$LAYOUT.select(groupElement("max_seqlen_k"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * int32_t max_seqlen_k
+     * }
+     */
+    public static final OfInt max_seqlen_k$layout() {
+        return max_seqlen_k$LAYOUT;
+    }
+
+    private static final long max_seqlen_k$OFFSET = $LAYOUT.byteOffset(groupElement("max_seqlen_k"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * int32_t max_seqlen_k
+     * }
+     */
+    public static final long max_seqlen_k$offset() {
+        return max_seqlen_k$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * int32_t max_seqlen_k
+     * }
+     */
+    public static int max_seqlen_k(MemorySegment struct) {
+        return struct.get(max_seqlen_k$LAYOUT, max_seqlen_k$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * int32_t max_seqlen_k
+     * }
+     */
+    public static void max_seqlen_k(MemorySegment struct, int fieldValue) {
+        struct.set(max_seqlen_k$LAYOUT, max_seqlen_k$OFFSET, fieldValue);
     }
 
     /**
