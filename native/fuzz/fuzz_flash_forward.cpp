@@ -48,7 +48,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     p.size = params_size<attn4j_flash_params>(in, ATTN4J_FLASH_PARAMS_SIZE_V1);
     // Sequence lengths, after everything else for the same reason.
     LengthArrays lengths;
-    lengths.fill(in, p, B, Nq, Nk);
+    lengths.fill(in, p, q.t, k.t);
     const bool via_data = in.flag(2);
     Canary co(out), cl(lse);
     const attn4j_tensor *l = with_lse ? lse.arg() : nullptr;

@@ -2,6 +2,7 @@
 // any access outside a tensor's span), and checks that a successful call wrote only its elements.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -200,13 +201,16 @@ void init_params(int32_t (*init)(P *), P &p) {
 inline bool too_much_work(double flops) { return flops > 2e7; }
 
 // Fuzzed sequence lengths (the padded or packed form, or none) for params with attn4j_flash_params'
-// fields, in exactly-sized heap arrays, so a read past B (padded) or num_seqs + 1 (packed) entries is
-// an ASan report.
+// fields, in exactly-sized heap arrays, so a read past q's batch (padded) or num_seqs + 1 (packed)
+// entries is an ASan report. Sized from the descriptors the call gets (their shapes may be fuzzed too):
+// a shorter array would be the caller's own bug, which a C ABI cannot see.
 struct LengthArrays {
     std::unique_ptr<int32_t[]> arrays[6];
 
     template <typename P>
-    void fill(Input &in, P &p, int64_t B, int64_t Nq, int64_t Nk) {
+    void fill(Input &in, P &p, const attn4j_tensor &q, const attn4j_tensor &k) {
+        const int64_t B = q.shape[0], Nq = std::min<int64_t>(q.shape[2], 1 << 20), Nk = std::min<int64_t>(k.shape[2], 1 << 20);
+        if (B < 0 || B > 64 || Nq < 0 || Nk < 0) return;
         auto array = [&](int i, int64_t n, int64_t total, bool prefix) {
             arrays[i].reset(new int32_t[n]);
             for (int64_t x = 0, at = 0; x < n; ++x) {

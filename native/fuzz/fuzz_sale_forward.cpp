@@ -79,7 +79,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const bool via_data = in.flag(2);
     // Sequence lengths, after everything else for the same reason; then sometimes a mask sized for them.
     LengthArrays lengths;
-    lengths.fill(in, p, B, Nq, Nk);
+    lengths.fill(in, p, q.t, k.t);
     if (in.flag(2) && mask_ptr != nullptr && attn4j_sale_mask_bytes(q.arg(), k.arg(), pp, &need) == ATTN4J_STATUS_OK &&
         need <= (1 << 20)) {
         mask_bytes = need;

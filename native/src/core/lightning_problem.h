@@ -31,7 +31,8 @@ struct LightningProblem {
     // Packed sequence b as a problem of its own (a batch of one: rows and state moved to it).
     LightningProblem sequence(int64_t b) const {
         LightningProblem s = *this;
-        const int64_t r0 = cu_seqlens[b];
+        // (An empty sequence may start at the end, where a one-row dim's stride is arbitrary: stay put.)
+        const int64_t r0 = cu_seqlens[b + 1] > cu_seqlens[b] ? cu_seqlens[b] : 0;
         s.q = advance(q, in_dtype, r0 * sq[2]);
         s.k = advance(k, in_dtype, r0 * sk[2]);
         s.v = advance(v, in_dtype, r0 * sv[2]);
@@ -39,7 +40,7 @@ struct LightningProblem {
         if (state_in != nullptr) s.state_in = state_in + b * ssi[0];
         if (state_out != nullptr) s.state_out = state_out + b * sso[0];
         s.batch = 1;
-        s.len = cu_seqlens[b + 1] - r0;
+        s.len = cu_seqlens[b + 1] - cu_seqlens[b];
         s.cu_seqlens = nullptr;
         s.num_seqs = 0;
         return s;

@@ -4,8 +4,10 @@ namespace attn4j::core {
 
 namespace {
 
-// Rows [r0, r0 + rows) of batch entry b against its keys [k0, k0 + keys).
+// Rows [r0, r0 + rows) of batch entry b against its keys [k0, k0 + keys). A sequence without keys may
+// start at the tensor's end, where the stride of a one-key dim is arbitrary: its pointers stay put.
 FlashProblem part(const FlashProblem &p, int64_t b, int64_t r0, int64_t rows, int64_t k0, int64_t keys, bool masked) {
+    if (keys == 0) k0 = 0;
     FlashProblem s = p;
     s.q = advance(p.q, p.in_dtype, b * p.sq[0] + r0 * p.sq[2]);
     s.out = advance(p.out, p.out_dtype, b * p.so[0] + r0 * p.so[2]);
