@@ -203,15 +203,13 @@ int32_t run_sequences(const SaleCall &call, uint8_t *mask, bool estimate, double
     const core::BlockMask full = core::sale_mask_layout(p, c.block_q, c.block_k, mask);
     const std::vector<core::SequencePart> parts = core::sequence_parts(p);
     const bool host = p.device == ATTN4J_DEVICE_HOST;
-    if (!host)  // what CUDA cannot run is refused before anything is written (every part has the call's shape)
-        for (const core::SequencePart &s : parts) {
-            if (s.padding) continue;
-            const core::BlockMask m = core::sale_sequence_mask(full, s.problem, s.seq);
-            core::FlashProblem one = s.problem;
-            one.mask = &m;
-            CHECK(estimate ? cuda::sale_supported(core::SaleProblem{s.problem, c}) : cuda::flash_supported(one));
-            break;
-        }
+    if (!host && !parts.empty()) {  // what CUDA cannot run is refused before anything is written
+        const core::SequencePart &s = parts.front();  // (every part has the call's dims, dtypes and blocks)
+        const core::BlockMask m = core::sale_sequence_mask(full, s.problem, s.seq);
+        core::FlashProblem one = s.problem;
+        one.mask = &m;
+        CHECK(estimate ? cuda::sale_supported(core::SaleProblem{s.problem, c}) : cuda::flash_supported(one));
+    }
     if (estimate && mask != nullptr) {
         const int64_t bytes = core::sale_mask_bytes(p, full);
         if (host) {
