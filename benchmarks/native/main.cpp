@@ -7,6 +7,7 @@
 namespace attn4j::bench {
 void register_flash_benchmarks();
 void register_flash_sequences_benchmarks();
+void register_sale_sequences_benchmarks();
 void register_lightning_benchmarks();
 void register_sale_benchmarks();
 void register_cuda_call_benchmarks();
@@ -16,6 +17,7 @@ int main(int argc, char **argv) {
     attn4j::bench::register_roofline_benchmarks();
     attn4j::bench::register_flash_benchmarks();
     attn4j::bench::register_flash_sequences_benchmarks();
+    attn4j::bench::register_sale_sequences_benchmarks();
     attn4j::bench::register_lightning_benchmarks();
     attn4j::bench::register_sale_benchmarks();
     attn4j::bench::register_cuda_call_benchmarks();
