@@ -81,9 +81,10 @@ std::vector<FlashCase> build() {
             { FlashCase x = gpu("decode" + s, 2, 4, 1, 1, 3000, d); x.causal = true; c.push_back(x); }
             c.push_back(gpu("decode_split_keys" + s, 1, 8, 2, 4, 20000, d));
             { FlashCase x = gpu("decode_window" + s, 1, 4, 2, 2, 5000, d); x.window_left = 700; x.window_right = 0; c.push_back(x); }
-            // Grouped heads sharing a block: a full block of rows (8 heads x 8 tokens), BNHD, f32 out, masked rows.
-            { FlashCase x = gpu("decode_group8_bnhd" + s, 2, 16, 2, 8, 3000, d); x.causal = true; x.bnhd = true; x.out_dtype = ATTN4J_DTYPE_F32; c.push_back(x); }
-            { FlashCase x = gpu("decode_group4_masked" + s, 3, 8, 2, 6, 4, d); x.causal = true; c.push_back(x); }
+            // Grouped heads sharing a block (32 batch x kv heads or more): a full block of rows (8 heads x 8
+            // tokens), BNHD, f32 out; masked rows.
+            { FlashCase x = gpu("decode_group8_bnhd" + s, 16, 16, 2, 8, 1500, d); x.causal = true; x.bnhd = true; x.out_dtype = ATTN4J_DTYPE_F32; c.push_back(x); }
+            { FlashCase x = gpu("decode_group4_masked" + s, 16, 8, 2, 6, 4, d); x.causal = true; c.push_back(x); }
             { FlashCase x = gpu("chunk" + s, 1, 2, 2, 100, 1300, d); x.causal = true; c.push_back(x); }
             { FlashCase x = gpu("masked_rows" + s, 1, 2, 2, 100, 30, d); x.causal = true; c.push_back(x); }
             { FlashCase x = gpu("softcap_scale" + s, 1, 2, 2, 257, 257, d); x.softcap = 20.0f; x.scale = 0.3f; c.push_back(x); }
