@@ -12,7 +12,7 @@ bool sale_forward(const SaleProblem &sp, const BlockMask &mask, double *density)
     std::vector<uint8_t> own;
     BlockMask m = mask;
     if (m.bits == nullptr) {
-        own.resize(static_cast<size_t>(p.batch * p.heads_q * m.head_rows * m.row_bytes));
+        own.resize(static_cast<size_t>(sale_mask_bytes(p, m)));
         m.bits = own.data();
     }
     if (!sale_estimate(p, sp.config, m)) return false;

@@ -66,7 +66,7 @@ int32_t lightning_forward(const core::LightningProblem &lp) {
     lightning::Params p = launch_params(lp);
     const bool vec = rows_aligned16({{lp.q, lp.sq}, {lp.k, lp.sk}, {lp.v, lp.sv}});
     const bool bf16 = lp.in_dtype == core::DType::BF16;
-    // Hopper: both passes on warpgroup MMA with TMA loads (head dim 128, rows TMA can describe: some).
+    // Hopper: both passes on warpgroup MMA with TMA loads (head dim 128, some rows, rows TMA can describe).
     lightning::Maps maps{};
     const bool sm90 = lp.len > 0 && lp.dim == 128 && hopper_kernels(device) &&
                       tma::encode_qkv(maps.qkv, p.q, p.sq, p.k, p.sk, p.v, p.sv, lp.batch, lp.heads_q, lp.heads_kv, lp.len,

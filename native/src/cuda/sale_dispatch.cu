@@ -88,7 +88,7 @@ int32_t sale_forward(const core::SaleProblem &sp, const core::BlockMask &mask, d
     std::string error;
     void *own = nullptr;
     if (m.bits == nullptr) {  // a mask of our own (its allocation and release synchronize the device)
-        const int64_t bytes = p.batch * p.heads_q * m.head_rows * m.row_bytes;
+        const int64_t bytes = core::sale_mask_bytes(p, m);
         const int32_t st = malloc_device(p.device, bytes > 0 ? bytes : 1, &own, error);
         if (st != ATTN4J_STATUS_OK) return reported(st, error);
         m.bits = static_cast<uint8_t *>(own);
