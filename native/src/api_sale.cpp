@@ -77,19 +77,6 @@ void keep_small_on_caller(core::FlashProblem &p) {
 // The sequence lengths of a SALE-family call: attn4j_flash_params' fields and rules, host arrays only.
 int32_t check_sale_sequences(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_sale_params &pr,
                              core::Sequences &seqs) {
-    if (q->device != ATTN4J_DEVICE_HOST) {
-        const struct {
-            const char *name;
-            const int32_t *a;
-        } arrays[] = {{"q_lens", pr.q_lens},         {"kv_lens", pr.kv_lens},         {"q_starts", pr.q_starts},
-                      {"kv_starts", pr.kv_starts}, {"cu_seqlens_q", pr.cu_seqlens_q}, {"cu_seqlens_k", pr.cu_seqlens_k}};
-        for (const auto &x : arrays)
-            if (x.a != nullptr && cuda::memory_device(x.a) != ATTN4J_DEVICE_HOST)
-                return fail(ATTN4J_STATUS_UNSUPPORTED,
-                            "params.%s is device memory: SALE and block-sparse attention take sequence lengths in host "
-                            "memory in this version",
-                            x.name);
-    }
     attn4j_flash_params fp = default_params<attn4j_flash_params>();
     fp.q_lens = pr.q_lens;
     fp.kv_lens = pr.kv_lens;
@@ -100,7 +87,7 @@ int32_t check_sale_sequences(const attn4j_tensor *q, const attn4j_tensor *k, con
     fp.num_seqs = pr.num_seqs;
     fp.max_seqlen_q = pr.max_seqlen_q;
     fp.max_seqlen_k = pr.max_seqlen_k;
-    return check_sequences(q, k, fp, seqs);
+    return check_sequences(q, k, fp, seqs, "SALE and block-sparse attention");
 }
 
 // The checks every SALE-family call shares; fills `call`. Calibration has no out (out_required false).

@@ -51,8 +51,9 @@ int32_t check_one_entry(const attn4j_tensor *q, const attn4j_tensor *k) {
                 q->shape[0] != 1 ? "q" : "k", static_cast<long long>(q->shape[0] != 1 ? q->shape[0] : k->shape[0]));
 }
 
-// CUDA tensors take their length arrays all in host memory or all in the tensors' device memory.
-int32_t check_array_devices(const attn4j_flash_params &pr, int32_t device, bool &on_device) {
+// CUDA tensors take their length arrays all in host memory or all in the tensors' device memory (host
+// memory only where host_only names the caller).
+int32_t check_array_devices(const attn4j_flash_params &pr, int32_t device, const char *host_only, bool &on_device) {
     const struct {
         const char *name;
         const int32_t *a;
@@ -66,6 +67,10 @@ int32_t check_array_devices(const attn4j_flash_params &pr, int32_t device, bool 
         if (at != ATTN4J_DEVICE_HOST && at != device)
             return fail(ATTN4J_STATUS_INVALID_DEVICE, "params.%s is memory of CUDA device %d, the tensors are on device %d",
                         x.name, at, device);
+        if (at != ATTN4J_DEVICE_HOST && host_only != nullptr)
+            return fail(ATTN4J_STATUS_UNSUPPORTED,
+                        "params.%s is device memory: %s take sequence lengths in host memory in this version", x.name,
+                        host_only);
         if (first == nullptr) {
             first = x.name;
             where = at;
@@ -128,7 +133,7 @@ int32_t check_prefix_sums(const char *name, const int32_t *cu, int64_t seqs, int
 }
 
 int32_t check_sequences(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_flash_params &pr,
-                        core::Sequences &seqs) {
+                        core::Sequences &seqs, const char *host_only) {
     seqs = core::Sequences{};
     const bool padded = pr.q_lens || pr.kv_lens || pr.q_starts || pr.kv_starts;
     if (pr.num_seqs < 0) return fail(ATTN4J_STATUS_INVALID_PARAM, "params.num_seqs = %d is negative", pr.num_seqs);
@@ -144,7 +149,7 @@ int32_t check_sequences(const attn4j_tensor *q, const attn4j_tensor *k, const at
     if (padded && pr.num_seqs > 0)
         return fail(ATTN4J_STATUS_INVALID_PARAM,
                     "params.num_seqs = %d (packed form) with padded-form lengths or starts: use one form", pr.num_seqs);
-    if (q->device != ATTN4J_DEVICE_HOST) CHECK(check_array_devices(pr, q->device, seqs.on_device));
+    if (q->device != ATTN4J_DEVICE_HOST) CHECK(check_array_devices(pr, q->device, host_only, seqs.on_device));
     seqs.q_lens = pr.q_lens;
     seqs.kv_lens = pr.kv_lens;
     seqs.q_starts = pr.q_starts;

@@ -12,7 +12,8 @@ int32_t check_prefix_sums(const char *name, const int32_t *cu, int64_t seqs, int
                           int64_t &longest);
 
 // q, k and v are valid already. Fills `seqs` (the longest lengths resolved) or fails naming the field.
+// host_only: the kernels (named for the message) that take no device arrays; null: CUDA tensors may.
 int32_t check_sequences(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_flash_params &params,
-                        core::Sequences &seqs);
+                        core::Sequences &seqs, const char *host_only = nullptr);
 
 }  // namespace attn4j
