@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "attn4j.h"
-#include "bench_tensors.h"
+#include "sequences_bench.h"
 #include "common/bf16.h"
 
 namespace attn4j::bench {
@@ -65,12 +65,8 @@ double &per_sequence_gflops() {
     return g;
 }
 
-// Sequence b's rows as a view of the packed tensors: same strides, first row at cu[b].
 attn4j_tensor rows(void *base, int32_t dtype, int64_t heads, int64_t r0, int64_t n) {
-    attn4j_tensor t = host_tensor(base, dtype, 1, heads, kTotal, kDim);
-    t.data = static_cast<char *>(base) + r0 * kDim * (dtype == ATTN4J_DTYPE_F32 ? 4 : 2);
-    t.shape[2] = n;
-    return t;
+    return packed_rows(base, dtype, heads, kTotal, kDim, r0, n);
 }
 
 void run(benchmark::State &state, bool packed) {
@@ -108,11 +104,7 @@ void run(benchmark::State &state, bool packed) {
             return;
         }
     }
-    const double gflops = in.flops() / (seconds / static_cast<double>(state.iterations())) / 1e9;
-    state.counters["GFLOP/s"] = gflops;
-    state.counters["sequences"] = static_cast<double>(in.lens.size());
-    if (!packed) per_sequence_gflops() = gflops;
-    else if (per_sequence_gflops() > 0) state.counters["x_per_sequence"] = gflops / per_sequence_gflops();
+    report_sequences(state, seconds, in.flops(), static_cast<double>(in.lens.size()), packed, per_sequence_gflops());
 }
 
 }  // namespace
