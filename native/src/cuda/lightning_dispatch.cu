@@ -1,9 +1,13 @@
 // Lightning Attention-2 on CUDA: the checks only the CUDA kernels need, the launch parameters, and the
-// kernel choice: the Hopper passes (warpgroup MMA, TMA loads) for head dim 128 where TMA can describe
-// the rows, else the portable mma.sync passes.
+// kernel choice: the decode kernel when every sequence has at most kDecodeMaxLen tokens (one launch
+// streaming each state once, where the chunked passes would spend a 128-token chunk and a state copy
+// per head on each token), else the Hopper passes (warpgroup MMA, TMA loads) for head dim 128 where
+// TMA can describe the rows, else the portable mma.sync passes.
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <string>
 
 #include "attn4j.h"
@@ -51,11 +55,28 @@ lightning::Params launch_params(const core::LightningProblem &lp) {
     return p;
 }
 
+// Every entry at most kDecodeMaxLen tokens. ATTN4J_LIGHTNING_DECODE=0 keeps such calls on the chunked
+// passes, to compare the two.
+bool decode_shaped(const core::LightningProblem &lp) {
+    const char *env = std::getenv("ATTN4J_LIGHTNING_DECODE");
+    if (env != nullptr && std::strcmp(env, "0") == 0) return false;
+    if (lp.num_seqs == 0) return lp.len <= lightning::kDecodeMaxLen;
+    for (int64_t b = 0; b < lp.num_seqs; ++b)
+        if (lp.cu_seqlens[b + 1] - lp.cu_seqlens[b] > lightning::kDecodeMaxLen) return false;
+    return true;
+}
+
 }  // namespace
 
 int32_t lightning_forward(const core::LightningProblem &lp) {
     if (const int32_t st = check_lightning(lp)) return st;
-    if (lp.num_seqs > 0) {  // packed sequences: the passes of each in turn, on the stream
+    if (decode_shaped(lp)) {
+        std::string error;
+        if (const int32_t st = use_device(lp.device, error); st != ATTN4J_STATUS_OK) return reported(st, error);
+        return reported(lightning::run_decode(lp, static_cast<cudaStream_t>(lp.stream), error), error);
+    }
+    // Packed sequences: each in turn on the stream (a short one on the decode kernel, as it would alone).
+    if (lp.num_seqs > 0) {
         for (int64_t b = 0; b < lp.num_seqs; ++b)
             if (const int32_t st = lightning_forward(lp.sequence(b))) return st;
         return ATTN4J_STATUS_OK;

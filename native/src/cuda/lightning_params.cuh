@@ -1,6 +1,6 @@
 // What the CUDA Lightning Attention-2 kernels share (lightning_forward_cuda.cu: the portable kernels and
-// the host side; lightning_forward_sm90.cu: the Hopper passes): chunk and segment sizes, the launch
-// parameters, the decay, and the output rows' store.
+// the host side; lightning_forward_sm90.cu: the Hopper passes; lightning_decode_cuda.cu: decode): chunk
+// and segment sizes, the launch parameters, the decay, and the output rows' store.
 #pragma once
 #include <cuda.h>
 #include <cuda_bf16.h>
@@ -126,5 +126,11 @@ int32_t launch_sm90(const Params &p, const Maps &maps, dim3 grid, bool states, b
 // where vec). Copies lp.state_in in and the final state to lp.state_out.
 int32_t run_passes(const core::LightningProblem &lp, Params &p, const Maps *sm90_maps, bool vec, int device,
                    cudaStream_t stream, std::string &error);
+
+// Decode (lightning_decode_cuda.cu): every entry of lp (the batch, or the packed sequences) has at most
+// kDecodeMaxLen tokens; one launch (per 512 packed sequences) reads and writes each state once, on the
+// current device.
+constexpr int kDecodeMaxLen = 16;
+int32_t run_decode(const core::LightningProblem &lp, cudaStream_t stream, std::string &error);
 
 }  // namespace attn4j::cuda::lightning
