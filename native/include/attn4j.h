@@ -99,6 +99,16 @@ typedef struct attn4j_flash_params {
     int32_t num_seqs;             /* packed: the number of sequences; 0: not packed */
     int32_t max_seqlen_q;         /* the longest sequence's queries (packed) or valid queries (padded): */
     int32_t max_seqlen_k;         /*   needed with device arrays on CUDA; 0 otherwise (read from the arrays) */
+    /* Paged KV cache (block_table != NULL): k and v are page pools [num_pages, Hkv, page_size, d] (page_size
+     * a power of two), and sequence b's key j lives in page block_table[b * max_pages + j / page_size], row
+     * j % page_size. q, out and lse are the padded form's [B, Hq, Nq, .]; kv_lens (required) gives each
+     * sequence's cached keys, at most max_pages * page_size, and q_lens (optional) its valid query rows,
+     * the newest tokens (masks bottom-right aligned as above). Only the table entries of a sequence's
+     * cached keys are read; pages may be shared between sequences. kv_starts, q_starts and the packed form
+     * do not combine with pages. The table lives where the length arrays live (host, or the tensors'
+     * device: entries outside the pool then read as zero keys, as the host cannot check them). */
+    const int32_t *block_table;   /* [B, max_pages] page numbers, or NULL: contiguous keys */
+    int32_t max_pages;            /* entries per sequence in block_table */
 } attn4j_flash_params;
 /* sizeof(attn4j_flash_params) in attn4j 0.2.0, the first layout with a size field (64-bit targets):
  * it ends at cuda_stream. */
@@ -157,6 +167,37 @@ int32_t attn4j_cuda_synchronize(int32_t device);
 int32_t attn4j_flash_forward(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v,
                              const attn4j_tensor *out, const attn4j_tensor *lse,
                              const attn4j_flash_params *params);
+
+/* Options of attn4j_kv_cache_append; attn4j_kv_append_params_init writes the defaults. */
+typedef struct attn4j_kv_append_params {
+    int32_t size;                /* sizeof(attn4j_kv_append_params) as the caller compiled it */
+    const int32_t *block_table;  /* [B, max_pages] page numbers, as attn4j_flash_params.block_table */
+    int32_t max_pages;           /* entries per sequence in block_table */
+    const int32_t *cache_lens;   /* [B] keys cached so far: the new rows go to positions cache_lens[b] .. */
+    const int32_t *new_lens;     /* [B] new rows per sequence (at most k_new.shape[2]), or NULL: all of them */
+    int32_t num_threads;         /* 0: library default */
+    void *cuda_stream;           /* CUDA tensors: the cudaStream_t to run on; NULL: the default stream */
+} attn4j_kv_append_params;
+/* sizeof(attn4j_kv_append_params) in its first layout (64-bit targets). */
+#define ATTN4J_KV_APPEND_PARAMS_SIZE_V1 56
+
+/* Writes the defaults to *p: size set, every pointer NULL, default threads and stream. */
+int32_t attn4j_kv_append_params_init(attn4j_kv_append_params *p);
+
+/*
+ * Writes new keys and values into a paged KV cache (the pools of attn4j_flash_params.block_table):
+ *   k_pages [num_pages, Hkv, page_size, d], v_pages [num_pages, Hkv, page_size, dv]   the pools
+ *   k_new [B, Hkv, n, d], v_new [B, Hkv, n, dv]   in the pools' dtype (f32, bf16; f16 on CUDA)
+ * Row i < new_lens[b] of sequence b goes to position cache_lens[b] + i: page
+ * block_table[b * max_pages + (cache_lens[b] + i) / page_size], row (cache_lens[b] + i) % page_size.
+ * The caller then holds cache_lens[b] + new_lens[b] keys of sequence b (the arrays are not changed).
+ * Positions past the table's capacity, table entries outside the pool and two rows written to the same
+ * slot (a page shared by sequences where the call writes) are errors, and nothing is written then.
+ * Arrays as for attention: host memory, or the tensors' device memory (unchecked there: rows whose slot
+ * lies outside the pool or the table are skipped). Runs asynchronously on params->cuda_stream.
+ */
+int32_t attn4j_kv_cache_append(const attn4j_tensor *k_pages, const attn4j_tensor *v_pages, const attn4j_tensor *k_new,
+                               const attn4j_tensor *v_new, const attn4j_kv_append_params *params);
 
 /* Lightning Attention-2 options; attn4j_lightning_params_init writes the defaults. */
 typedef struct attn4j_lightning_params {

@@ -27,7 +27,9 @@ namespace {
 
 int32_t flash_forward(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v,
                       const attn4j_tensor *out, const attn4j_tensor *lse, const attn4j_flash_params *params) {
-    CHECK(check_qkv(q, k, v));
+    attn4j_flash_params pr;
+    CHECK(read_params(params, pr));
+    CHECK(check_qkv(q, k, v, pr.block_table != nullptr));
     const int64_t B = q->shape[0], Hq = q->shape[1], Nq = q->shape[2], dv = v->shape[3];
     const unsigned out_types = q->device == ATTN4J_DEVICE_HOST ? kCpuStorage : dtype_bit(q->dtype) | dtype_bit(ATTN4J_DTYPE_F32);
     CHECK(check_output("out", out, out_types, {B, Hq, Nq, dv},
@@ -38,8 +40,6 @@ int32_t flash_forward(const attn4j_tensor *q, const attn4j_tensor *k, const attn
         CHECK(check_disjoint("lse", lse, "out", out));
     }
 
-    attn4j_flash_params pr;
-    CHECK(read_params(params, pr));
     if (!std::isfinite(pr.scale))
         return fail(ATTN4J_STATUS_INVALID_PARAM, "params.scale = %g is not finite", pr.scale);
     if (!std::isfinite(pr.softcap) || pr.softcap < 0.0f)
@@ -51,11 +51,14 @@ int32_t flash_forward(const attn4j_tensor *q, const attn4j_tensor *k, const attn
     if (pr.num_threads < 0)
         return fail(ATTN4J_STATUS_INVALID_PARAM, "params.num_threads = %d must be >= 0 (0 = default)", pr.num_threads);
     core::Sequences seqs;
-    CHECK(check_sequences(q, k, pr, seqs));
+    core::KeyPages pages;
+    CHECK(check_sequences(q, k, pr, seqs, nullptr, &pages));
     if (element_count(out) == 0) return ATTN4J_STATUS_OK;
 
     core::FlashProblem p = make_flash_problem(q, k, v, out, lse, pr);
     p.seqs = seqs;
+    p.pages = pages;
+    if (pages.table != nullptr) p.len_k = pages.stride * pages.size;  // (each sequence's keys: seqs.kv_lens)
     return p.device == ATTN4J_DEVICE_HOST ? cpu_status(cpu::flash_forward(p)) : cuda::flash_forward(p);
 }
 

@@ -10,7 +10,7 @@ int32_t check_same_device(const char *name, const attn4j_tensor *t, const attn4j
     return fail(ATTN4J_STATUS_INVALID_DEVICE, "%s.device = %d differs from q.device = %d", name, t->device, q->device);
 }
 
-int32_t check_qkv(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v) {
+int32_t check_qkv(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v, bool paged) {
     CHECK(check_tensor("q", q));
     CHECK(check_tensor("k", k));
     CHECK(check_tensor("v", v));
@@ -29,9 +29,9 @@ int32_t check_qkv(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_t
     if (v->shape[3] < 1 || v->shape[3] > 512)
         return fail(ATTN4J_STATUS_INVALID_SHAPE, "v.shape[3] = %lld: head dim must be in 1..512",
                     static_cast<long long>(v->shape[3]));
-    CHECK(check_dim("k", k, 0, B, "batch of q"));
+    if (!paged) CHECK(check_dim("k", k, 0, B, "batch of q"));
     CHECK(check_dim("k", k, 3, d, "head dim of q"));
-    CHECK(check_dim("v", v, 0, B, "batch of q"));
+    CHECK(check_dim("v", v, 0, paged ? k->shape[0] : B, paged ? "pages of k" : "batch of q"));
     CHECK(check_dim("v", v, 1, Hkv, "heads of k"));
     CHECK(check_dim("v", v, 2, k->shape[2], "sequence length of k"));
     if (Hkv == 0 ? Hq != 0 : Hq % Hkv != 0)

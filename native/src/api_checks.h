@@ -35,8 +35,9 @@ unsigned storage_for(const attn4j_tensor *q);
 int32_t check_same_device(const char *name, const attn4j_tensor *t, const attn4j_tensor *q);
 
 // q [B, Hq, Nq, d], k [B, Hkv, Nk, d], v [B, Hkv, Nk, dv]: valid tensors, one storage dtype, head dims in
-// range, Hq a multiple of Hkv. Shared by every attention kernel.
-int32_t check_qkv(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v);
+// range, Hq a multiple of Hkv. Shared by every attention kernel. paged: k and v are page pools
+// [num_pages, Hkv, page_size, .], their dim 0 unrelated to B.
+int32_t check_qkv(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v, bool paged = false);
 
 // An output tensor of the given shape and allowed dtypes, whose elements do not overlap each other,
 // q, k or v.

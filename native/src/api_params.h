@@ -29,6 +29,12 @@ struct ParamsInfo<attn4j_sale_params> {
     static constexpr int32_t v1_size = ATTN4J_SALE_PARAMS_SIZE_V1;
 };
 
+template <>
+struct ParamsInfo<attn4j_kv_append_params> {
+    static constexpr const char *name = "attn4j_kv_append_params";
+    static constexpr int32_t v1_size = ATTN4J_KV_APPEND_PARAMS_SIZE_V1;
+};
+
 // The defaults (what the *_params_init functions write): zero or NULL, but where a struct says otherwise.
 template <typename P>
 P default_params() {
@@ -48,6 +54,7 @@ inline attn4j_flash_params default_params() {
 static_assert(offsetof(attn4j_flash_params, cuda_stream) + sizeof(void *) == ATTN4J_FLASH_PARAMS_SIZE_V1);
 static_assert(offsetof(attn4j_lightning_params, cuda_stream) + sizeof(void *) == ATTN4J_LIGHTNING_PARAMS_SIZE_V1);
 static_assert(offsetof(attn4j_sale_params, cuda_stream) + sizeof(void *) == ATTN4J_SALE_PARAMS_SIZE_V1);
+static_assert(sizeof(attn4j_kv_append_params) == ATTN4J_KV_APPEND_PARAMS_SIZE_V1);
 
 // `out` = the defaults overlaid with the first given->size bytes of *given (NULL: the defaults).
 template <typename P>

@@ -75,4 +75,34 @@ core::LightningProblem make_lightning_problem(const attn4j_tensor *q, const attn
     return p;
 }
 
+core::KvAppendProblem make_kv_append_problem(const attn4j_tensor *k_pages, const attn4j_tensor *v_pages,
+                                             const attn4j_tensor *k_new, const attn4j_tensor *v_new,
+                                             const attn4j_kv_append_params &pr) {
+    core::KvAppendProblem p{};
+    p.k_pages = k_pages->data;
+    p.v_pages = v_pages->data;
+    p.k_new = k_new->data;
+    p.v_new = v_new->data;
+    p.dtype = static_cast<core::DType>(k_pages->dtype);
+    p.batch = k_new->shape[0];
+    p.heads = k_new->shape[1];
+    p.rows = k_new->shape[2];
+    p.dim = k_new->shape[3];
+    p.dim_v = v_new->shape[3];
+    copy_strides(k_pages, p.skp);
+    copy_strides(v_pages, p.svp);
+    copy_strides(k_new, p.skn);
+    copy_strides(v_new, p.svn);
+    p.num_pages = k_pages->shape[0];
+    p.page_size = k_pages->shape[2];
+    p.table = pr.block_table;
+    p.table_stride = pr.max_pages;
+    p.cache_lens = pr.cache_lens;
+    p.new_lens = pr.new_lens;
+    p.threads = resolve_threads(pr.num_threads);
+    p.device = k_pages->device;
+    p.stream = pr.cuda_stream;
+    return p;
+}
+
 }  // namespace attn4j

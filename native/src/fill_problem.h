@@ -4,6 +4,7 @@
 #pragma once
 #include "attn4j.h"
 #include "core/flash_problem.h"
+#include "core/kv_append.h"
 #include "core/lightning_problem.h"
 
 namespace attn4j {
@@ -15,5 +16,9 @@ core::FlashProblem make_flash_problem(const attn4j_tensor *q, const attn4j_tenso
 core::LightningProblem make_lightning_problem(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_tensor *v,
                                               const attn4j_tensor *out, const attn4j_tensor *state_in,
                                               const attn4j_tensor *state_out, const attn4j_lightning_params &params);
+
+core::KvAppendProblem make_kv_append_problem(const attn4j_tensor *k_pages, const attn4j_tensor *v_pages,
+                                             const attn4j_tensor *k_new, const attn4j_tensor *v_new,
+                                             const attn4j_kv_append_params &params);
 
 }  // namespace attn4j

@@ -1,5 +1,7 @@
 #include "sequence_checks.h"
 
+#include <climits>
+
 #include "api_checks.h"
 #include "cuda/cuda_backend.h"
 
@@ -58,7 +60,8 @@ int32_t check_array_devices(const attn4j_flash_params &pr, int32_t device, const
         const char *name;
         const int32_t *a;
     } arrays[] = {{"q_lens", pr.q_lens},         {"kv_lens", pr.kv_lens},         {"q_starts", pr.q_starts},
-                  {"kv_starts", pr.kv_starts}, {"cu_seqlens_q", pr.cu_seqlens_q}, {"cu_seqlens_k", pr.cu_seqlens_k}};
+                  {"kv_starts", pr.kv_starts}, {"cu_seqlens_q", pr.cu_seqlens_q}, {"cu_seqlens_k", pr.cu_seqlens_k},
+                  {"block_table", pr.block_table}};
     const char *first = nullptr;
     int32_t where = ATTN4J_DEVICE_HOST;
     for (const auto &x : arrays) {
@@ -84,24 +87,77 @@ int32_t check_array_devices(const attn4j_flash_params &pr, int32_t device, const
     return ATTN4J_STATUS_OK;
 }
 
+// How far sequence keys may reach: k's length, or a paged cache's table capacity.
+struct KeyExtent {
+    const attn4j_tensor *k;
+    int64_t n;
+    const char *what;  // for messages
+};
+
+bool power_of_two(int64_t x) { return x > 0 && (x & (x - 1)) == 0; }
+
+// A paged cache's rules that need no array contents; fills `pages`.
+int32_t check_page_layout(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_flash_params &pr,
+                          core::KeyPages &pages) {
+    if (pr.max_pages < 0) return fail(ATTN4J_STATUS_INVALID_PARAM, "params.max_pages = %d is negative", pr.max_pages);
+    if (pr.kv_lens == nullptr)
+        return fail(ATTN4J_STATUS_NULL_ARGUMENT, "params.kv_lens is NULL: a paged cache (params.block_table) needs "
+                                                 "each sequence's cached keys");
+    if (pr.num_seqs != 0 || pr.cu_seqlens_q || pr.cu_seqlens_k)
+        return fail(ATTN4J_STATUS_INVALID_PARAM,
+                    "params.num_seqs = %d / cu_seqlens with params.block_table: a paged cache takes the padded form",
+                    pr.num_seqs);
+    if (pr.kv_starts != nullptr || pr.q_starts != nullptr)
+        return fail(ATTN4J_STATUS_INVALID_PARAM, "params.%s is set with params.block_table: paged sequences start at 0",
+                    pr.kv_starts != nullptr ? "kv_starts" : "q_starts");
+    if (!power_of_two(k->shape[2]))
+        return fail(ATTN4J_STATUS_INVALID_SHAPE, "k.shape[2] = %lld: the page size of a paged cache must be a power of two",
+                    static_cast<long long>(k->shape[2]));
+    if (static_cast<int64_t>(pr.max_pages) * k->shape[2] > INT32_MAX)
+        return fail(ATTN4J_STATUS_INVALID_PARAM, "params.max_pages x page size = %lld exceeds 2^31 - 1 keys",
+                    static_cast<long long>(static_cast<int64_t>(pr.max_pages) * k->shape[2]));
+    (void)q;
+    pages.table = pr.block_table;
+    pages.stride = pr.max_pages;
+    pages.size = k->shape[2];
+    return ATTN4J_STATUS_OK;
+}
+
+// The table entries of every cached key (host arrays, kv_lens checked) inside the pool of k.shape[0] pages.
+int32_t check_page_entries(const attn4j_tensor *k, const attn4j_flash_params &pr, int64_t batch) {
+    const int64_t size = k->shape[2];
+    for (int64_t b = 0; b < batch; ++b)
+        for (int64_t i = 0; i * size < pr.kv_lens[b]; ++i) {
+            const int32_t page = pr.block_table[b * pr.max_pages + i];
+            if (page < 0 || page >= k->shape[0])
+                return fail(ATTN4J_STATUS_INVALID_PARAM,
+                            "params.block_table[%lld] = %d (sequence %lld, page %lld) is outside the pool of k.shape[0] = "
+                            "%lld pages",
+                            static_cast<long long>(b * pr.max_pages + i), page, static_cast<long long>(b),
+                            static_cast<long long>(i), static_cast<long long>(k->shape[0]));
+        }
+    return ATTN4J_STATUS_OK;
+}
+
 // Device arrays cannot be read here without a synchronization: what the host can check is checked,
 // and the kernels clamp every range to the tensors (attn4j.h). The grid needs the longest sequence.
-int32_t check_device_arrays(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_flash_params &pr, bool padded,
+int32_t check_device_arrays(const attn4j_tensor *q, const KeyExtent &keys, const attn4j_flash_params &pr, bool padded,
                             core::Sequences &seqs) {
     if (pr.max_seqlen_q < 0 || pr.max_seqlen_k < 0)
         return fail(ATTN4J_STATUS_INVALID_PARAM, "params.max_seqlen_%s = %d is negative", pr.max_seqlen_q < 0 ? "q" : "k",
                     pr.max_seqlen_q < 0 ? pr.max_seqlen_q : pr.max_seqlen_k);
-    if (pr.max_seqlen_q > q->shape[2] || pr.max_seqlen_k > k->shape[2])
-        return fail(ATTN4J_STATUS_INVALID_PARAM, "params.max_seqlen_%s = %d exceeds %s (%lld)",
-                    pr.max_seqlen_q > q->shape[2] ? "q" : "k", pr.max_seqlen_q > q->shape[2] ? pr.max_seqlen_q : pr.max_seqlen_k,
-                    pr.max_seqlen_q > q->shape[2] ? "q.shape[2]" : "k.shape[2]",
-                    static_cast<long long>(pr.max_seqlen_q > q->shape[2] ? q->shape[2] : k->shape[2]));
-    seqs.max_k = pr.max_seqlen_k > 0 ? pr.max_seqlen_k : k->shape[2];
+    if (pr.max_seqlen_q > q->shape[2])
+        return fail(ATTN4J_STATUS_INVALID_PARAM, "params.max_seqlen_q = %d exceeds q.shape[2] (%lld)", pr.max_seqlen_q,
+                    static_cast<long long>(q->shape[2]));
+    if (pr.max_seqlen_k > keys.n)
+        return fail(ATTN4J_STATUS_INVALID_PARAM, "params.max_seqlen_k = %d exceeds %s (%lld)", pr.max_seqlen_k, keys.what,
+                    static_cast<long long>(keys.n));
+    seqs.max_k = pr.max_seqlen_k > 0 ? pr.max_seqlen_k : keys.n;
     if (padded) {  // (the longest valid rows only pick the kernel here: the grid covers every row)
         seqs.max_q = pr.max_seqlen_q > 0 ? pr.max_seqlen_q : q->shape[2];
         return ATTN4J_STATUS_OK;
     }
-    CHECK(check_one_entry(q, k));
+    CHECK(check_one_entry(q, keys.k));
     if (pr.cu_seqlens_q == nullptr || pr.cu_seqlens_k == nullptr)
         return fail(ATTN4J_STATUS_NULL_ARGUMENT, "params.%s is NULL but params.num_seqs > 0",
                     pr.cu_seqlens_q == nullptr ? "cu_seqlens_q" : "cu_seqlens_k");
@@ -133,8 +189,18 @@ int32_t check_prefix_sums(const char *name, const int32_t *cu, int64_t seqs, int
 }
 
 int32_t check_sequences(const attn4j_tensor *q, const attn4j_tensor *k, const attn4j_flash_params &pr,
-                        core::Sequences &seqs, const char *host_only) {
+                        core::Sequences &seqs, const char *host_only, core::KeyPages *pages) {
     seqs = core::Sequences{};
+    KeyExtent keys{k, k->shape[2], "the sequence length of k"};
+    if (pr.block_table != nullptr) {
+        if (pages == nullptr)
+            return fail(ATTN4J_STATUS_UNSUPPORTED, "params.block_table: %s take no paged cache",
+                        host_only != nullptr ? host_only : "these kernels");
+        CHECK(check_page_layout(q, k, pr, *pages));
+        keys = {k, static_cast<int64_t>(pr.max_pages) * k->shape[2], "the table's capacity, max_pages x page size"};
+    } else if (pr.max_pages != 0) {
+        return fail(ATTN4J_STATUS_INVALID_PARAM, "params.max_pages = %d is set without params.block_table", pr.max_pages);
+    }
     const bool padded = pr.q_lens || pr.kv_lens || pr.q_starts || pr.kv_starts;
     if (pr.num_seqs < 0) return fail(ATTN4J_STATUS_INVALID_PARAM, "params.num_seqs = %d is negative", pr.num_seqs);
     if (pr.num_seqs == 0 && (pr.cu_seqlens_q || pr.cu_seqlens_k))
@@ -157,13 +223,13 @@ int32_t check_sequences(const attn4j_tensor *q, const attn4j_tensor *k, const at
     seqs.cu_q = pr.cu_seqlens_q;
     seqs.cu_k = pr.cu_seqlens_k;
     seqs.num_seqs = pr.num_seqs;
-    if (seqs.on_device) return check_device_arrays(q, k, pr, padded, seqs);
+    if (seqs.on_device) return check_device_arrays(q, keys, pr, padded, seqs);
     if (padded) {
         const int64_t batch = q->shape[0];
         CHECK(check_ranges("q_lens", pr.q_lens, "q_starts", pr.q_starts, batch, q->shape[2],
                                   "the sequence length of q", seqs.max_q));
-        CHECK(check_ranges("kv_lens", pr.kv_lens, "kv_starts", pr.kv_starts, batch, k->shape[2],
-                                  "the sequence length of k", seqs.max_k));
+        CHECK(check_ranges("kv_lens", pr.kv_lens, "kv_starts", pr.kv_starts, batch, keys.n, keys.what, seqs.max_k));
+        if (pr.block_table != nullptr) CHECK(check_page_entries(k, pr, batch));
     } else {
         CHECK(check_one_entry(q, k));
         CHECK(check_prefix_sums("cu_seqlens_q", pr.cu_seqlens_q, pr.num_seqs, q->shape[2],

@@ -127,4 +127,33 @@ struct AttentionTensors {
     }
 };
 
+// A host tensor's bytes on the first CUDA device, same dtype and strides (null data: the copy failed).
+struct OnDevice {
+    attn4j_tensor t{};
+    void *ptr = nullptr;
+    int64_t bytes = 0;
+    explicit OnDevice(const HostTensor &h) : t(h.t), bytes(static_cast<int64_t>(std::max<size_t>(h.bytes.size(), 1))) {
+        EXPECT_EQ(attn4j_cuda_malloc(0, bytes, &ptr), ATTN4J_STATUS_OK) << attn4j_last_error();
+        EXPECT_EQ(attn4j_cuda_memcpy(ptr, h.bytes.data(), static_cast<int64_t>(h.bytes.size()), ATTN4J_COPY_HOST_TO_DEVICE),
+                  ATTN4J_STATUS_OK);
+        t.data = ptr;
+        t.device = 0;
+    }
+    explicit OnDevice(const std::vector<int32_t> &a) : bytes(static_cast<int64_t>(std::max<size_t>(a.size(), 1) * 4)) {
+        EXPECT_EQ(attn4j_cuda_malloc(0, bytes, &ptr), ATTN4J_STATUS_OK) << attn4j_last_error();
+        EXPECT_EQ(attn4j_cuda_memcpy(ptr, a.data(), static_cast<int64_t>(a.size() * 4), ATTN4J_COPY_HOST_TO_DEVICE),
+                  ATTN4J_STATUS_OK);
+    }
+    OnDevice(const OnDevice &) = delete;
+    OnDevice &operator=(const OnDevice &) = delete;
+    ~OnDevice() { attn4j_cuda_free(0, ptr); }
+    const int32_t *ints() const { return static_cast<const int32_t *>(ptr); }
+    // Device contents into h (same layout), after the device is idle.
+    void download(HostTensor &h) const {
+        ASSERT_EQ(attn4j_cuda_synchronize(0), ATTN4J_STATUS_OK) << attn4j_last_error();
+        ASSERT_EQ(attn4j_cuda_memcpy(h.bytes.data(), ptr, static_cast<int64_t>(h.bytes.size()), ATTN4J_COPY_DEVICE_TO_HOST),
+                  ATTN4J_STATUS_OK);
+    }
+};
+
 }  // namespace attn4j::test

@@ -97,6 +97,20 @@ TEST(ParamsAbi, InitWritesTheDefaults) {
     EXPECT_EQ(s.num_threads, 0);
     EXPECT_EQ(s.cuda_stream, nullptr);
 
+    EXPECT_EQ(f.block_table, nullptr);
+    EXPECT_EQ(f.max_pages, 0);
+    attn4j_kv_append_params a;
+    std::memset(&a, 0x5A, sizeof a);
+    ASSERT_EQ(attn4j_kv_append_params_init(&a), ATTN4J_STATUS_OK);
+    EXPECT_EQ(a.size, static_cast<int32_t>(sizeof a));
+    EXPECT_EQ(a.block_table, nullptr);
+    EXPECT_EQ(a.max_pages, 0);
+    EXPECT_EQ(a.cache_lens, nullptr);
+    EXPECT_EQ(a.new_lens, nullptr);
+    EXPECT_EQ(a.num_threads, 0);
+    EXPECT_EQ(a.cuda_stream, nullptr);
+    EXPECT_EQ(attn4j_kv_append_params_init(nullptr), ATTN4J_STATUS_NULL_ARGUMENT);
+
     EXPECT_EQ(attn4j_flash_params_init(nullptr), ATTN4J_STATUS_NULL_ARGUMENT);
     EXPECT_EQ(attn4j_lightning_params_init(nullptr), ATTN4J_STATUS_NULL_ARGUMENT);
     EXPECT_EQ(attn4j_sale_params_init(nullptr), ATTN4J_STATUS_NULL_ARGUMENT);

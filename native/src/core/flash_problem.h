@@ -26,6 +26,14 @@ struct BlockMask {
     static bool test(const uint8_t *row, int64_t kb) { return (row[kb >> 3] >> (kb & 7)) & 1; }
 };
 
+// Keys in a paged cache: key j of batch entry b is row j % size of page table[b * stride + j / size] of k
+// and v, whose dim 0 counts pages. Null table: keys are contiguous rows of their batch entry.
+struct KeyPages {
+    const int32_t *table = nullptr;
+    int64_t stride = 0;  // table entries per batch entry
+    int64_t size = 0;    // keys per page, a power of two
+};
+
 struct FlashProblem {
     const void *q, *k, *v;
     void *out;
@@ -43,6 +51,19 @@ struct FlashProblem {
     int32_t device = -1;              // ATTN4J_DEVICE_HOST, or the CUDA device of every pointer
     void *stream = nullptr;           // CUDA: the cudaStream_t to run on (null: the default stream)
     Sequences seqs;                   // sequences of different lengths (padded or packed), or none
+    KeyPages pages;                   // keys in a paged cache (with seqs.kv_lens), or contiguous
+
+    // Element offset of key j (batch entry b, kv head h) in k or v, whose strides are s.
+    int64_t key_offset(const int64_t *s, int64_t b, int64_t h, int64_t j) const {
+        if (pages.table == nullptr) return b * s[0] + h * s[1] + j * s[2];
+        return pages.table[b * pages.stride + j / pages.size] * s[0] + h * s[1] + (j % pages.size) * s[2];
+    }
+    // The end of the run of keys from j (before hi) that lie s[2] apart: the end of j's page when paged.
+    int64_t key_run_end(int64_t j, int64_t hi) const {
+        if (pages.table == nullptr) return hi;
+        const int64_t end = (j / pages.size + 1) * pages.size;
+        return end < hi ? end : hi;
+    }
 
     int64_t offset() const { return len_k - len_q; }
     // Visible keys [lo, hi) of query row i; empty when lo >= hi.

@@ -12,8 +12,12 @@ FlashProblem part(const FlashProblem &p, int64_t b, int64_t r0, int64_t rows, in
     s.q = advance(p.q, p.in_dtype, b * p.sq[0] + r0 * p.sq[2]);
     s.out = advance(p.out, p.out_dtype, b * p.so[0] + r0 * p.so[2]);
     if (p.lse != nullptr) s.lse = p.lse + b * p.sl[0] + r0 * p.sl[2];
-    s.k = advance(p.k, p.in_dtype, b * p.sk[0] + k0 * p.sk[2]);
-    s.v = advance(p.v, p.in_dtype, b * p.sv[0] + k0 * p.sv[2]);
+    if (p.pages.table != nullptr) {  // the pools stay; the sequence's row of the table moves
+        s.pages.table = p.pages.table + b * p.pages.stride;
+    } else {
+        s.k = advance(p.k, p.in_dtype, b * p.sk[0] + k0 * p.sk[2]);
+        s.v = advance(p.v, p.in_dtype, b * p.sv[0] + k0 * p.sv[2]);
+    }
     s.batch = 1;
     s.len_q = rows;
     s.len_k = keys;

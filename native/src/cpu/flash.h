@@ -20,8 +20,15 @@ using core::FlashProblem;
 template <class F>
 void for_each_key_tile(const FlashProblem &p, int64_t b, int64_t h, int64_t i0, int64_t lo, int64_t hi,
                        int64_t width, F &&f) {
+    // Tiles of at most `width` keys, none across a page (the kernels address a tile's rows by one stride).
+    auto tiles = [&](int64_t s, int64_t e) {
+        for (int64_t j0 = s, j1; j0 < e; j0 = j1) {
+            j1 = p.key_run_end(j0, j0 + width < e ? j0 + width : e);
+            f(j0, j1);
+        }
+    };
     if (p.mask == nullptr) {
-        for (int64_t j0 = lo; j0 < hi; j0 += width) f(j0, j0 + width < hi ? j0 + width : hi);
+        tiles(lo, hi);
         return;
     }
     const BlockMask &m = *p.mask;
@@ -30,7 +37,7 @@ void for_each_key_tile(const FlashProblem &p, int64_t b, int64_t h, int64_t i0, 
         if (!BlockMask::test(row, kb)) continue;
         const int64_t s = kb * m.block_k > lo ? kb * m.block_k : lo;
         const int64_t e = (kb + 1) * m.block_k < hi ? (kb + 1) * m.block_k : hi;
-        for (int64_t j0 = s; j0 < e; j0 += width) f(j0, j0 + width < e ? j0 + width : e);
+        tiles(s, e);
     }
 }
 

@@ -66,32 +66,6 @@ void merge_splits(const FlashProblem &p, const FlashPlan &plan) {
     });
 }
 
-// Sequences of different lengths: every sequence's tiles in one parallel pass (a kernel that plans for
-// itself takes them one by one).
-bool run_sequences(const FlashProblem &problem, FlashTiledFn kernel, FlashFn plain) {
-    std::vector<FlashProblem> parts;
-    for (const core::SequencePart &s : core::sequence_parts(problem)) parts.push_back(s.problem);
-    // Longest first, so a long sequence's tiles start early and short ones fill in around them.
-    std::stable_sort(parts.begin(), parts.end(), [](const FlashProblem &a, const FlashProblem &b) {
-        return a.len_q * a.len_k > b.len_q * b.len_k;
-    });
-    double flops = 0;
-    for (const FlashProblem &s : parts) flops += 2.0 * s.heads_q * s.len_q * s.len_k * (s.dim + s.dim_v);
-    FlashProblem p = problem;
-    if (flops < kMinParallelFlops) p.threads = 1;
-    if (kernel == nullptr) {
-        for (const FlashProblem &s : parts)
-            if (!plain(s)) return false;
-        return true;
-    }
-    if (parts.empty()) return true;
-    FlashPlan plan;
-    plan.bf16_dot = bf16_dot();
-    plan.parts = parts.data();
-    plan.part_count = static_cast<int64_t>(parts.size());
-    return kernel(p, plan);
-}
-
 bool run_tiled(const FlashProblem &problem, FlashTiledFn kernel) {
     FlashProblem p = problem;
     const double flops = 2.0 * p.batch * p.heads_q * p.len_q * p.len_k * (p.dim + p.dim_v);
@@ -105,6 +79,40 @@ bool run_tiled(const FlashProblem &problem, FlashTiledFn kernel) {
     if (!kernel(p, plan)) return false;
     merge_splits(p, plan);
     return true;
+}
+
+// Sequences of different lengths: every sequence's tiles in one parallel pass (a kernel that plans for
+// itself takes them one by one).
+bool run_sequences(const FlashProblem &problem, FlashTiledFn kernel, FlashFn plain) {
+    std::vector<FlashProblem> parts;
+    for (const core::SequencePart &s : core::sequence_parts(problem)) parts.push_back(s.problem);
+    // Longest first, so a long sequence's tiles start early and short ones fill in around them.
+    std::stable_sort(parts.begin(), parts.end(), [](const FlashProblem &a, const FlashProblem &b) {
+        return a.len_q * a.len_k > b.len_q * b.len_k;
+    });
+    double flops = 0;
+    for (const FlashProblem &s : parts) flops += 2.0 * s.heads_q * s.len_q * s.len_k * (s.dim + s.dim_v);
+    FlashProblem p = problem;
+    if (flops < kMinParallelFlops) p.threads = 1;
+    // Too few query tiles for the threads (decode of a small batch): each sequence alone, its keys split.
+    int64_t tasks = 0;
+    for (const FlashProblem &s : parts) tasks += s.heads_q * ((s.len_q + kFlashTileRows - 1) / kFlashTileRows);
+    if (kernel != nullptr && p.threads > 1 && tasks < 2 * static_cast<int64_t>(p.threads)) {
+        for (const FlashProblem &s : parts)
+            if (!run_tiled(s, kernel)) return false;
+        return true;
+    }
+    if (kernel == nullptr) {
+        for (const FlashProblem &s : parts)
+            if (!plain(s)) return false;
+        return true;
+    }
+    if (parts.empty()) return true;
+    FlashPlan plan;
+    plan.bf16_dot = bf16_dot();
+    plan.parts = parts.data();
+    plan.part_count = static_cast<int64_t>(parts.size());
+    return kernel(p, plan);
 }
 
 }  // namespace

@@ -41,13 +41,16 @@ struct FlashTiled {
     // Asks for the next key tile's K and V rows (into L2: a whole tile would not fit L1) while this
     // one computes: they come from L3 or memory, and the loads would otherwise wait on each miss.
     // Rows whose elements are not adjacent are left to the loads: their span can be huge.
-    static void prefetch_tile(const FlashProblem &p, const void *kbase, const void *vbase, int64_t j0, int64_t hi) {
-        const int64_t cols = BK < hi - j0 ? BK : hi - j0;
+    static void prefetch_tile(const FlashProblem &p, int64_t b, int64_t hk, int64_t j0, int64_t hi) {
+        if (j0 >= hi) return;
+        const int64_t cols = p.key_run_end(j0, BK < hi - j0 ? j0 + BK : hi) - j0;
         const int64_t es = p.in_dtype == DType::F32 ? 4 : 2;
         const int64_t k_bytes = p.sk[3] == 1 ? p.dim * es : 0, v_bytes = p.sv[3] == 1 ? p.dim_v * es : 0;
+        const char *kbase = static_cast<const char *>(p.k) + p.key_offset(p.sk, b, hk, j0) * es;
+        const char *vbase = static_cast<const char *>(p.v) + p.key_offset(p.sv, b, hk, j0) * es;
         for (int64_t c = 0; c < cols; ++c) {
-            const char *kr = static_cast<const char *>(kbase) + (j0 + c) * p.sk[2] * es;
-            const char *vr = static_cast<const char *>(vbase) + (j0 + c) * p.sv[2] * es;
+            const char *kr = kbase + c * p.sk[2] * es;
+            const char *vr = vbase + c * p.sv[2] * es;
             for (int64_t x = 0; x < k_bytes; x += 64) __builtin_prefetch(kr + x, 0, 2);
             for (int64_t x = 0; x < v_bytes; x += 64) __builtin_prefetch(vr + x, 0, 2);
         }
@@ -144,9 +147,10 @@ struct FlashTiled {
 
     // Prefill without a left window or a block mask walks key tiles at multiples of BK from 0, every
     // query tile all of them: K^T is packed once per (batch, kv head), not once per query tile.
+    // (Paged keys: where whole tiles fit in a page.)
     static bool pack_once(const FlashProblem &p, const FlashPlan &plan, int64_t query_tiles) {
         return p.mask == nullptr && p.window_left < 0 && plan.splits == 1 && query_tiles > 1 && p.len_q > kDirectRows &&
-               p.len_k > 0;
+               p.len_k > 0 && (p.pages.table == nullptr || p.pages.size % BK == 0);
     }
 
     static int64_t key_tiles(const FlashProblem &p) { return (p.len_k + BK - 1) / BK; }
@@ -160,7 +164,7 @@ struct FlashTiled {
         const int64_t tile = local % kts, bh = local / kts;
         const int64_t b = bh / p.heads_kv, hk = bh % p.heads_kv;
         const int64_t j0 = tile * BK, cols = BK < p.len_k - j0 ? BK : p.len_k - j0;
-        const void *ktile = G::advance(p.k, p.in_dtype, b * p.sk[0] + hk * p.sk[1] + j0 * p.sk[2]);
+        const void *ktile = G::advance(p.k, p.in_dtype, p.key_offset(p.sk, b, hk, j0));
         float *dst = part.kt_all + local * kt_tile_elems(p, pairs);
         if (pairs) {
             G::pack_kt_pairs(static_cast<const uint16_t *>(ktile), cols, G::round_up(cols, W), p.dim, p.sk[2], p.sk[3],
@@ -242,18 +246,16 @@ struct FlashTiled {
         }
         for (int64_t x = 0; x < rows * dvp; ++x) acc[x] = 0.0f;
 
-        const void *kbase = G::advance(p.k, p.in_dtype, b * p.sk[0] + hk * p.sk[1]);
-        const void *vbase = G::advance(p.v, p.in_dtype, b * p.sv[0] + hk * p.sv[1]);
         const bool v_in_place = p.in_dtype == DType::F32 && p.sv[3] == 1 && dv == dvp;
         for_each_key_tile(p, b, hq, i0, lo, hi, BK, [&](int64_t j0, int64_t j1) {
             const int64_t cols = j1 - j0;
             const int64_t cols_pad = G::round_up(cols, W);
-            const void *ktile = G::advance(kbase, p.in_dtype, j0 * p.sk[2]);
-            const void *vtile = G::advance(vbase, p.in_dtype, j0 * p.sv[2]);
+            const void *ktile = G::advance(p.k, p.in_dtype, p.key_offset(p.sk, b, hk, j0));
+            const void *vtile = G::advance(p.v, p.in_dtype, p.key_offset(p.sv, b, hk, j0));
             // (Decode-shaped tiles stream K and V once, in order: the hardware prefetchers do better there
             // alone, measured.)
             const bool direct = rows <= kDirectRows;
-            if (!direct) prefetch_tile(p, kbase, vbase, j0 + BK, hi);
+            if (!direct) prefetch_tile(p, b, hk, j1, hi);
             // This tile's K^T packed beforehand (columns past cols hold real keys there, masked below).
             const float *kt_packed = kt_head != nullptr ? kt_head + (j0 / BK) * kt_tile_elems(p, pairs) : nullptr;
             if (pairs) {

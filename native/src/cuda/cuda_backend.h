@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/flash_problem.h"
+#include "core/kv_append.h"
 #include "core/lightning_problem.h"
 #include "core/sale_problem.h"
 
@@ -42,5 +43,7 @@ int32_t lightning_forward(const core::LightningProblem &p);
 // SALE: the estimation writes `mask` (its layout, device memory; null bits: a mask of its own, which
 // synchronizes), then the block-sparse pass; *density as for block_sparse_forward.
 int32_t sale_forward(const core::SaleProblem &p, const core::BlockMask &mask, double *density);
+// New K/V rows into a paged cache (host arrays checked already; device arrays: bad slots skipped).
+int32_t kv_append(const core::KvAppendProblem &p);
 
 }  // namespace attn4j::cuda

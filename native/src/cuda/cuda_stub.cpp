@@ -29,5 +29,6 @@ int32_t sale_supported(const core::SaleProblem &) { return unavailable(); }
 int32_t block_sparse_forward(const core::FlashProblem &, double *) { return unavailable(); }
 int32_t lightning_forward(const core::LightningProblem &) { return unavailable(); }
 int32_t sale_forward(const core::SaleProblem &, const core::BlockMask &, double *) { return unavailable(); }
+int32_t kv_append(const core::KvAppendProblem &) { return unavailable(); }
 
 }  // namespace attn4j::cuda

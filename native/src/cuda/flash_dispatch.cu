@@ -71,24 +71,40 @@ flash::Params launch_params(const core::FlashProblem &p) {
     k.parts = nullptr;
     k.tiles = nullptr;
     k.num_tiles = nullptr;
+    k.block_table = p.pages.table;
+    k.table_stride = p.pages.stride;
+    k.page_shift = 0;
+    while ((int64_t{1} << k.page_shift) < p.pages.size) ++k.page_shift;
+    k.kv_len = nullptr;
     return k;
 }
+
+// Whether every batch entry has all query rows and only its key count differs (kv_lens alone: decode
+// over a cache): then the kernels read each entry's count themselves, with grouped heads and key splits,
+// instead of a list of parts.
+bool uniform_rows(const core::Sequences &s) {
+    return s.kv_lens != nullptr && s.q_lens == nullptr && s.q_starts == nullptr && s.kv_starts == nullptr && !s.packed();
+}
+
 
 // Decode-like calls (at most 64 query rows) that cannot fill the GPU split the keys (flash-decoding):
 // about eight blocks per SM (against two: 1.05x / 1.40x / 1.55x at 8K / 32K / 128K keys, measured;
 // four, or more and smaller splits, no better), each split at least 512 keys, at most 64 splits. Key tiles start at 0
 // there (no left window), so no tile crosses a split boundary.
+// (Per-entry key counts: split by the longest, k.len_k; shorter entries' later splits see no key.)
 void plan_key_splits(const core::FlashProblem &p, flash::Params &k) {
     const int64_t bh = p.batch * p.heads_q / k.pack;  // blocks per key range
+    const int64_t len_k = k.len_k;
     int sms = 0;
-    if (p.mask == nullptr && !p.seqs.any() && p.window_left < 0 && p.len_q <= 64 && p.len_k >= 1024 &&
-        cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, p.device) == cudaSuccess && bh < sms) {
+    if (p.mask == nullptr && (!p.seqs.any() || k.kv_len != nullptr) && p.window_left < 0 && p.len_q <= 64 &&
+        len_k >= 1024 && cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, p.device) == cudaSuccess &&
+        bh < sms) {
         int64_t splits = (8 * sms + bh - 1) / bh;
-        splits = std::min<int64_t>({splits, p.len_k / 512, 64});
+        splits = std::min<int64_t>({splits, len_k / 512, 64});
         if (splits > 1) {
-            k.split_keys = (p.len_k + splits - 1) / splits;
+            k.split_keys = (len_k + splits - 1) / splits;
             k.split_keys = (k.split_keys + kTileKeys - 1) / kTileKeys * kTileKeys;
-            k.kv_splits = static_cast<int>((p.len_k + k.split_keys - 1) / k.split_keys);
+            k.kv_splits = static_cast<int>((len_k + k.split_keys - 1) / k.split_keys);
         }
     }
 }
@@ -107,10 +123,22 @@ int32_t flash_forward(const core::FlashProblem &p) {
     const bool bf16 = p.in_dtype == core::DType::BF16;
     // 16-byte loads need every row of q, k and v to start 16-byte aligned.
     const bool vec = rows_aligned16({{p.q, p.sq}, {p.k, p.sk}, {p.v, p.sv}});
+    // Host tables and key counts go to the device with the call; device ones are read where they are.
+    // (Contiguous prefill keeps the parts, which the Hopper kernel takes.)
+    StagedArrays staged(s);
+    const bool uniform = uniform_rows(p.seqs) && (k.block_table != nullptr || p.len_q <= 64);
+    if (!p.seqs.on_device && (k.block_table != nullptr || uniform)) {
+        const int64_t table = k.block_table != nullptr ? p.batch * p.pages.stride : 0, lens = uniform ? p.batch : 0;
+        if (const int32_t st = staged.copy({{p.pages.table, table, &k.block_table}, {p.seqs.kv_lens, lens, &k.kv_len}}, error))
+            return reported(st, error);
+    } else if (uniform) {
+        k.kv_len = p.seqs.kv_lens;
+    }
+    if (uniform) k.len_k = static_cast<int>(p.seqs.max_k);
     // Sequences: the kernel choice by the longest part (a packed batch of decode rows is decode-shaped);
     // the plan is made for the chosen kernel's tiles and freed after the launch on the stream.
     std::optional<flash::SequencePlan> plan;
-    if (p.seqs.any()) plan.emplace(p, s);
+    if (p.seqs.any() && !uniform) plan.emplace(p, s);
     flash::Params shape = k;
     if (plan) shape.len_q = static_cast<int>(std::min<int64_t>(p.len_q, std::max<int64_t>(p.seqs.max_q, 1)));
     flash::SequencePlan *const sp = plan ? &*plan : nullptr;

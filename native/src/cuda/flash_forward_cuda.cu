@@ -82,8 +82,7 @@ __device__ __forceinline__ void forward_rows(const Params &p, const int tile) {
     auto head = [&](int64_t r) { return Pack ? h + static_cast<int>(r % p.pack) : h; };
 
     const T *q = static_cast<const T *>(p.q) + b * p.sq[0] + h * p.sq[1];
-    const T *k = static_cast<const T *>(p.k) + b * p.sk[0] + hk * p.sk[1];
-    const T *v = static_cast<const T *>(p.v) + b * p.sv[0] + hk * p.sv[1];
+    const flash::KeyRows<T> k = flash::key_rows<T>(p, p.k, p.sk, b, hk), v = flash::key_rows<T>(p, p.v, p.sv, b, hk);
 
     if constexpr (Pack) {  // rows of several heads: their own addresses (Vec: 16-byte aligned rows)
         constexpr int kVec = 8;
@@ -140,8 +139,8 @@ __device__ __forceinline__ void forward_rows(const Params &p, const int tile) {
     int64_t ahead = first;  // the next tile to load
     auto issue = [&](int stage) {  // one commit group per call (empty past the last tile)
         if (ahead < hi) {
-            load_rows_async<T, D, kThreads>(k_tile(stage), ldq, k, p.sk[2], ahead, kKeys, p.len_k, tid);
-            load_rows_async<T, D, kThreads>(v_tile(stage), ldq, v, p.sv[2], ahead, kKeys, p.len_k, tid);
+            load_rows_async_by<T, D, kThreads>(k_tile(stage), ldq, k, ahead, kKeys, p.len_k, tid);
+            load_rows_async_by<T, D, kThreads>(v_tile(stage), ldq, v, ahead, kKeys, p.len_k, tid);
             ahead = next_tile(mrow, ahead + kKeys, hi);
         }
         cp_async_commit();
@@ -159,8 +158,8 @@ __device__ __forceinline__ void forward_rows(const Params &p, const int tile) {
             __syncthreads();
         } else {
             __syncthreads();  // the previous tile's K and V are no longer read
-            load_rows<T, D, kThreads, false>(sk, ldq, k, p.sk[2], j0, kKeys, p.len_k, tid);
-            load_rows<T, D, kThreads, false>(sv, ldq, v, p.sv[2], j0, kKeys, p.len_k, tid);
+            load_rows_by<T, D, kThreads, false>(sk, ldq, k, j0, kKeys, p.len_k, tid);
+            load_rows_by<T, D, kThreads, false>(sv, ldq, v, j0, kKeys, p.len_k, tid);
             __syncthreads();
         }
 
@@ -313,25 +312,33 @@ __device__ __forceinline__ void forward_rows(const Params &p, const int tile) {
 
 // One problem: heaviest (causal) tiles first. Sequences (Parts): the entry's part as a problem of its
 // own. Two kernels, so that the one-problem path keeps reading its parameters in place.
+// With a key count per batch entry (Params::kv_len) the block's entry gets its own.
 template <typename T, int D, bool Vec, int Mt, bool Parts, bool Pack = false>
 __global__ void __launch_bounds__(kThreads) flash_forward_kernel(const Params params) {
-    if constexpr (Pack) {
-        forward_rows<T, D, Vec, Mt, true>(params, static_cast<int>(blockIdx.x));
-    } else if constexpr (Parts) {
+    if constexpr (Parts) {
         Params p = params;
         SeqPart part;
         int tile;
         if (enter_part(p, blockIdx.x, part, tile)) forward_rows<T, D, Vec, Mt>(p, tile);
+        return;
+    }
+    const int tile = Pack ? static_cast<int>(blockIdx.x) : static_cast<int>(gridDim.x - 1 - blockIdx.x);
+    if (params.kv_len != nullptr) {
+        Params p = params;
+        flash::enter_batch_entry(p, blockIdx.y / (Pack ? params.heads_q / params.group : params.heads_q));
+        forward_rows<T, D, Vec, Mt, Pack>(p, tile);
     } else {
-        forward_rows<T, D, Vec, Mt>(params, static_cast<int>(gridDim.x - 1 - blockIdx.x));
+        forward_rows<T, D, Vec, Mt, Pack>(params, tile);
     }
 }
 
 // Combines the key splits of each row: O = sum_s w_s O_s / sum_s w_s with w_s = 2^(lse_s - max lse),
 // LSE = (max + log2 sum_s w_s) ln 2. One block per (row, batch x head), one thread per column.
 template <typename T, int D>
-__global__ void __launch_bounds__(D) merge_splits(const Params p) {
-    const int64_t i = blockIdx.x, bh = blockIdx.y, b = bh / p.heads_q, h = bh % p.heads_q;
+__global__ void __launch_bounds__(D) merge_splits(const Params given) {
+    const int64_t i = blockIdx.x, bh = blockIdx.y, b = bh / given.heads_q, h = bh % given.heads_q;
+    Params p = given;
+    flash::enter_batch_entry(p, b);
     const int64_t rows = static_cast<int64_t>(gridDim.y) * p.len_q, row = bh * p.len_q + i;
     float mx = -INFINITY;
     for (int s = 0; s < p.kv_splits; ++s) mx = fmaxf(mx, p.part_lse[s * rows + row]);

@@ -264,7 +264,9 @@ int32_t launch(const Params &given, const Maps &maps, int64_t batch_heads, Seque
 }  // namespace
 
 bool sm90_applies(const Params &p, int dim, int device) {
-    return dim == kDim && p.mask == nullptr && p.len_q > 64 && hopper_kernels(device);
+    // (Paged keys and per-entry key counts: the portable kernel, whose loads address rows one by one.)
+    return dim == kDim && p.mask == nullptr && p.len_q > 64 && p.block_table == nullptr && p.kv_len == nullptr &&
+           hopper_kernels(device);
 }
 
 bool launch_sm90(const Params &p, bool bf16, int64_t batch, int64_t heads_kv, SequencePlan *plan, cudaStream_t stream,

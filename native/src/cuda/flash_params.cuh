@@ -53,7 +53,48 @@ struct Params {
     const SeqTile *tiles;
     const int32_t *num_tiles;
     int64_t tile_entries;  // host: the grid's entries (per query head)
+    // Paged keys (core::KeyPages): key j of batch entry b is row j & (2^page_shift - 1) of page
+    // block_table[b * table_stride + (j >> page_shift)], pages sk[0] / sv[0] apart; null: contiguous.
+    // Entries outside [0, num_pages) (device tables, unchecked) read as zero rows.
+    const int32_t *block_table;
+    int64_t table_stride, num_pages;
+    int page_shift;
+    // Keys of each batch entry (device memory) when every entry has all len_q query rows (decode over a
+    // cache, or contiguous keys with kv_lens only): len_k is the longest; null: len_k for every entry.
+    const int32_t *kv_len;
 };
+
+// Where the key rows of one (batch entry, kv head) of k or v lie: contiguous at stride ld, or in pages.
+template <typename T>
+struct KeyRows {
+    const T *base;  // row 0 (contiguous), or head h of page 0 (paged)
+    int64_t ld, page_stride, num_pages;
+    const int32_t *table;  // this batch entry's pages, or null
+    int shift;
+
+    // Row j, or null where its page is outside the pool.
+    __device__ __forceinline__ const T *row(int64_t j) const {
+        if (table == nullptr) return base + j * ld;
+        const int64_t page = table[j >> shift];
+        if (page < 0 || page >= num_pages) return nullptr;
+        return base + page * page_stride + (j & ((int64_t{1} << shift) - 1)) * ld;
+    }
+};
+
+// The rows of k (or v: strides sv) for batch entry b and kv head hk.
+template <typename T>
+__device__ __forceinline__ KeyRows<T> key_rows(const Params &p, const void *data, const int64_t (&s)[4], int64_t b, int64_t hk) {
+    const T *t = static_cast<const T *>(data);
+    if (p.block_table == nullptr) return {t + b * s[0] + hk * s[1], s[2], 0, 0, nullptr, 0};
+    return {t + hk * s[1], s[2], s[0], p.num_pages, p.block_table + b * p.table_stride, p.page_shift};
+}
+
+// Moves p to batch entry b's key count where the call gives one per entry (Params::kv_len).
+__device__ __forceinline__ void enter_batch_entry(Params &p, int64_t b) {
+    if (p.kv_len == nullptr) return;
+    const int64_t n = p.kv_len[b];
+    p.len_k = static_cast<int>(n < 0 ? 0 : (n > p.len_k ? p.len_k : n));
+}
 
 // Moves p to the part of tile entry e, as a problem of one batch entry: pointers at the part's first
 // query row and key, its lengths, and no masks for padded rows; false where e is past the list.
@@ -62,11 +103,14 @@ __device__ __forceinline__ bool enter_part(Params &p, int64_t e, SeqPart &part, 
     const SeqTile t = p.tiles[e];
     part = p.parts[t.part];
     tile = t.tile;
-    const int64_t oq = part.batch * p.sq[0] + part.q_row * p.sq[2], ok = part.batch * p.sk[0] + part.k_row * p.sk[2];
-    const int64_t ov = part.batch * p.sv[0] + part.k_row * p.sv[2], oo = part.batch * p.so[0] + part.q_row * p.so[2];
+    const int64_t oq = part.batch * p.sq[0] + part.q_row * p.sq[2], oo = part.batch * p.so[0] + part.q_row * p.so[2];
     p.q = static_cast<const uint16_t *>(p.q) + oq;
-    p.k = static_cast<const uint16_t *>(p.k) + ok;
-    p.v = static_cast<const uint16_t *>(p.v) + ov;
+    if (p.block_table != nullptr) {  // paged: the pools stay, the table moves to the sequence's row
+        p.block_table += part.batch * p.table_stride;
+    } else {
+        p.k = static_cast<const uint16_t *>(p.k) + part.batch * p.sk[0] + part.k_row * p.sk[2];
+        p.v = static_cast<const uint16_t *>(p.v) + part.batch * p.sv[0] + part.k_row * p.sv[2];
+    }
     p.out = p.out_f32 ? static_cast<void *>(static_cast<float *>(p.out) + oo) : static_cast<void *>(static_cast<uint16_t *>(p.out) + oo);
     if (p.lse != nullptr) p.lse += part.batch * p.sl[0] + part.q_row * p.sl[2];
     p.len_q = part.rows;

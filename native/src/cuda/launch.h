@@ -4,9 +4,11 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <cstring>
 #include <initializer_list>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "attn4j.h"
 #include "common/error.h"
@@ -68,5 +70,45 @@ inline bool rows_aligned16(std::initializer_list<std::pair<const void *, const i
     }
     return ok;
 }
+
+// Host int32 arrays a kernel reads (a paged cache's table, lengths), copied into stream-ordered device
+// memory with the call in one transfer and freed after the call's work on the stream.
+class StagedArrays {
+public:
+    struct Array {
+        const int32_t *host;
+        int64_t entries;      // 0: nothing to copy, *device left as it is
+        const int32_t **device;  // receives the copy's address
+    };
+
+    explicit StagedArrays(cudaStream_t stream) : stream_(stream) {}
+    StagedArrays(const StagedArrays &) = delete;
+    StagedArrays &operator=(const StagedArrays &) = delete;
+    ~StagedArrays() {
+        if (work_ != nullptr) cudaFreeAsync(work_, stream_);
+    }
+
+    int32_t copy(std::initializer_list<Array> arrays, std::string &error) {
+        std::vector<int32_t> host(1);
+        for (const Array &a : arrays) host.insert(host.end(), a.host, a.host + a.entries);
+        const size_t bytes = host.size() * sizeof(int32_t);
+        if (const int32_t st = status_of(cudaMallocAsync(&work_, bytes, stream_), "cudaMallocAsync (staged arrays)", error))
+            return st;
+        // From pageable memory: the copy has read `host` when it returns.
+        if (const int32_t st = status_of(cudaMemcpyAsync(work_, host.data(), bytes, cudaMemcpyHostToDevice, stream_),
+                                         "cudaMemcpyAsync (staged arrays)", error))
+            return st;
+        const int32_t *at = static_cast<const int32_t *>(work_) + 1;
+        for (const Array &a : arrays) {
+            if (a.entries > 0) *a.device = at;
+            at += a.entries;
+        }
+        return ATTN4J_STATUS_OK;
+    }
+
+private:
+    cudaStream_t stream_;
+    void *work_ = nullptr;
+};
 
 }  // namespace attn4j::cuda

@@ -127,4 +127,31 @@ __device__ __forceinline__ void load_rows_async(T *dst, int ldd, const T *src, i
     }
 }
 
+// load_rows and load_rows_async over rows that need not be one stride apart: rows.row(j) gives row j's
+// address, or null for a row to zero-fill; rows.base is a valid global address.
+template <typename T, int D, int Threads, bool Vec, class Rows>
+__device__ __forceinline__ void load_rows_by(T *dst, int ldd, const Rows &rows, int64_t r0, int n, int64_t len, int tid) {
+    constexpr int kVec = Vec ? 8 : 1;
+    for (int x = tid; x < n * (D / kVec); x += Threads) {
+        const int r = x / (D / kVec), c = (x % (D / kVec)) * kVec;
+        const T *src = r0 + r < len ? rows.row(r0 + r) : nullptr;
+        if constexpr (Vec) {
+            const uint4 val = src != nullptr ? *reinterpret_cast<const uint4 *>(src + c) : make_uint4(0, 0, 0, 0);
+            *reinterpret_cast<uint4 *>(dst + r * ldd + c) = val;
+        } else {
+            dst[r * ldd + c] = src != nullptr ? src[c] : from_float<T>(0.0f);
+        }
+    }
+}
+template <typename T, int D, int Threads, class Rows>
+__device__ __forceinline__ void load_rows_async_by(T *dst, int ldd, const Rows &rows, int64_t r0, int n, int64_t len,
+                                                   int tid) {
+    constexpr int kVec = 8;
+    for (int x = tid; x < n * (D / kVec); x += Threads) {
+        const int r = x / (D / kVec), c = (x % (D / kVec)) * kVec;
+        const T *src = r0 + r < len ? rows.row(r0 + r) : nullptr;
+        cp_async16(dst + r * ldd + c, src != nullptr ? src + c : rows.base, src != nullptr);
+    }
+}
+
 }  // namespace attn4j::cuda

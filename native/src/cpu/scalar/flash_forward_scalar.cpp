@@ -47,12 +47,10 @@ void query_tile(const FlashProblem &p, int64_t b, int64_t hq, int64_t i0, Scratc
     std::fill(w.l.begin(), w.l.begin() + rows, 0.0f);
 
     const int64_t lo = p.key_lo(i0), hi = p.key_hi(i0 + rows - 1);
-    const void *kbase = advance(p.k, p.in_dtype, b * p.sk[0] + hk * p.sk[1]);
-    const void *vbase = advance(p.v, p.in_dtype, b * p.sv[0] + hk * p.sv[1]);
     for_each_key_tile(p, b, hq, i0, lo, hi, kTileK, [&](int64_t j0, int64_t j1) {
         const int64_t cols = j1 - j0;
-        load_tile(advance(kbase, p.in_dtype, j0 * p.sk[2]), p.in_dtype, cols, d, p.sk[2], p.sk[3], w.k.data());
-        load_tile(advance(vbase, p.in_dtype, j0 * p.sv[2]), p.in_dtype, cols, dv, p.sv[2], p.sv[3], w.v.data());
+        load_tile(advance(p.k, p.in_dtype, p.key_offset(p.sk, b, hk, j0)), p.in_dtype, cols, d, p.sk[2], p.sk[3], w.k.data());
+        load_tile(advance(p.v, p.in_dtype, p.key_offset(p.sv, b, hk, j0)), p.in_dtype, cols, dv, p.sv[2], p.sv[3], w.v.data());
         for (int64_t r = 0; r < rows; ++r) {
             const int64_t rlo = p.key_lo(i0 + r), rhi = p.key_hi(i0 + r);
             const float *qr = &w.q[r * d];

@@ -248,6 +248,15 @@ public class Attn4jNative extends Attn4jNative$shared {
     public static int ATTN4J_COPY_DEVICE_TO_DEVICE() {
         return ATTN4J_COPY_DEVICE_TO_DEVICE;
     }
+    private static final int ATTN4J_KV_APPEND_PARAMS_SIZE_V1 = (int)56L;
+    /**
+     * {@snippet lang=c :
+     * #define ATTN4J_KV_APPEND_PARAMS_SIZE_V1 56
+     * }
+     */
+    public static int ATTN4J_KV_APPEND_PARAMS_SIZE_V1() {
+        return ATTN4J_KV_APPEND_PARAMS_SIZE_V1;
+    }
     private static final int ATTN4J_LIGHTNING_PARAMS_SIZE_V1 = (int)40L;
     /**
      * {@snippet lang=c :
@@ -1329,6 +1338,130 @@ public class Attn4jNative extends Attn4jNative$shared {
                 traceDowncall("attn4j_flash_forward", q, k, v, out, lse, params);
             }
             return (int)mh$.invokeExact(q, k, v, out, lse, params);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class attn4j_kv_append_params_init {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Attn4jNative.C_INT,
+            Attn4jNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("attn4j_kv_append_params_init");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t attn4j_kv_append_params_init(attn4j_kv_append_params *p)
+     * }
+     */
+    public static FunctionDescriptor attn4j_kv_append_params_init$descriptor() {
+        return attn4j_kv_append_params_init.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t attn4j_kv_append_params_init(attn4j_kv_append_params *p)
+     * }
+     */
+    public static MethodHandle attn4j_kv_append_params_init$handle() {
+        return attn4j_kv_append_params_init.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t attn4j_kv_append_params_init(attn4j_kv_append_params *p)
+     * }
+     */
+    public static MemorySegment attn4j_kv_append_params_init$address() {
+        return attn4j_kv_append_params_init.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t attn4j_kv_append_params_init(attn4j_kv_append_params *p)
+     * }
+     */
+    public static int attn4j_kv_append_params_init(MemorySegment p) {
+        var mh$ = attn4j_kv_append_params_init.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("attn4j_kv_append_params_init", p);
+            }
+            return (int)mh$.invokeExact(p);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class attn4j_kv_cache_append {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Attn4jNative.C_INT,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER,
+            Attn4jNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("attn4j_kv_cache_append");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t attn4j_kv_cache_append(const attn4j_tensor *k_pages, const attn4j_tensor *v_pages, const attn4j_tensor *k_new, const attn4j_tensor *v_new, const attn4j_kv_append_params *params)
+     * }
+     */
+    public static FunctionDescriptor attn4j_kv_cache_append$descriptor() {
+        return attn4j_kv_cache_append.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t attn4j_kv_cache_append(const attn4j_tensor *k_pages, const attn4j_tensor *v_pages, const attn4j_tensor *k_new, const attn4j_tensor *v_new, const attn4j_kv_append_params *params)
+     * }
+     */
+    public static MethodHandle attn4j_kv_cache_append$handle() {
+        return attn4j_kv_cache_append.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t attn4j_kv_cache_append(const attn4j_tensor *k_pages, const attn4j_tensor *v_pages, const attn4j_tensor *k_new, const attn4j_tensor *v_new, const attn4j_kv_append_params *params)
+     * }
+     */
+    public static MemorySegment attn4j_kv_cache_append$address() {
+        return attn4j_kv_cache_append.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t attn4j_kv_cache_append(const attn4j_tensor *k_pages, const attn4j_tensor *v_pages, const attn4j_tensor *k_new, const attn4j_tensor *v_new, const attn4j_kv_append_params *params)
+     * }
+     */
+    public static int attn4j_kv_cache_append(MemorySegment k_pages, MemorySegment v_pages, MemorySegment k_new, MemorySegment v_new, MemorySegment params) {
+        var mh$ = attn4j_kv_cache_append.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("attn4j_kv_cache_append", k_pages, v_pages, k_new, v_new, params);
+            }
+            return (int)mh$.invokeExact(k_pages, v_pages, k_new, v_new, params);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

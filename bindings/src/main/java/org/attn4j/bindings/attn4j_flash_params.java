@@ -32,6 +32,8 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
  *     int32_t num_seqs;
  *     int32_t max_seqlen_q;
  *     int32_t max_seqlen_k;
+ *     const int32_t *block_table;
+ *     int32_t max_pages;
  * }
  * }
  */
@@ -60,6 +62,9 @@ public class attn4j_flash_params {
         Attn4jNative.C_INT.withName("num_seqs"),
         Attn4jNative.C_INT.withName("max_seqlen_q"),
         Attn4jNative.C_INT.withName("max_seqlen_k"),
+        MemoryLayout.paddingLayout(4),
+        Attn4jNative.C_POINTER.withName("block_table"),
+        Attn4jNative.C_INT.withName("max_pages"),
         MemoryLayout.paddingLayout(4)
     ).withName("attn4j_flash_params");
 
@@ -816,6 +821,94 @@ public class attn4j_flash_params {
      */
     public static void max_seqlen_k(MemorySegment struct, int fieldValue) {
         struct.set(max_seqlen_k$LAYOUT, max_seqlen_k$OFFSET, fieldValue);
+    }
+
+    private static final AddressLayout block_table$LAYOUT = (AddressLayout)$LAYOUT.select(groupElement("block_table"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * const int32_t *block_table
+     * }
+     */
+    public static final AddressLayout block_table$layout() {
+        return block_table$LAYOUT;
+    }
+
+    private static final long block_table$OFFSET = $LAYOUT.byteOffset(groupElement("block_table"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * const int32_t *block_table
+     * }
+     */
+    public static final long block_table$offset() {
+        return block_table$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * const int32_t *block_table
+     * }
+     */
+    public static MemorySegment block_table(MemorySegment struct) {
+        return struct.get(block_table$LAYOUT, block_table$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * const int32_t *block_table
+     * }
+     */
+    public static void block_table(MemorySegment struct, MemorySegment fieldValue) {
+        struct.set(block_table$LAYOUT, block_table$OFFSET, fieldValue);
+    }
+
+    private static final OfInt max_pages$LAYOUT = (OfInt)$LAYOUT.select(groupElement("max_pages"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * int32_t max_pages
+     * }
+     */
+    public static final OfInt max_pages$layout() {
+        return max_pages$LAYOUT;
+    }
+
+    private static final long max_pages$OFFSET = $LAYOUT.byteOffset(groupElement("max_pages"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * int32_t max_pages
+     * }
+     */
+    public static final long max_pages$offset() {
+        return max_pages$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * int32_t max_pages
+     * }
+     */
+    public static int max_pages(MemorySegment struct) {
+        return struct.get(max_pages$LAYOUT, max_pages$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * int32_t max_pages
+     * }
+     */
+    public static void max_pages(MemorySegment struct, int fieldValue) {
+        struct.set(max_pages$LAYOUT, max_pages$OFFSET, fieldValue);
     }
 
     /**
