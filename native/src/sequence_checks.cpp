@@ -120,6 +120,7 @@ int32_t check_page_layout(const attn4j_tensor *q, const attn4j_tensor *k, const 
     pages.table = pr.block_table;
     pages.stride = pr.max_pages;
     pages.size = k->shape[2];
+    pages.count = k->shape[0];
     return ATTN4J_STATUS_OK;
 }
 

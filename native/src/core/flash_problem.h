@@ -32,6 +32,7 @@ struct KeyPages {
     const int32_t *table = nullptr;
     int64_t stride = 0;  // table entries per batch entry
     int64_t size = 0;    // keys per page, a power of two
+    int64_t count = 0;   // pages in the pool (k.shape[0])
 };
 
 struct FlashProblem {

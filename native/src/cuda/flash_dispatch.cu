@@ -73,6 +73,7 @@ flash::Params launch_params(const core::FlashProblem &p) {
     k.num_tiles = nullptr;
     k.block_table = p.pages.table;
     k.table_stride = p.pages.stride;
+    k.num_pages = p.pages.count;
     k.page_shift = 0;
     while ((int64_t{1} << k.page_shift) < p.pages.size) ++k.page_shift;
     k.kv_len = nullptr;

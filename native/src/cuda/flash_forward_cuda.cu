@@ -83,6 +83,7 @@ __device__ __forceinline__ void forward_rows(const Params &p, const int tile) {
 
     const T *q = static_cast<const T *>(p.q) + b * p.sq[0] + h * p.sq[1];
     const flash::KeyRows<T> k = flash::key_rows<T>(p, p.k, p.sk, b, hk), v = flash::key_rows<T>(p, p.v, p.sv, b, hk);
+    const int64_t len_k = flash::keys_of(p, b);
 
     if constexpr (Pack) {  // rows of several heads: their own addresses (Vec: 16-byte aligned rows)
         constexpr int kVec = 8;
@@ -112,14 +113,14 @@ __device__ __forceinline__ void forward_rows(const Params &p, const int tile) {
     }
 
     const int64_t last = (i0 + kRows < rows_q ? i0 + kRows : rows_q) - 1;
-    int64_t lo = key_lo(p, pos(i0)), hi = key_hi(p, pos(last));
+    int64_t lo = key_lo(p, pos(i0), len_k), hi = key_hi(p, pos(last), len_k);
     if (p.kv_splits > 1) {  // this block's share of the keys
         const int64_t s_lo = blockIdx.z * p.split_keys, s_hi = s_lo + p.split_keys;
         lo = lo > s_lo ? lo : s_lo;
         hi = hi < s_hi ? hi : s_hi;
     }
     // Tiles inside [lo_all, hi_all) are visible to every row of the block: no per-element mask there.
-    const int64_t lo_all = key_lo(p, pos(last)), hi_all = key_hi(p, pos(i0));
+    const int64_t lo_all = key_lo(p, pos(last), len_k), hi_all = key_hi(p, pos(i0), len_k);
     auto row_of = [&](int mt, int half) { return i0 + r0 + mt * 16 + g + 8 * half; };
 
     float m[Mt][2], l[Mt][2], acc[Mt][D / 8][4];
@@ -139,8 +140,8 @@ __device__ __forceinline__ void forward_rows(const Params &p, const int tile) {
     int64_t ahead = first;  // the next tile to load
     auto issue = [&](int stage) {  // one commit group per call (empty past the last tile)
         if (ahead < hi) {
-            load_rows_async_by<T, D, kThreads>(k_tile(stage), ldq, k, ahead, kKeys, p.len_k, tid);
-            load_rows_async_by<T, D, kThreads>(v_tile(stage), ldq, v, ahead, kKeys, p.len_k, tid);
+            load_rows_async_by<T, D, kThreads>(k_tile(stage), ldq, k, ahead, kKeys, len_k, tid);
+            load_rows_async_by<T, D, kThreads>(v_tile(stage), ldq, v, ahead, kKeys, len_k, tid);
             ahead = next_tile(mrow, ahead + kKeys, hi);
         }
         cp_async_commit();
@@ -158,8 +159,8 @@ __device__ __forceinline__ void forward_rows(const Params &p, const int tile) {
             __syncthreads();
         } else {
             __syncthreads();  // the previous tile's K and V are no longer read
-            load_rows_by<T, D, kThreads, false>(sk, ldq, k, j0, kKeys, p.len_k, tid);
-            load_rows_by<T, D, kThreads, false>(sv, ldq, v, j0, kKeys, p.len_k, tid);
+            load_rows_by<T, D, kThreads, false>(sk, ldq, k, j0, kKeys, len_k, tid);
+            load_rows_by<T, D, kThreads, false>(sv, ldq, v, j0, kKeys, len_k, tid);
             __syncthreads();
         }
 
@@ -214,7 +215,7 @@ __device__ __forceinline__ void forward_rows(const Params &p, const int tile) {
                         }
                         if constexpr (decltype(masked)::value) {
                             const int64_t j = j0 + nt * 8 + t4 * 2 + (c & 1), i = pos(row_of(mt, half));
-                            if (j < key_lo(p, i) || j >= key_hi(p, i)) x = -INFINITY;
+                            if (j < key_lo(p, i, len_k) || j >= key_hi(p, i, len_k)) x = -INFINITY;
                         }
                         s[mt][nt][c] = x;
                         mx[half] = fmaxf(mx[half], x);
@@ -306,39 +307,32 @@ __device__ __forceinline__ void forward_rows(const Params &p, const int tile) {
                 continue;
             }
             flash::write_row<T, D>(p, b, hh, i, sum, m[mt][half], t4,
-                                   [&](int dt) { return make_float2(acc[mt][dt][2 * half], acc[mt][dt][2 * half + 1]); });
+                                   [&](int dt) { return make_float2(acc[mt][dt][2 * half], acc[mt][dt][2 * half + 1]); },
+                                   len_k);
         }
 }
 
 // One problem: heaviest (causal) tiles first. Sequences (Parts): the entry's part as a problem of its
 // own. Two kernels, so that the one-problem path keeps reading its parameters in place.
-// With a key count per batch entry (Params::kv_len) the block's entry gets its own.
 template <typename T, int D, bool Vec, int Mt, bool Parts, bool Pack = false>
 __global__ void __launch_bounds__(kThreads) flash_forward_kernel(const Params params) {
-    if constexpr (Parts) {
+    if constexpr (Pack) {
+        forward_rows<T, D, Vec, Mt, true>(params, static_cast<int>(blockIdx.x));
+    } else if constexpr (Parts) {
         Params p = params;
         SeqPart part;
         int tile;
         if (enter_part(p, blockIdx.x, part, tile)) forward_rows<T, D, Vec, Mt>(p, tile);
-        return;
-    }
-    const int tile = Pack ? static_cast<int>(blockIdx.x) : static_cast<int>(gridDim.x - 1 - blockIdx.x);
-    if (params.kv_len != nullptr) {
-        Params p = params;
-        flash::enter_batch_entry(p, blockIdx.y / (Pack ? params.heads_q / params.group : params.heads_q));
-        forward_rows<T, D, Vec, Mt, Pack>(p, tile);
     } else {
-        forward_rows<T, D, Vec, Mt, Pack>(params, tile);
+        forward_rows<T, D, Vec, Mt>(params, static_cast<int>(gridDim.x - 1 - blockIdx.x));
     }
 }
 
 // Combines the key splits of each row: O = sum_s w_s O_s / sum_s w_s with w_s = 2^(lse_s - max lse),
 // LSE = (max + log2 sum_s w_s) ln 2. One block per (row, batch x head), one thread per column.
 template <typename T, int D>
-__global__ void __launch_bounds__(D) merge_splits(const Params given) {
-    const int64_t i = blockIdx.x, bh = blockIdx.y, b = bh / given.heads_q, h = bh % given.heads_q;
-    Params p = given;
-    flash::enter_batch_entry(p, b);
+__global__ void __launch_bounds__(D) merge_splits(const Params p) {
+    const int64_t i = blockIdx.x, bh = blockIdx.y, b = bh / p.heads_q, h = bh % p.heads_q, len_k = flash::keys_of(p, b);
     const int64_t rows = static_cast<int64_t>(gridDim.y) * p.len_q, row = bh * p.len_q + i;
     float mx = -INFINITY;
     for (int s = 0; s < p.kv_splits; ++s) mx = fmaxf(mx, p.part_lse[s * rows + row]);
@@ -349,7 +343,7 @@ __global__ void __launch_bounds__(D) merge_splits(const Params given) {
             wsum += w;
             o += w * p.part_o[(s * rows + row) * D + threadIdx.x];
         }
-    const bool hidden = wsum == 0.0f && key_lo(p, i) < key_hi(p, i);  // as in write_row
+    const bool hidden = wsum == 0.0f && key_lo(p, i, len_k) < key_hi(p, i, len_k);  // as in write_row
     o = hidden ? NAN : wsum > 0.0f ? o / wsum : 0.0f;
     const int64_t at = b * p.so[0] + h * p.so[1] + i * p.so[2] + threadIdx.x;
     if (p.out_f32) {

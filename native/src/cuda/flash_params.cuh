@@ -89,11 +89,12 @@ __device__ __forceinline__ KeyRows<T> key_rows(const Params &p, const void *data
     return {t + hk * s[1], s[2], s[0], p.num_pages, p.block_table + b * p.table_stride, p.page_shift};
 }
 
-// Moves p to batch entry b's key count where the call gives one per entry (Params::kv_len).
-__device__ __forceinline__ void enter_batch_entry(Params &p, int64_t b) {
-    if (p.kv_len == nullptr) return;
+// Batch entry b's keys: its own count where the call gives one per entry (Params::kv_len, clamped to
+// len_k, the longest), else len_k.
+__device__ __forceinline__ int64_t keys_of(const Params &p, int64_t b) {
+    if (p.kv_len == nullptr) return p.len_k;
     const int64_t n = p.kv_len[b];
-    p.len_k = static_cast<int>(n < 0 ? 0 : (n > p.len_k ? p.len_k : n));
+    return n < 0 ? 0 : (n > p.len_k ? p.len_k : n);
 }
 
 // Moves p to the part of tile entry e, as a problem of one batch entry: pointers at the part's first
@@ -119,16 +120,19 @@ __device__ __forceinline__ bool enter_part(Params &p, int64_t e, SeqPart &part, 
     return true;
 }
 
-__device__ __forceinline__ int64_t key_lo(const Params &p, int64_t i) {
+// Visible keys [key_lo, key_hi) of query row i against len_k keys (p.len_k, or a batch entry's keys_of).
+__device__ __forceinline__ int64_t key_lo(const Params &p, int64_t i, int64_t len_k) {
     if (p.window_left < 0) return 0;
-    const int64_t lo = i + p.len_k - p.len_q - p.window_left;
+    const int64_t lo = i + len_k - p.len_q - p.window_left;
     return lo < 0 ? 0 : lo;
 }
-__device__ __forceinline__ int64_t key_hi(const Params &p, int64_t i) {
-    if (p.window_right < 0) return p.len_k;
-    const int64_t hi = i + p.len_k - p.len_q + p.window_right + 1;
-    return hi > p.len_k ? p.len_k : (hi < 0 ? 0 : hi);
+__device__ __forceinline__ int64_t key_hi(const Params &p, int64_t i, int64_t len_k) {
+    if (p.window_right < 0) return len_k;
+    const int64_t hi = i + len_k - p.len_q + p.window_right + 1;
+    return hi > len_k ? len_k : (hi < 0 ? 0 : hi);
 }
+__device__ __forceinline__ int64_t key_lo(const Params &p, int64_t i) { return key_lo(p, i, p.len_k); }
+__device__ __forceinline__ int64_t key_hi(const Params &p, int64_t i) { return key_hi(p, i, p.len_k); }
 
 // Which (query tile, batch x head) block L of a 1-d grid of n_tiles x n_bh blocks computes: the
 // heaviest (last) tiles first; group = 0 runs all tiles of a head together, else `group` heads at a time
@@ -154,10 +158,10 @@ __device__ __forceinline__ float quad_sum(float x) {
 // (sum = 0: a row that saw no key, out 0 and LSE -inf). Both FlashAttention kernels end with it.
 template <typename T, int D, typename Pair>
 __device__ __forceinline__ void write_row(const Params &p, int64_t b, int64_t h, int64_t i, float sum, float m, int t4,
-                                          Pair pair) {
+                                          Pair pair, int64_t len_k) {
     // sum = 0 with visible keys (dense): every score was -inf from the inputs (an infinite q or k), not a
     // masked row, so NaN as in any softmax, never a hidden 0.
-    const bool hidden = sum == 0.0f && p.mask == nullptr && key_lo(p, i) < key_hi(p, i);
+    const bool hidden = sum == 0.0f && p.mask == nullptr && key_lo(p, i, len_k) < key_hi(p, i, len_k);
     const float inv = hidden ? NAN : sum > 0.0f ? 1.0f / sum : 0.0f;
     const int64_t base = b * p.so[0] + h * p.so[1] + i * p.so[2];
 #pragma unroll

@@ -86,7 +86,7 @@ __device__ __forceinline__ void finish_rows(const Params &p, int64_t b, int64_t 
         const float sum = quad_sum(l[half]);
         if (rows[half] >= p.len_q) continue;
         write_row<T, 128>(p, b, h, rows[half], sum, m[half], t4,
-                          [&](int n) { return make_float2(o[4 * n + 2 * half], o[4 * n + 2 * half + 1]); });
+                          [&](int n) { return make_float2(o[4 * n + 2 * half], o[4 * n + 2 * half + 1]); }, p.len_k);
     }
 }
 
